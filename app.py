@@ -1,0 +1,26 @@
+"""Persona Lens: the only router. Page config, navigation and the shared sidebar."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from ui.sidebar import dataset_summary
+from ui.state import workspace
+
+st.set_page_config(page_title="Persona Lens", page_icon=":material/diversity_3:",
+                   layout="wide")
+
+PAGES = {
+    "": [
+        st.Page("pages/home.py", title="Home", icon=":material/home:", default=True),
+    ],
+    "Prepare": [
+        st.Page("pages/data.py", title="Data", icon=":material/upload_file:", url_path="data"),
+        st.Page("pages/features.py", title="Features", icon=":material/table_chart:",
+                url_path="features"),
+    ],
+}
+
+navigation = st.navigation(PAGES)
+dataset_summary(workspace())
+navigation.run()

@@ -1,0 +1,154 @@
+"""Page actions as single core calls that update a workspace.
+
+Each function does one step of the analysis, stores the result in the workspace,
+marks the step and saves, so every page action can be tested without a browser.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pandas as pd
+
+from core.cleaning import LoadConfig, Notice, clean_events
+from core.errors import ConfigError
+from core.features import FeatureConfig, user_features, user_table_features
+from core.mapping import ColumnMapping, guess_event_roles, guess_mapping
+from core.workspace import Workspace
+
+Progress = Callable[[float, str], None]
+
+
+def _scaled(progress: Progress | None, start: float, end: float) -> Progress:
+    def update(fraction: float, message: str) -> None:
+        if progress:
+            progress(start + (end - start) * fraction, message)
+    return update
+
+
+def load_events_into(
+    ws: Workspace,
+    raw: pd.DataFrame,
+    source_name: str,
+    mapping: ColumnMapping,
+    load_config: LoadConfig = LoadConfig(),
+    event_roles: dict[str, list[str]] | None = None,
+    dataset_extra: dict | None = None,
+    progress: Progress | None = None,
+) -> Workspace:
+    """Clean an event log, build its features and store both in the workspace.
+
+    Parameters
+    ----------
+    ws : Workspace
+        Updated in place and saved.
+    raw : DataFrame
+        The table as read by :mod:`core.io`.
+    source_name : str
+        File or sample name shown to the analyst.
+    mapping : ColumnMapping
+        Column per role.
+    load_config : LoadConfig
+        Cleaning, sessions and privacy settings.
+    event_roles : dict, optional
+        Event values per funnel step; guessed from the data when None.
+    dataset_extra : dict, optional
+        Extra facts about the source (e.g. sample parameters).
+    progress : callable, optional
+        ``progress(fraction, message)``.
+
+    Returns
+    -------
+    Workspace
+    """
+    result = clean_events(raw, mapping, load_config, source_name=source_name,
+                          pseudonym_key=ws.pseudonym_key if load_config.pseudonymise else None,
+                          progress=_scaled(progress, 0.0, 0.7))
+    events = result.events
+    roles = event_roles if event_roles is not None else guess_event_roles(
+        events["event"].unique())
+    known = set(events["event"].unique())
+    roles = {step: [v for v in values if v in known] for step, values in roles.items()}
+    ws.reset_data()
+    ws.mapping = mapping.to_dict()
+    ws.load_config = load_config.to_dict()
+    ws.event_roles = roles
+    ws.pseudonym_key = result.pseudonym_key
+    ws.load_report = result.report.to_dict()
+    ws.dataset = {"name": source_name, "kind": "events", **(dataset_extra or {}),
+                  "users": result.report.users, "events": result.report.rows_kept,
+                  "first_ts": result.report.first_ts, "last_ts": result.report.last_ts}
+    ws.set_frame("events", events)
+    ws.mark_step("load")
+    compute_features_into(ws, FeatureConfig(event_roles=roles),
+                          progress=_scaled(progress, 0.7, 1.0))
+    return ws
+
+
+def compute_features_into(ws: Workspace, config: FeatureConfig,
+                          progress: Progress | None = None) -> Workspace:
+    """Recompute the feature table of the workspace's events with ``config``.
+
+    The selection of features is kept where the features still exist.
+    """
+    events = ws.events
+    if events is None:
+        raise ConfigError("There are no events in this workspace. Load data on the Data page.")
+    if progress:
+        progress(0.1, "Computing features")
+    table = user_features(events, config)
+    previous = [c for c in ws.selected_features if c in table.frame.columns]
+    ws.set_frame("features", table.frame)
+    ws.feature_config = config.to_dict()
+    ws.event_roles = {k: list(v) for k, v in config.event_roles.items()}
+    ws.feature_definitions = table.definitions
+    ws.feature_notices = [{"code": n.code, "message": n.message} for n in table.notices]
+    ws.feature_kind = "events"
+    ws.selected_features = previous or table.default_selection()
+    ws.mark_step("features")
+    ws.save()
+    if progress:
+        progress(1.0, "Done")
+    return ws
+
+
+def load_user_table_into(ws: Workspace, raw: pd.DataFrame, source_name: str,
+                         user_column: str) -> Workspace:
+    """Store a per-user table as the workspace's features (no events, no sessions)."""
+    table = user_table_features(raw, user_column)
+    ws.reset_data()
+    ws.mapping = {"user_id": user_column}
+    ws.dataset = {"name": source_name, "kind": "users", "users": len(table.frame),
+                  "events": None, "first_ts": None, "last_ts": None}
+    ws.set_frame("features", table.frame)
+    ws.feature_definitions = table.definitions
+    ws.feature_notices = [{"code": n.code, "message": n.message} for n in table.notices]
+    ws.feature_kind = "users"
+    ws.selected_features = table.default_selection()
+    ws.mark_step("load")
+    ws.mark_step("features")
+    ws.save()
+    return ws
+
+
+def load_sample_into(ws: Workspace, events: pd.DataFrame, n_users: int, days: int,
+                     seed: int, progress: Progress | None = None) -> Workspace:
+    """Load generated sample events (from :func:`core.sample_data.generate_sample`)."""
+    mapping = guess_mapping(events.columns)
+    return load_events_into(
+        ws, events, "Sample: online shop", mapping, LoadConfig(),
+        dataset_extra={"sample": {"users": n_users, "days": days, "seed": seed}},
+        progress=progress)
+
+
+def set_selected_features(ws: Workspace, columns: list[str]) -> list[Notice]:
+    """Choose the features used downstream; refuse unknown ones."""
+    features = ws.features
+    if features is None:
+        raise ConfigError("There is no feature table yet. Load data on the Data page.")
+    unknown = [c for c in columns if c not in features.columns]
+    if unknown:
+        raise ConfigError(f"Unknown feature(s): {', '.join(unknown)}.")
+    ws.selected_features = list(columns)
+    ws.save()
+    return []

@@ -1,0 +1,62 @@
+"""Plotly figure builders shared by the pages and the report. They only draw."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import plotly.express as px
+import plotly.graph_objects as go
+
+HEIGHT = 320
+MARGIN = {"l": 10, "r": 10, "t": 40, "b": 10}
+ACCENT = "#4C5FD5"
+
+
+def _style(fig: go.Figure, title: str, height: int = HEIGHT) -> go.Figure:
+    fig.update_layout(title=title, height=height, margin=MARGIN, template="plotly_white",
+                      title_font_size=15)
+    return fig
+
+
+def events_per_day(per_day: list[tuple[str, int]]) -> go.Figure:
+    """Bar chart of events per calendar day (UTC)."""
+    frame = pd.DataFrame(per_day, columns=["day", "events"])
+    frame["day"] = pd.to_datetime(frame["day"])
+    fig = px.bar(frame, x="day", y="events", color_discrete_sequence=[ACCENT])
+    fig.update_xaxes(title=None)
+    return _style(fig, "Events per day (UTC)")
+
+
+def top_events(top: list[tuple[str, int]]) -> go.Figure:
+    """Horizontal bar chart of the most frequent event types."""
+    frame = pd.DataFrame(top, columns=["event", "count"]).iloc[::-1]
+    fig = px.bar(frame, x="count", y="event", orientation="h",
+                 color_discrete_sequence=[ACCENT])
+    fig.update_yaxes(title=None)
+    return _style(fig, "Top event types", height=max(HEIGHT, 24 * len(frame) + 80))
+
+
+def histogram(values: pd.Series, name: str, log_y: bool = False, bins: int = 50) -> go.Figure:
+    """Histogram of one feature; missing values are left out (and counted in the title)."""
+    clean = values.dropna()
+    missing = len(values) - len(clean)
+    fig = px.histogram(x=clean.astype(float), nbins=bins, log_y=log_y,
+                       color_discrete_sequence=[ACCENT])
+    fig.update_layout(bargap=0.02)
+    fig.update_xaxes(title=name)
+    fig.update_yaxes(title="users")
+    note = f" ({missing:,} missing not shown)" if missing else ""
+    return _style(fig, f"Distribution of {name}{note}")
+
+
+def correlation_heatmap(frame: pd.DataFrame, method: str = "spearman") -> go.Figure:
+    """Heatmap of pairwise correlations between feature columns."""
+    corr = frame.astype(float).corr(method=method)
+    labels = list(corr.columns)
+    fig = go.Figure(go.Heatmap(
+        z=corr.to_numpy(), x=labels, y=labels, zmin=-1, zmax=1, colorscale="RdBu",
+        reversescale=True, text=np.round(corr.to_numpy(), 2), texttemplate="%{text}",
+        textfont={"size": 9}, hovertemplate="%{y} × %{x}: %{z:.2f}<extra></extra>"))
+    size = max(420, 26 * len(labels) + 160)
+    fig.update_yaxes(autorange="reversed")
+    return _style(fig, f"Correlation ({method.title()})", height=size)

@@ -1,0 +1,551 @@
+"""From a raw table and a column mapping to canonical, sessionized events, counting
+every row that is dropped and every value that is changed.
+
+The work is SQL through :mod:`core.engine`, so the same code serves a 50 k-row upload
+and a 10 M-row Parquet file. Only text timestamps are parsed in pandas first, because
+DuckDB reads ISO 8601 only and exports use many other layouts.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import pandas as pd
+
+from core import privacy
+from core.engine import Scratch, quote_ident
+from core.errors import ConfigError, DataError
+from core.mapping import ROLE_LABELS, ColumnMapping
+from core.sessions import DEFAULT_SESSION_GAP_MINUTES, check_gap, sessionize_sql
+
+TimestampUnit = Literal["auto", "text", "s", "ms", "us"]
+Progress = Callable[[float, str], None]
+
+#: Typical double-fire of a tracker (double click, re-render) is well under a second.
+DEFAULT_DEBOUNCE_SECONDS = 1.0
+
+DROP_REASONS: dict[str, str] = {
+    "missing_user_id": "missing user id",
+    "missing_event": "missing event name",
+    "missing_timestamp": "missing timestamp",
+    "unparseable_timestamp": "timestamp not understood",
+    "exact_duplicate": "exact duplicate of an earlier row",
+    "debounced": "same event repeated by the same user within the debounce window",
+    "no_consent": "user has not consented",
+}
+NUMERIC_ROLES = ("revenue", "scroll_depth", "duration_s")
+TEXT_ROLES = ("page", "category", "product_id")
+#: Epoch magnitudes: seconds since 1970 are ~1.7e9 today, milliseconds ~1.7e12,
+#: microseconds ~1.7e15, nanoseconds ~1.7e18. Thresholds sit between them.
+EPOCH_THRESHOLDS = ((1e17, "ns"), (1e14, "us"), (1e11, "ms"), (0.0, "s"))
+EPOCH_TO_US = {"s": 1_000_000, "ms": 1_000, "us": 1, "ns": 0.001}
+
+
+@dataclass(frozen=True)
+class LoadConfig:
+    """How raw rows become canonical events."""
+
+    timestamp_unit: TimestampUnit = "auto"
+    debounce_seconds: float = DEFAULT_DEBOUNCE_SECONDS
+    drop_exact_duplicates: bool = True
+    session_gap_minutes: float = DEFAULT_SESSION_GAP_MINUTES
+    pseudonymise: bool = False
+    pii_columns: tuple[str, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self) | {"pii_columns": list(self.pii_columns)}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> LoadConfig:
+        data = dict(data)
+        data["pii_columns"] = tuple(data.get("pii_columns", ()))
+        return cls(**data)
+
+
+@dataclass(frozen=True)
+class Notice:
+    """A machine-readable warning with a message for the analyst."""
+
+    code: str
+    message: str
+
+
+@dataclass
+class LoadReport:
+    """What was read, what was kept, and why anything was dropped or changed."""
+
+    source: str
+    rows_read: int
+    rows_kept: int
+    dropped: dict[str, int]
+    users: int
+    sessions: int
+    first_ts: str | None
+    last_ts: str | None
+    session_source: str
+    users_without_consent: int = 0
+    pseudonymised: bool = False
+    pii_columns_dropped: list[str] = field(default_factory=list)
+    notices: list[Notice] = field(default_factory=list)
+    missing_by_column: dict[str, int] = field(default_factory=dict)
+    events_per_day: list[tuple[str, int]] = field(default_factory=list)
+    top_events: list[tuple[str, int]] = field(default_factory=list)
+    timestamp_format: str = ""
+
+    @property
+    def rows_dropped(self) -> int:
+        return sum(self.dropped.values())
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> LoadReport:
+        data = dict(data)
+        data["notices"] = [Notice(**n) for n in data.get("notices", [])]
+        data["events_per_day"] = [tuple(x) for x in data.get("events_per_day", [])]
+        data["top_events"] = [tuple(x) for x in data.get("top_events", [])]
+        return cls(**data)
+
+
+@dataclass
+class LoadResult:
+    """Canonical events with their load report, and the pseudonym key if one was made."""
+
+    events: pd.DataFrame
+    report: LoadReport
+    pseudonym_key: str | None = None
+
+
+Source = pd.DataFrame | str | Path
+
+
+def clean_events(
+    source: Source,
+    mapping: ColumnMapping,
+    config: LoadConfig = LoadConfig(),
+    source_name: str = "data",
+    pseudonym_key: str | None = None,
+    progress: Progress | None = None,
+) -> LoadResult:
+    """Turn raw rows into canonical, sessionized events.
+
+    Parameters
+    ----------
+    source : DataFrame or path
+        The raw table (as read by :mod:`core.io`) or a Parquet/CSV path read by DuckDB.
+    mapping : ColumnMapping
+        Input column for each role; user_id, ts and event are required.
+    config : LoadConfig
+        Timestamp unit, debounce window, session gap and privacy options.
+    source_name : str
+        Shown in the report.
+    pseudonym_key : str, optional
+        Key for pseudonymisation; a new one is generated when needed and none is given.
+    progress : callable, optional
+        ``progress(fraction, message)``.
+
+    Returns
+    -------
+    LoadResult
+        Events with columns user_id, ts (UTC), event, session_id and the mapped and
+        extra columns, sorted by user and time; and the report.
+
+    Raises
+    ------
+    ConfigError
+        When the mapping or the settings are invalid.
+    DataError
+        When no row survives.
+    """
+    with Scratch() as s:
+        table, report, key = clean_into(s, source, mapping, config, source_name,
+                                        pseudonym_key, progress)
+        events = s.df(f"SELECT * FROM {table} ORDER BY user_id, ts")
+    return LoadResult(events, report, key)
+
+
+def clean_into(
+    s: Scratch,
+    source: Source,
+    mapping: ColumnMapping,
+    config: LoadConfig,
+    source_name: str = "data",
+    pseudonym_key: str | None = None,
+    progress: Progress | None = None,
+) -> tuple[str, LoadReport, str | None]:
+    """Like :func:`clean_events` but leave the events in a scratch table.
+
+    Returns the table name, the report and the pseudonym key (or None).
+    """
+    step = progress or (lambda f, m: None)
+    check_gap(config.session_gap_minutes)
+    if config.debounce_seconds < 0:
+        raise ConfigError("The debounce window cannot be negative; use 0 to keep repeats.")
+    step(0.05, "Reading columns")
+    raw, raw_columns = _register_source(s, source)
+    mapping.validate(raw_columns)
+    unknown_pii = [c for c in config.pii_columns if c not in raw_columns]
+    if unknown_pii:
+        raise ConfigError(f"PII column(s) {', '.join(unknown_pii)} are not in the file.")
+    mapped_pii = [c for c in config.pii_columns if c in mapping.mapped().values()
+                  and c != mapping.get("user_id")]
+    if mapped_pii:
+        raise ConfigError(
+            f"Column '{mapped_pii[0]}' is marked as PII but is mapped to a role. "
+            "Unmap it, or keep it by not marking it as PII."
+        )
+    notices: list[Notice] = []
+    raw, ts_info = _prepare_timestamps(s, raw, mapping.get("ts"), config.timestamp_unit,
+                                       notices)
+    step(0.15, "Typing columns")
+    typed, extras = _typed_table(s, raw, mapping, config, ts_info)
+    rows_read = s.scalar(f"SELECT count(*) FROM {typed}")
+    notices += _value_notices(s, raw, typed, mapping)
+    step(0.35, "Dropping unusable rows")
+    dropped: dict[str, int] = dict.fromkeys(DROP_REASONS, 0)
+    valid = _drop_invalid(s, typed, dropped)
+    columns = ["user_id", "ts", "event", *[r for r in (*NUMERIC_ROLES, *TEXT_ROLES,
+               "session_id") if mapping.get(r)], *extras]
+    col_sql = ", ".join(quote_ident(c) for c in columns)
+    if config.drop_exact_duplicates:
+        deduped = s.create("dedup", f"SELECT DISTINCT {col_sql}, consent FROM {valid}")
+        dropped["exact_duplicate"] = (s.scalar(f"SELECT count(*) FROM {valid}")
+                                      - s.scalar(f"SELECT count(*) FROM {deduped}"))
+        valid = deduped
+    step(0.5, "Debouncing repeated events")
+    valid = _debounce(s, valid, columns, config.debounce_seconds, dropped)
+    users_without_consent = 0
+    if mapping.get("consent"):
+        valid, users_without_consent = _apply_consent(s, valid, columns, dropped)
+    kept = s.scalar(f"SELECT count(*) FROM {valid}")
+    if kept == 0:
+        raise DataError(_nothing_left_message(rows_read, dropped))
+    step(0.65, "Building sessions")
+    has_file_sessions = bool(mapping.get("session_id"))
+    events = s.create("sessions", sessionize_sql(valid, columns, config.session_gap_minutes,
+                                                 has_file_sessions))
+    key = None
+    if config.pseudonymise:
+        step(0.8, "Pseudonymising user ids")
+        key = pseudonym_key or privacy.new_key()
+        events = _pseudonymise(s, events, key)
+    step(0.9, "Summarising")
+    report = _report(s, events, source_name, rows_read, dropped, notices,
+                     has_file_sessions, config, users_without_consent, ts_info)
+    report.pseudonymised = config.pseudonymise
+    report.pii_columns_dropped = list(config.pii_columns)
+    step(1.0, "Done")
+    return events, report, key
+
+
+def _register_source(s: Scratch, source: Source) -> tuple[str, list[str]]:
+    if isinstance(source, pd.DataFrame):
+        name = s.register(source, "raw")
+        return name, [str(c) for c in source.columns]
+    path = Path(source)
+    if not path.exists():
+        raise DataError(f"File '{path}' does not exist. Check the path.")
+    reader = "read_parquet" if path.suffix.lower() in (".parquet", ".pq") else "read_csv_auto"
+    name = s.create("raw", f"SELECT * FROM {reader}(?)", [str(path)])
+    return name, list(s.columns(name))
+
+
+@dataclass
+class _TimestampInfo:
+    column: str | None
+    kind: str  # "parsed", "epoch:<unit>", "native"
+    description: str
+
+
+def _prepare_timestamps(s: Scratch, raw: str, ts_col: str | None, unit: TimestampUnit,
+                        notices: list[Notice]) -> tuple[str, _TimestampInfo]:
+    """Decide how the timestamp column becomes UTC; parse text columns in pandas."""
+    col_type = s.columns(raw)[ts_col].upper()
+    q = quote_ident(ts_col)
+    if "TIMESTAMP" in col_type or col_type == "DATE":
+        tz = "with time zone, converted to UTC" if "TIME ZONE" in col_type else \
+            "without time zone, taken as UTC"
+        return raw, _TimestampInfo(ts_col, "native", f"date-time values {tz}")
+    is_numeric = any(t in col_type for t in ("INT", "DOUBLE", "FLOAT", "DECIMAL", "REAL"))
+    if not is_numeric and unit in ("auto", "s", "ms", "us"):
+        share_numeric = s.scalar(
+            f"SELECT avg(CASE WHEN TRY_CAST({q} AS DOUBLE) IS NOT NULL THEN 1.0 ELSE 0 END)"
+            f" FROM {raw} WHERE {q} IS NOT NULL AND trim(CAST({q} AS VARCHAR)) <> ''")
+        is_numeric = unit != "auto" or (share_numeric or 0) >= 0.99
+    if is_numeric and unit != "text":
+        if unit == "auto":
+            magnitude = s.scalar(f"SELECT median(abs(TRY_CAST({q} AS DOUBLE))) FROM {raw}")
+            unit_found = next(u for limit, u in EPOCH_THRESHOLDS if (magnitude or 0) >= limit)
+        else:
+            unit_found = unit
+        label = {"s": "seconds", "ms": "milliseconds", "us": "microseconds",
+                 "ns": "nanoseconds"}[unit_found]
+        return raw, _TimestampInfo(ts_col, f"epoch:{unit_found}",
+                                   f"epoch {label} since 1970-01-01 UTC")
+    parsed, fmt = _parse_text_timestamps(s.df(f"SELECT {q} AS v FROM {raw}")["v"])
+    frame = s.df(f"SELECT * FROM {raw}")
+    frame["__pl_ts"] = parsed.to_numpy()
+    name = s.register(frame, "raw_ts")
+    return name, _TimestampInfo("__pl_ts", "native", fmt)
+
+
+def _parse_text_timestamps(values: pd.Series) -> tuple[pd.Series, str]:
+    """Parse text date-times to UTC, each distinct value once.
+
+    ISO 8601 is tried first; values it cannot read are tried with pandas' per-value
+    format inference. Values without an offset are taken as UTC.
+    """
+    text = values.astype("string").str.strip()
+    text = text.mask(text == "")
+    uniques = pd.Series(text.dropna().unique())
+    parsed = pd.to_datetime(uniques, utc=True, errors="coerce", format="ISO8601")
+    desc = "ISO 8601 text"
+    failed = parsed.isna()
+    if failed.any():
+        retry = pd.to_datetime(uniques[failed], utc=True, errors="coerce", format="mixed")
+        if retry.notna().any():
+            desc = "text date-times in several layouts"
+        parsed = parsed.where(~failed, retry)
+    lookup = pd.Series(parsed.to_numpy(), index=uniques.to_numpy())
+    result = text.map(lookup)
+    return pd.to_datetime(result, utc=True), desc + " (no offset means UTC)"
+
+
+def _ts_expression(info: _TimestampInfo) -> str:
+    q = quote_ident(info.column)
+    if info.kind.startswith("epoch:"):
+        factor = EPOCH_TO_US[info.kind.split(":")[1]]
+        return (f"make_timestamptz(CAST(round(TRY_CAST({q} AS DOUBLE) * {factor}) AS BIGINT))")
+    return f"TRY_CAST({q} AS TIMESTAMPTZ)"
+
+
+def _ts_expression_for_raw(raw: str, s: Scratch, mapping: ColumnMapping) -> str:
+    """The timestamp expression as evaluated on the (prepared) raw table."""
+    cols = s.columns(raw)
+    if "__pl_ts" in cols:
+        return "t.__pl_ts"
+    return "TRY_CAST(t." + quote_ident(mapping.get("ts")) + " AS TIMESTAMPTZ)"
+
+
+def _text(col: str, col_type: str) -> str:
+    """SQL for a column as trimmed text, integral floats without '.0', blanks as NULL."""
+    q = quote_ident(col)
+    if col_type.upper() in ("DOUBLE", "FLOAT", "REAL"):
+        return (f"NULLIF(CASE WHEN {q} = floor({q}) AND abs({q}) < 1e18 "
+                f"THEN CAST(CAST({q} AS BIGINT) AS VARCHAR) ELSE CAST({q} AS VARCHAR) END, '')")
+    return f"NULLIF(trim(CAST({q} AS VARCHAR)), '')"
+
+
+def _typed_table(s: Scratch, raw: str, mapping: ColumnMapping, config: LoadConfig,
+                 ts_info: _TimestampInfo) -> tuple[str, list[str]]:
+    types = s.columns(raw)
+    m = mapping.mapped()
+    orig_ts = quote_ident(m["ts"])
+    parts = [
+        f"{_text(m['user_id'], types[m['user_id']])} AS user_id",
+        f"{_ts_expression(ts_info)} AS ts",
+        f"({orig_ts} IS NULL OR trim(CAST({orig_ts} AS VARCHAR)) = '') AS ts_missing",
+        f"{_text(m['event'], types[m['event']])} AS event",
+    ]
+    for role in NUMERIC_ROLES:
+        if role in m:
+            q = quote_ident(m[role])
+            parts.append(f"TRY_CAST({q} AS DOUBLE) AS {role}")
+            parts.append(f"(TRY_CAST({q} AS DOUBLE) IS NULL AND {_text(m[role], types[m[role]])}"
+                         f" IS NOT NULL) AS {role}_invalid")
+    for role in (*TEXT_ROLES, "session_id"):
+        if role in m:
+            parts.append(f"{_text(m[role], types[m[role]])} AS {role}")
+    if "consent" in m:
+        q = quote_ident(m["consent"])
+        parts.append(
+            f"CASE WHEN lower(trim(CAST({q} AS VARCHAR))) IN ('true','t','1','yes','y','1.0')"
+            f" THEN TRUE WHEN lower(trim(CAST({q} AS VARCHAR))) IN "
+            f"('false','f','0','no','n','0.0') THEN FALSE END AS consent")
+    else:
+        parts.append("CAST(NULL AS BOOLEAN) AS consent")
+    reserved = {"user_id", "ts", "event", "session_id", "consent", "ts_missing",
+                *NUMERIC_ROLES, *TEXT_ROLES, *(f"{r}_invalid" for r in NUMERIC_ROLES)}
+    used = set(m.values()) | set(config.pii_columns) | {"__pl_ts"}
+    extras = []
+    for col in types:
+        if col in used:
+            continue
+        alias = col if col not in reserved else f"{col}_original"
+        parts.append(f"{quote_ident(col)} AS {quote_ident(alias)}")
+        extras.append(alias)
+    return s.create("typed", f"SELECT {', '.join(parts)} FROM {raw}"), extras
+
+
+def _value_notices(s: Scratch, raw: str, typed: str, mapping: ColumnMapping) -> list[Notice]:
+    notices = []
+    cols = s.columns(typed)
+    for role in NUMERIC_ROLES:
+        if role not in cols:
+            continue
+        bad = s.scalar(f"SELECT count(*) FROM {typed} WHERE {role}_invalid")
+        if bad:
+            col = mapping.get(role)
+            q = quote_ident(col)
+            examples = [r[0] for r in s.rows(
+                f"SELECT DISTINCT CAST({q} AS VARCHAR) FROM {raw} WHERE "
+                f"TRY_CAST({q} AS DOUBLE) IS NULL AND trim(CAST({q} AS VARCHAR)) <> '' "
+                "LIMIT 3")]
+            notices.append(Notice(
+                f"{role}_not_numeric",
+                f"{bad:,} value(s) of {ROLE_LABELS[role].lower()} column '{col}' are not "
+                f"numbers (for example {', '.join(repr(e) for e in examples)}); those rows "
+                "are kept with the value missing. Fix the column if they should be numbers "
+                "(use '.' as the decimal mark, no currency signs).",
+            ))
+    bad_ts = s.scalar(f"SELECT count(*) FROM {typed} WHERE ts IS NULL AND NOT ts_missing")
+    if bad_ts:
+        q = quote_ident(mapping.get("ts"))
+        examples = [r[0] for r in s.rows(
+            f"SELECT DISTINCT CAST({q} AS VARCHAR) FROM {raw} t WHERE {q} IS NOT NULL AND "
+            f"{_ts_expression_for_raw(raw, s, mapping)} IS NULL LIMIT 3")]
+        notices.append(Notice(
+            "unparseable_timestamp",
+            f"{bad_ts:,} timestamp(s) in column '{mapping.get('ts')}' were not understood "
+            f"(for example {', '.join(repr(e) for e in examples)}) and those rows were "
+            "dropped. Use ISO 8601 ('2024-03-01T14:30:00Z') or epoch seconds/milliseconds, "
+            "or choose another timestamp column.",
+        ))
+    if "revenue" in cols:
+        negative = s.scalar(f"SELECT count(*) FROM {typed} WHERE revenue < 0")
+        if negative:
+            notices.append(Notice(
+                "negative_revenue",
+                f"{negative:,} row(s) have negative revenue. They are kept and subtract "
+                "from revenue (refunds, for example). Remove them before loading if they "
+                "are errors.",
+            ))
+    if "scroll_depth" in cols:
+        outside = s.scalar(
+            f"SELECT count(*) FROM {typed} WHERE scroll_depth < 0 OR scroll_depth > 100")
+        if outside:
+            notices.append(Notice(
+                "scroll_depth_range",
+                f"{outside:,} scroll depth value(s) are outside 0-100 %. They are kept "
+                "as they are; check the column's unit.",
+            ))
+    return notices
+
+
+def _drop_invalid(s: Scratch, typed: str, dropped: dict[str, int]) -> str:
+    reason = """CASE
+        WHEN user_id IS NULL THEN 'missing_user_id'
+        WHEN event IS NULL THEN 'missing_event'
+        WHEN ts IS NULL AND ts_missing THEN 'missing_timestamp'
+        WHEN ts IS NULL THEN 'unparseable_timestamp' END"""
+    for r, n in s.rows(f"SELECT {reason} AS r, count(*) FROM {typed} GROUP BY r"):
+        if r is not None:
+            dropped[r] = n
+    return s.create("valid", f"SELECT * FROM {typed} WHERE ({reason}) IS NULL")
+
+
+def unparseable_examples(source: pd.DataFrame, ts_column: str, limit: int = 3) -> list[str]:
+    """Return a few values of a text timestamp column that could not be parsed."""
+    parsed, _ = _parse_text_timestamps(source[ts_column])
+    bad = source.loc[parsed.isna() & source[ts_column].notna(), ts_column]
+    return [str(v) for v in bad.astype(str).str.strip().replace("", pd.NA).dropna()
+            .unique()[:limit]]
+
+
+def _debounce(s: Scratch, table: str, columns: list[str], seconds: float,
+              dropped: dict[str, int]) -> str:
+    if seconds <= 0:
+        return table
+    window_us = int(seconds * 1_000_000)
+    col_sql = ", ".join(quote_ident(c) for c in columns)
+    flagged = f"""
+        SELECT {col_sql}, consent,
+               (epoch_us(ts) - epoch_us(lag(ts) OVER w) < {window_us}) AS repeat
+        FROM {table}
+        WINDOW w AS (PARTITION BY user_id, event ORDER BY ts)
+    """
+    marked = s.create("debounce", flagged)
+    dropped["debounced"] = s.scalar(f"SELECT count(*) FROM {marked} WHERE repeat")
+    return s.create("kept", f"SELECT {col_sql}, consent FROM {marked} "
+                            "WHERE repeat IS NOT TRUE")
+
+
+def _apply_consent(s: Scratch, table: str, columns: list[str],
+                   dropped: dict[str, int]) -> tuple[str, int]:
+    """Keep users whose latest recorded consent value is true."""
+    consented = f"""
+        SELECT user_id FROM {table} WHERE consent IS NOT NULL
+        GROUP BY user_id HAVING arg_max(consent, ts)
+    """
+    col_sql = ", ".join(f"t.{quote_ident(c)}" for c in columns)
+    kept = s.create("consented", f"SELECT {col_sql}, t.consent FROM {table} t "
+                                 f"SEMI JOIN ({consented}) c USING (user_id)")
+    before_rows, before_users = s.rows(f"SELECT count(*), count(DISTINCT user_id) FROM {table}")[0]
+    after_rows, after_users = s.rows(f"SELECT count(*), count(DISTINCT user_id) FROM {kept}")[0]
+    dropped["no_consent"] = before_rows - after_rows
+    return kept, before_users - after_users
+
+
+def _pseudonymise(s: Scratch, events: str, key: str) -> str:
+    ids = [r[0] for r in s.rows(f"SELECT DISTINCT user_id FROM {events}")]
+    lookup = pd.DataFrame(list(privacy.pseudonymise(ids, key).items()),
+                          columns=["user_id", "pseudonym"])
+    name = s.register(lookup, "pseudonyms")
+    cols = [c for c in s.columns(events) if c != "user_id"]
+    col_sql = ", ".join(f"e.{quote_ident(c)}" for c in cols)
+    return s.create("pseudo", f"SELECT p.pseudonym AS user_id, {col_sql} FROM {events} e "
+                              f"JOIN {name} p USING (user_id)")
+
+
+def _nothing_left_message(rows_read: int, dropped: dict[str, int]) -> str:
+    reasons = "; ".join(f"{DROP_REASONS[r]}: {n:,}" for r, n in dropped.items() if n)
+    return (f"None of the {rows_read:,} rows could be used ({reasons}). Check the column "
+            "mapping: the user id, timestamp and event name columns must have values.")
+
+
+def _report(s: Scratch, events: str, source_name: str, rows_read: int,
+            dropped: dict[str, int], notices: list[Notice], file_sessions: bool,
+            config: LoadConfig, users_without_consent: int,
+            ts_info: _TimestampInfo) -> LoadReport:
+    rows_kept, users, sessions, first, last = s.rows(f"""
+        SELECT count(*), count(DISTINCT user_id),
+               count(DISTINCT (user_id, session_id)),
+               strftime(min(ts), '%Y-%m-%dT%H:%M:%SZ'), strftime(max(ts), '%Y-%m-%dT%H:%M:%SZ')
+        FROM {events}""")[0]
+    per_day = s.rows(f"SELECT strftime(CAST(ts AS DATE), '%Y-%m-%d') AS d, count(*) "
+                     f"FROM {events} GROUP BY d ORDER BY d")
+    top = s.rows(f"SELECT event, count(*) AS n FROM {events} GROUP BY event "
+                 "ORDER BY n DESC, event LIMIT 15")
+    cols = [c for c in s.columns(events) if c not in ("user_id", "ts", "event", "session_id")]
+    missing: dict[str, int] = {}
+    if cols:
+        counts = s.rows("SELECT " + ", ".join(
+            f"count(*) - count({quote_ident(c)})" for c in cols) + f" FROM {events}")[0]
+        missing = {c: int(n) for c, n in zip(cols, counts, strict=True) if n}
+    if users == 1:
+        notices.append(Notice("single_user", "The data has one user only. Features can be "
+                              "computed, but segments and clusters need many users."))
+    if first == last:
+        notices.append(Notice("single_instant", "All events happen at the same instant, so "
+                              "durations, recency and trends are all zero."))
+    gap = f"{config.session_gap_minutes:g}-minute inactivity gap"
+    return LoadReport(
+        source=source_name, rows_read=int(rows_read), rows_kept=int(rows_kept),
+        dropped={k: int(v) for k, v in dropped.items()}, users=int(users),
+        sessions=int(sessions), first_ts=first, last_ts=last,
+        session_source=("session id column of the file (gap-based where missing)"
+                        if file_sessions else gap),
+        users_without_consent=int(users_without_consent), notices=notices,
+        missing_by_column=missing, events_per_day=[(d, int(n)) for d, n in per_day],
+        top_events=[(e, int(n)) for e, n in top], timestamp_format=ts_info.description,
+    )
+
+
+def report_json(report: LoadReport) -> str:
+    """Serialise a report to JSON."""
+    return json.dumps(report.to_dict(), indent=2, default=str)

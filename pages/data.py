@@ -1,0 +1,365 @@
+"""Data page: load a file or the sample, map its columns, and see what was read."""
+
+from __future__ import annotations
+
+import hashlib
+
+import pandas as pd
+import streamlit as st
+
+from core import analysis, charts
+from core.cleaning import DROP_REASONS, LoadConfig, LoadReport
+from core.io import UPLOAD_TYPES, RawTable
+from core.mapping import (
+    FUNNEL_LABELS,
+    FUNNEL_STEPS,
+    ROLE_LABELS,
+    ROLES,
+    ColumnMapping,
+    guess_event_roles,
+    guess_mapping,
+)
+from core.workspace import Workspace, list_workspaces
+from ui.cache import read_upload, sample_events
+from ui.errors import show_notices, shows_errors
+from ui.progress import progress_bar
+from ui.state import replace_workspace, workspace
+
+NONE = "— none —"
+#: Distinct event values offered for the funnel steps; more would not fit a menu.
+MAX_EVENT_CHOICES = 300
+DELIMITERS = {"auto": "Detect", ",": "Comma ,", ";": "Semicolon ;", "\t": "Tab", "|": "Pipe |"}
+ENCODINGS = {"auto": "Detect (UTF-8, else Windows-1252)", "utf-8": "UTF-8",
+             "cp1252": "Windows-1252", "latin-1": "Latin-1"}
+TS_UNITS = {"auto": "Detect", "text": "Text date-time", "s": "Epoch seconds",
+            "ms": "Epoch milliseconds", "us": "Epoch microseconds"}
+
+ws = workspace()
+st.title("Data")
+st.caption("Load behavioral events (one row per event) or a per-user table, check what "
+           "was read, and decide what is kept.")
+
+
+def _signature(raw: RawTable) -> str:
+    text = raw.name + "|" + "|".join(map(str, raw.frame.columns)) + f"|{len(raw.frame)}"
+    return hashlib.sha1(text.encode()).hexdigest()[:10]
+
+
+def _reset_mapping_widgets(raw: RawTable) -> None:
+    """Forget widget values of a previous file so the new file's guesses show."""
+    sig = _signature(raw)
+    if st.session_state.get("data.signature") == sig:
+        return
+    for key in [k for k in st.session_state if str(k).startswith("data.map.")
+                or str(k).startswith("data.funnel.")]:
+        del st.session_state[key]
+    st.session_state["data.signature"] = sig
+
+
+def read_options(sheets: list[str]) -> tuple[str, str]:
+    with st.expander("Read options", icon=":material/tune:"):
+        cols = st.columns(3)
+        delimiter = cols[0].selectbox("Delimiter", list(DELIMITERS), format_func=DELIMITERS.get,
+                                      key="data.delimiter")
+        encoding = cols[1].selectbox("Encoding", list(ENCODINGS), format_func=ENCODINGS.get,
+                                     key="data.encoding")
+        if len(sheets) > 1:
+            cols[2].selectbox("Excel sheet", sheets, key="data.sheet")
+        else:
+            cols[2].caption("Excel sheet: shown for workbooks with several sheets.")
+    return delimiter, encoding
+
+
+def mapping_widgets(raw: RawTable) -> ColumnMapping:
+    columns = [str(c) for c in raw.frame.columns]
+    guess = guess_mapping(columns)
+    st.markdown("**Column mapping** — which column plays which role. Guessed from the "
+                "names; change any that is wrong.")
+    chosen: dict[str, str | None] = {}
+    grid = st.columns(4)
+    for i, role in enumerate(ROLES):
+        options = [NONE, *columns]
+        default = guess.get(role)
+        required = role in ("user_id", "ts", "event")
+        value = grid[i % 4].selectbox(
+            ROLE_LABELS[role] + (" *" if required else ""), options,
+            index=options.index(default) if default in options else 0,
+            key=f"data.map.{role}",
+        )
+        chosen[role] = None if value == NONE else value
+    return ColumnMapping(chosen)
+
+
+def funnel_widgets(raw: RawTable, mapping: ColumnMapping) -> dict[str, list[str]]:
+    event_col = mapping.get("event")
+    if not event_col:
+        st.caption("Map the event name column to choose the funnel events.")
+        return {step: [] for step in FUNNEL_STEPS}
+    counts = raw.frame[event_col].astype("string").str.strip().value_counts()
+    values = [str(v) for v in counts.index[:MAX_EVENT_CHOICES]]
+    guessed = guess_event_roles(values)
+    st.markdown("**Funnel events** — which event values mean each step (guessed; features "
+                "such as purchases and cart abandonment depend on them).")
+    cols = st.columns(4)
+    roles = {}
+    for col, step in zip(cols, FUNNEL_STEPS, strict=True):
+        roles[step] = col.multiselect(FUNNEL_LABELS[step], values, default=guessed[step],
+                                      key=f"data.funnel.{step}")
+    return roles
+
+
+def load_options(mapping: ColumnMapping, columns: list[str]) -> LoadConfig:
+    st.markdown("**Cleaning, sessions and privacy**")
+    cols = st.columns(4)
+    unit = cols[0].selectbox("Timestamp format", list(TS_UNITS), format_func=TS_UNITS.get,
+                             key="data.ts_unit",
+                             help="ISO text with or without time zone, or epoch numbers. "
+                                  "Everything is converted to UTC; no zone means UTC.")
+    has_sessions = bool(mapping.get("session_id"))
+    gap = cols[1].number_input(
+        "Session gap (minutes)", min_value=1.0, max_value=24 * 60.0, value=30.0, step=5.0,
+        key="data.gap", disabled=has_sessions,
+        help="A new session starts after this much inactivity. Not used when a session id "
+             "column is mapped (except for events without one).")
+    debounce = cols[2].number_input(
+        "Debounce window (s)", min_value=0.0, max_value=60.0, value=1.0, step=0.5,
+        key="data.debounce",
+        help="The same event from the same user again within this window is a double fire "
+             "and is dropped (and counted). 0 keeps every repeat.")
+    dedupe = cols[3].checkbox("Drop exact duplicate rows", value=True, key="data.dedupe")
+    cols = st.columns([1, 2])
+    pseudo = cols[0].checkbox(
+        "Pseudonymise user ids", key="data.pseudonymise",
+        help="Replace each user id by HMAC-SHA-256(key, id). The key is generated now and "
+             "shown once; keep it to pseudonymise later files the same way.")
+    unmapped = [c for c in columns if c not in mapping.mapped().values()]
+    pii = cols[1].multiselect(
+        "Columns with personal data (dropped before anything is saved)", unmapped,
+        key="data.pii", help="For example e-mail, name, IP address, phone.")
+    if mapping.get("consent"):
+        st.caption(f"Only users whose latest value in '{mapping.get('consent')}' is true are "
+                   "kept; the others are counted in the load report.")
+    return LoadConfig(timestamp_unit=unit, debounce_seconds=float(debounce),
+                      drop_exact_duplicates=dedupe, session_gap_minutes=float(gap),
+                      pseudonymise=pseudo, pii_columns=tuple(pii))
+
+
+def upload_section(ws: Workspace) -> None:
+    uploaded = st.file_uploader(
+        "Event log or per-user table", type=UPLOAD_TYPES, key="data.upload",
+        help="CSV/TSV, Parquet, JSON lines or Excel (.xlsx). Exports from GA4, Segment, "
+             "Mixpanel, Amplitude and Snowplow are recognised by their column names.")
+    sheet = st.session_state.get("data.sheet")
+    if uploaded is None:
+        read_options([])
+        st.info("Choose a file to see its columns and map them. Nothing is saved until you "
+                "press **Load**.", icon=":material/upload:")
+        return
+    with shows_errors():
+        delimiter = st.session_state.get("data.delimiter", "auto")
+        encoding = st.session_state.get("data.encoding", "auto")
+        raw = read_upload(uploaded.getvalue(), uploaded.name, delimiter, encoding, sheet)
+        read_options(raw.sheets)
+        _reset_mapping_widgets(raw)
+        file_section(ws, raw)
+        return
+    read_options([])
+
+
+def file_section(ws: Workspace, raw: RawTable) -> None:
+    facts = [f"{len(raw.frame):,} rows", f"{len(raw.frame.columns)} columns",
+             raw.file_format.upper()]
+    if raw.delimiter:
+        facts.append(f"delimiter {DELIMITERS.get(raw.delimiter, raw.delimiter)}")
+    if raw.encoding:
+        facts.append(f"encoding {raw.encoding.replace('-sig', '')}")
+    st.caption(f"**{raw.name}** · " + " · ".join(facts))
+    for note in raw.notes:
+        st.warning(note, icon=":material/info:")
+    st.dataframe(raw.frame.head(20), height=240, width="stretch")
+    guess = guess_mapping(raw.frame.columns)
+    kinds = ["An event log (one row per event)", "A per-user table (one row per user)"]
+    kind = st.radio("This file is", kinds, index=0 if guess.get("ts") else 1,
+                    horizontal=True, key="data.kind")
+    if kind == kinds[1]:
+        user_table_form(ws, raw, guess.get("user_id"))
+        return
+    if not guess.get("user_id") or not guess.get("ts"):
+        missing = [ROLE_LABELS[r].lower() for r in ("user_id", "ts") if not guess.get(r)]
+        st.warning(f"No column looks like a {' or a '.join(missing)}. Pick the right columns "
+                   "in the mapping below.", icon=":material/help:")
+    mapping = mapping_widgets(raw)
+    roles = funnel_widgets(raw, mapping)
+    config = load_options(mapping, [str(c) for c in raw.frame.columns])
+    if st.button("Load events", type="primary", key="data.load", icon=":material/play_arrow:"):
+        update, close = progress_bar("Loading")
+        with shows_errors():
+            analysis.load_events_into(ws, raw.frame, raw.name, mapping, config, roles,
+                                      progress=update)
+            st.session_state["data.key_pending"] = bool(ws.pseudonym_key)
+            st.session_state["data.loaded_message"] = (
+                f"Loaded {ws.dataset['events']:,} events of {ws.dataset['users']:,} users "
+                f"from {raw.name}.")
+        close()
+
+
+def user_table_form(ws: Workspace, raw: RawTable, guessed_user: str | None) -> None:
+    columns = [str(c) for c in raw.frame.columns]
+    user_col = st.selectbox("User id column", columns,
+                            index=columns.index(guessed_user) if guessed_user in columns else 0,
+                            key="data.user_table.user_id")
+    st.caption("Numeric columns become the features directly; sessions and behavioral "
+               "features are skipped.")
+    if st.button("Load per-user table", type="primary", key="data.load_users"):
+        with shows_errors():
+            analysis.load_user_table_into(ws, raw.frame, raw.name, user_col)
+            st.session_state["data.loaded_message"] = (
+                f"Loaded {ws.dataset['users']:,} users with "
+                f"{len(ws.features.columns)} features from {raw.name}.")
+
+
+def sample_section(ws: Workspace) -> None:
+    st.markdown(
+        "A generated online shop (seeded, made on this machine): page views, product "
+        "views, search, scroll, video, cart, checkout, purchases and coupons, with six "
+        "planted personas — loyal high-value buyers, bargain hunters, cart abandoners, "
+        "content explorers, new visitors and dormant users — plus a few bots.")
+    cols = st.columns(3)
+    n_users = cols[0].number_input("Users", min_value=100, max_value=200_000, value=5000,
+                                   step=500, key="data.sample.users")
+    days = cols[1].number_input("Days", min_value=14, max_value=365, value=90, step=7,
+                                key="data.sample.days")
+    seed = cols[2].number_input("Seed", min_value=0, max_value=2**31 - 1, value=42,
+                                key="data.sample.seed")
+    if n_users > 50_000:
+        st.caption(f"About {int(n_users) * 55:,} events: generating takes a few seconds.")
+    if st.button("Load sample", type="primary", key="data.sample.load",
+                 icon=":material/science:"):
+        update, close = progress_bar("Sample")
+        with shows_errors():
+            update(0.02, "Generating events")
+            events = sample_events(int(n_users), int(days), int(seed))
+            analysis.load_sample_into(ws, events, int(n_users), int(days), int(seed),
+                                      progress=update)
+            st.session_state["data.loaded_message"] = (
+                f"Loaded the sample: {ws.dataset['events']:,} events of "
+                f"{ws.dataset['users']:,} users.")
+        close()
+
+
+def workspaces_section(ws: Workspace) -> None:
+    st.caption("Every step is saved as it finishes. Reopen an earlier analysis here; the "
+               "page address (…?ws=id) also brings it back after a refresh or a restart.")
+    saved = [w for w in list_workspaces() if w["id"] != ws.id]
+    if st.button("Start a new empty workspace", key="data.new_workspace",
+                 icon=":material/add:"):
+        fresh = Workspace()
+        fresh.save()
+        replace_workspace(fresh)
+        st.rerun()
+    if not saved:
+        st.caption("No other saved workspaces.")
+        return
+    for item in saved[:10]:
+        cols = st.columns([3, 2, 1])
+        cols[0].markdown(f"**{item['dataset']}** · `{item['id']}`")
+        cols[1].caption(f"saved {item['updated'].replace('T', ' ').rstrip('Z')} UTC")
+        if cols[2].button("Open", key=f"data.open.{item['id']}"):
+            with shows_errors():
+                replace_workspace(Workspace.load(item["id"]))
+                st.rerun()
+
+
+def key_once(ws: Workspace) -> None:
+    if not (ws.pseudonym_key and st.session_state.get("data.key_pending")):
+        return
+    with st.container(border=True):
+        st.warning("User ids were pseudonymised. This is the key — copy it now; it is "
+                   "shown only once. With it, later files can be pseudonymised the same "
+                   "way; without it, ids cannot be traced back.", icon=":material/key:")
+        st.code(ws.pseudonym_key, language=None)
+        if st.button("I have saved the key", key="data.key_done"):
+            st.session_state["data.key_pending"] = False
+            st.rerun()
+
+
+def report_section(ws: Workspace) -> None:
+    if not ws.dataset:
+        st.info("No data loaded yet: upload a file or load the sample above.")
+        return
+    if ws.dataset.get("kind") == "users":
+        st.subheader("Per-user table")
+        features = ws.features
+        cols = st.columns(3)
+        cols[0].metric("Users", f"{len(features):,}")
+        cols[1].metric("Numeric features", len(features.columns))
+        cols[2].metric("Missing values", f"{int(features.isna().sum().sum()):,}")
+        show_notices(ws.feature_notices)
+        return
+    report = LoadReport.from_dict(ws.load_report)
+    st.subheader(f"Load report · {report.source}")
+    cols = st.columns(3)
+    cols[0].metric("Rows read", f"{report.rows_read:,}", border=True)
+    cols[1].metric("Rows kept", f"{report.rows_kept:,}", border=True)
+    cols[2].metric("Rows dropped", f"{report.rows_dropped:,}", border=True,
+                   help="Every dropped row is counted by reason in the table below.")
+    cols = st.columns(3)
+    cols[0].metric("Users", f"{report.users:,}", border=True)
+    cols[1].metric("Sessions", f"{report.sessions:,}", border=True)
+    days = (pd.Timestamp(report.last_ts) - pd.Timestamp(report.first_ts)).days + 1
+    cols[2].metric("Days", f"{days:,}", border=True,
+                   help=f"{report.first_ts} → {report.last_ts} (UTC)")
+    left, right = st.columns([3, 2])
+    with left:
+        dropped = pd.DataFrame(
+            [(DROP_REASONS[k], v, v / report.rows_read if report.rows_read else 0)
+             for k, v in report.dropped.items()],
+            columns=["Reason", "Rows dropped", "Share of rows read"])
+        st.dataframe(dropped, hide_index=True, width="stretch", column_config={
+            "Share of rows read": st.column_config.NumberColumn(format="percent")})
+    with right:
+        facts = [
+            f"Timestamps read as {report.timestamp_format}.",
+            f"Sessions from the {report.session_source}.",
+            f"Date range {report.first_ts} → {report.last_ts} (UTC).",
+        ]
+        if report.pseudonymised:
+            facts.append("User ids are pseudonymised (HMAC-SHA-256).")
+        if report.pii_columns_dropped:
+            facts.append(f"Personal-data columns dropped: {', '.join(report.pii_columns_dropped)}.")
+        if report.users_without_consent:
+            facts.append(f"{report.users_without_consent:,} users without consent were excluded.")
+        st.markdown("\n".join(f"- {f}" for f in facts))
+    show_notices(report.notices)
+    left, right = st.columns([3, 2])
+    left.plotly_chart(charts.events_per_day(report.events_per_day), key="data.chart.per_day")
+    right.plotly_chart(charts.top_events(report.top_events), key="data.chart.top_events")
+    if report.missing_by_column:
+        missing = pd.DataFrame(
+            [(c, n, n / report.rows_kept) for c, n in report.missing_by_column.items()],
+            columns=["Column", "Missing values", "Share of kept rows"])
+        st.markdown("**Columns with missing values** (after cleaning)")
+        st.dataframe(missing, hide_index=True, column_config={
+            "Share of kept rows": st.column_config.NumberColumn(format="percent")})
+    with st.expander("Column mapping and settings used"):
+        mapped = {ROLE_LABELS[r]: c for r, c in ws.mapping.items() if c}
+        st.json({"mapping": mapped, "funnel events": ws.event_roles,
+                 "settings": ws.load_config})
+
+
+upload_tab, sample_tab, saved_tab = st.tabs(
+    ["Upload a file", "Sample: online shop", "Saved workspaces"])
+with upload_tab:
+    upload_section(ws)
+with sample_tab:
+    sample_section(ws)
+with saved_tab:
+    workspaces_section(ws)
+
+message = st.session_state.pop("data.loaded_message", None)
+if message:
+    st.success(message + " Features are ready on the Features page.",
+               icon=":material/check_circle:")
+key_once(ws)
+st.divider()
+report_section(ws)

@@ -1,0 +1,158 @@
+"""Features page: the per-user feature table, its definitions, distributions and
+correlations, the choice of features used downstream, and downloads."""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from core import analysis, charts
+from core.export import parquet_bytes, safe_csv_bytes
+from core.features import FeatureConfig
+from core.mapping import FUNNEL_LABELS, FUNNEL_STEPS
+from ui.errors import show_notices, shows_errors
+from ui.progress import progress_bar
+from ui.state import workspace
+
+ws = workspace()
+st.title("Features")
+st.caption("One row per user. Hover a column header for its definition; the full list "
+           "is under **Feature definitions**.")
+
+features = ws.features
+if features is None:
+    st.info("There is no feature table yet. Load a file or the sample on the **Data** page.",
+            icon=":material/upload_file:")
+    st.page_link("pages/data.py", label="Go to Data", icon=":material/arrow_forward:")
+    st.stop()
+
+
+def settings_form() -> None:
+    config = FeatureConfig.from_dict(ws.feature_config) if ws.feature_config else FeatureConfig()
+    event_values = sorted(ws.events["event"].astype(str).unique().tolist())
+    with st.expander("Feature settings", icon=":material/tune:"), \
+            st.form("features.settings", border=False):
+        st.markdown("**Funnel events**")
+        cols = st.columns(4)
+        roles = {}
+        for col, step in zip(cols, FUNNEL_STEPS, strict=True):
+            current = [v for v in config.event_roles.get(step, []) if v in event_values]
+            roles[step] = col.multiselect(FUNNEL_LABELS[step], event_values, default=current,
+                                          key=f"features.funnel.{step}")
+        st.markdown("**Engagement score weights** (min-max-normalised metrics)")
+        cols = st.columns(3)
+        weights = config.engagement_weights
+        w_clicks = cols[0].number_input("Clicks (events)", 0.0, 100.0,
+                                        float(weights.get("clicks", 1)), 0.5,
+                                        key="features.w_clicks")
+        w_scroll = cols[1].number_input("Scroll depth", 0.0, 100.0,
+                                        float(weights.get("scroll_depth", 2)), 0.5,
+                                        key="features.w_scroll")
+        w_time = cols[2].number_input("Time spent", 0.0, 100.0,
+                                      float(weights.get("time_spent", 3)), 0.5,
+                                      key="features.w_time")
+        cols = st.columns(3)
+        half_life = cols[0].number_input("Half-life of decayed engagement (days)", 0.5, 365.0,
+                                         float(config.half_life_days), 1.0,
+                                         key="features.half_life")
+        window = cols[1].number_input("Trend window (days)", 1, 180,
+                                      int(config.trend_window_days), 1, key="features.window")
+        top_n = cols[2].number_input("Counts for the top N event types", 0, 50,
+                                     int(config.top_event_types), 1, key="features.top_n")
+        if st.form_submit_button("Recompute features", type="primary"):
+            new = FeatureConfig(event_roles=roles, top_event_types=int(top_n),
+                                engagement_weights={"clicks": w_clicks,
+                                                    "scroll_depth": w_scroll,
+                                                    "time_spent": w_time},
+                                half_life_days=float(half_life), trend_window_days=int(window))
+            update, close = progress_bar("Features")
+            with shows_errors():
+                analysis.compute_features_into(ws, new, progress=update)
+                st.session_state["features.recomputed"] = True
+            close()
+            st.rerun()
+
+
+if ws.feature_kind == "events":
+    settings_form()
+if st.session_state.pop("features.recomputed", False):
+    st.success("Features recomputed.", icon=":material/check_circle:")
+features = ws.features
+definitions = ws.feature_definitions
+show_notices(ws.feature_notices, kind="info")
+
+numeric = [c for c in features.columns if pd.api.types.is_numeric_dtype(features[c])]
+cols = st.columns(4)
+cols[0].metric("Users", f"{len(features):,}")
+cols[1].metric("Features", f"{len(features.columns)}")
+cols[2].metric("Selected for segmentation", f"{len(ws.selected_features)}")
+missing_total = int(features[numeric].isna().sum().sum())
+cols[3].metric("Missing values", f"{missing_total:,}",
+               help="Values that are undefined for a user, e.g. order value without orders.")
+
+selected = st.multiselect(
+    "Features used for segmentation and maps", numeric,
+    default=[c for c in ws.selected_features if c in numeric], key="features.selected",
+    help="Choose behavior measures; the choice is saved and used by the next steps.")
+if selected != ws.selected_features:
+    with shows_errors():
+        analysis.set_selected_features(ws, selected)
+
+column_config = {
+    c: st.column_config.NumberColumn(c, help=definitions.get(c, ""), format="%.3g")
+    if c in numeric and not pd.api.types.is_integer_dtype(features[c])
+    else st.column_config.Column(c, help=definitions.get(c, ""))
+    for c in features.columns
+}
+st.dataframe(features, height=380, column_config=column_config, width="stretch",
+             key="features.table")
+
+cols = st.columns([1, 1, 2])
+cols[0].download_button(
+    "Download CSV", data=safe_csv_bytes(features), file_name="user_features.csv",
+    mime="text/csv", key="features.download_csv", icon=":material/download:",
+    help="Cells that a spreadsheet would run as a formula are prefixed with a quote.")
+cols[1].download_button(
+    "Download Parquet", data=parquet_bytes(features), file_name="user_features.parquet",
+    mime="application/octet-stream", key="features.download_parquet",
+    icon=":material/download:")
+
+with st.expander("Feature definitions", icon=":material/menu_book:"):
+    summary = features[numeric].describe(percentiles=[0.5]).T
+    table = pd.DataFrame({
+        "Feature": numeric,
+        "Definition": [definitions.get(c, "") for c in numeric],
+        "Mean": summary["mean"].to_numpy(),
+        "Median": summary["50%"].to_numpy(),
+        "Missing": features[numeric].isna().sum().to_numpy(),
+    })
+    st.dataframe(table, hide_index=True, width="stretch", column_config={
+        "Definition": st.column_config.TextColumn(width="large"),
+        "Mean": st.column_config.NumberColumn(format="%.3g"),
+        "Median": st.column_config.NumberColumn(format="%.3g")})
+    if "rfm_segment" in features.columns:
+        st.markdown("**RFM segments**")
+        counts = features["rfm_segment"].value_counts().rename_axis("Segment").reset_index(
+            name="Users")
+        st.dataframe(counts, hide_index=True)
+
+st.subheader("Distributions")
+cols = st.columns([2, 1, 1])
+focus = cols[0].selectbox("Feature", numeric, key="features.histogram",
+                          index=numeric.index(selected[0]) if selected else 0)
+log_y = cols[1].toggle("Log count axis", key="features.log_y",
+                       help="Useful for skewed counts with a long tail.")
+values = features[focus]
+cols[2].caption(f"{definitions.get(focus, '')}  \nmedian {values.median():.3g} · "
+                f"p95 {values.quantile(0.95):.3g} · max {values.max():.3g}")
+st.plotly_chart(charts.histogram(values, focus, log_y=log_y), key="features.chart.hist")
+
+st.subheader("Correlations")
+if len(selected) >= 2:
+    method = st.radio("Method", ["spearman", "pearson"], horizontal=True,
+                      format_func=str.title, key="features.corr_method",
+                      help="Spearman (rank) is robust to the long tails of behavior counts.")
+    st.plotly_chart(charts.correlation_heatmap(features[selected], method),
+                    key="features.chart.corr")
+else:
+    st.caption("Select at least two features to see their correlations.")

@@ -1,0 +1,82 @@
+"""The one Workspace per browser session, restored after a refresh or a restart.
+
+The workspace id is kept in the page URL (``?ws=...``), so a refresh, or a reconnect
+after the server restarts, finds the same workspace on disk.
+"""
+
+from __future__ import annotations
+
+import os
+
+import streamlit as st
+
+from core import analysis
+from core.errors import PersonaLensError
+from core.workspace import Workspace
+from ui.cache import sample_events
+
+STATE_KEY = "workspace"
+#: Size of the sample loaded into a brand-new workspace (the issue's default).
+DEFAULT_SAMPLE = {"n_users": 5000, "days": 90, "seed": 42}
+
+
+def autoload_enabled() -> bool:
+    """A new workspace starts with the sample unless PERSONA_LENS_AUTOLOAD=0."""
+    return os.environ.get("PERSONA_LENS_AUTOLOAD", "1") != "0"
+
+
+def ensure_router() -> None:
+    """Make sure pages run inside app.py's ``st.navigation``.
+
+    With a ``pages/`` folder beside app.py, Streamlit 1.67 starts in its legacy
+    multipage mode: until some session has run ``st.navigation``, a deep link such as
+    ``/features`` runs the page file alone, without the router, sidebar or page config.
+    Switching the legacy flag off and rerunning sends the request through app.py.
+    """
+    from streamlit.runtime.pages_manager import PagesManager
+
+    if PagesManager.uses_pages_directory:
+        PagesManager.uses_pages_directory = False
+        st.rerun()
+
+
+def workspace() -> Workspace:
+    """Return this session's workspace: from memory, from the URL's id, or a new one."""
+    ensure_router()
+    ws: Workspace | None = st.session_state.get(STATE_KEY)
+    if ws is None:
+        ws = _restore_from_url()
+        if ws is None:
+            ws = Workspace()
+            if autoload_enabled():
+                load_default_sample(ws)
+            else:
+                ws.save()
+        st.session_state[STATE_KEY] = ws
+    if st.query_params.get("ws") != ws.id:
+        st.query_params["ws"] = ws.id
+    return ws
+
+
+def _restore_from_url() -> Workspace | None:
+    ws_id = st.query_params.get("ws")
+    if not ws_id:
+        return None
+    try:
+        return Workspace.load(ws_id)
+    except PersonaLensError as exc:
+        st.toast(f"Could not restore the workspace: {exc}", icon=":material/warning:")
+        return None
+
+
+def load_default_sample(ws: Workspace) -> None:
+    """Fill a workspace with the default sample so the app starts with data."""
+    with st.spinner("Generating the sample online shop (5,000 users)..."):
+        events = sample_events(**DEFAULT_SAMPLE)
+        analysis.load_sample_into(ws, events, **DEFAULT_SAMPLE)
+
+
+def replace_workspace(ws: Workspace) -> None:
+    """Switch this session to another workspace."""
+    st.session_state[STATE_KEY] = ws
+    st.query_params["ws"] = ws.id
