@@ -141,6 +141,7 @@ _MAX_BODY_EVENTS = 60
 _END_MARGIN_S = 5.0
 
 _SECONDS_PER_DAY = 86_400.0
+_PARQUET_ROW_GROUP = 122_880
 _DEFAULT_END = pd.Timestamp("2026-06-30 23:59:59", tz="UTC")
 _MIN_DAYS = 7
 # New visitors appear only in the last 14 days; dormant users are silent in the last 30.
@@ -963,7 +964,8 @@ def write_sample(
         )
     sample = generate_sample(n_users=n_users, days=days, seed=seed, end=end)
     if suffix == ".parquet":
-        sample.events.to_parquet(target, index=False)
+        # Row groups of DuckDB's own size let a reader scan the file on every core.
+        sample.events.to_parquet(target, index=False, row_group_size=_PARQUET_ROW_GROUP)
     else:
         sample.events.to_csv(target, index=False)
     return sample
