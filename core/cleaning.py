@@ -20,7 +20,12 @@ from core import privacy
 from core.engine import Scratch, quote_ident
 from core.errors import ConfigError, DataError
 from core.mapping import ROLE_LABELS, ColumnMapping
-from core.sessions import DEFAULT_SESSION_GAP_MINUTES, check_gap, sessionize_sql
+from core.sessions import (
+    DEFAULT_SESSION_GAP_MINUTES,
+    check_gap,
+    number_sessions_sql,
+    session_start_sql,
+)
 
 TimestampUnit = Literal["auto", "text", "s", "ms", "us"]
 Progress = Callable[[float, str], None]
@@ -34,7 +39,7 @@ DROP_REASONS: dict[str, str] = {
     "missing_timestamp": "missing timestamp",
     "unparseable_timestamp": "timestamp not understood",
     "exact_duplicate": "exact duplicate of an earlier row",
-    "debounced": "same event repeated by the same user within the debounce window",
+    "debounced": "same event as the user's previous one, within the debounce window",
     "no_consent": "user has not consented",
 }
 NUMERIC_ROLES = ("revenue", "scroll_depth", "duration_s")
@@ -165,7 +170,8 @@ def clean_events(
     with Scratch() as s:
         table, report, key = clean_into(s, source, mapping, config, source_name,
                                         pseudonym_key, progress)
-        events = s.df(f"SELECT * FROM {table} ORDER BY user_id, ts")
+        events = s.df(f"SELECT * FROM {table} ORDER BY user_id, ts, event")
+    events["ts"] = events["ts"].dt.tz_localize("UTC")
     return LoadResult(events, report, key)
 
 
@@ -180,6 +186,7 @@ def clean_into(
 ) -> tuple[str, LoadReport, str | None]:
     """Like :func:`clean_events` but leave the events in a scratch table.
 
+    Inside the table ``ts`` is a naive TIMESTAMP holding UTC (see :func:`_ts_expression`).
     Returns the table name, the report and the pseudonym key (or None).
     """
     step = progress or (lambda f, m: None)
@@ -189,46 +196,27 @@ def clean_into(
     step(0.05, "Reading columns")
     raw, raw_columns = _register_source(s, source)
     mapping.validate(raw_columns)
-    unknown_pii = [c for c in config.pii_columns if c not in raw_columns]
-    if unknown_pii:
-        raise ConfigError(f"PII column(s) {', '.join(unknown_pii)} are not in the file.")
-    mapped_pii = [c for c in config.pii_columns if c in mapping.mapped().values()
-                  and c != mapping.get("user_id")]
-    if mapped_pii:
-        raise ConfigError(
-            f"Column '{mapped_pii[0]}' is marked as PII but is mapped to a role. "
-            "Unmap it, or keep it by not marking it as PII."
-        )
+    _check_pii(config, mapping, raw_columns)
     notices: list[Notice] = []
-    raw, ts_info = _prepare_timestamps(s, raw, mapping.get("ts"), config.timestamp_unit,
-                                       notices)
+    raw, ts_info = _prepare_timestamps(s, raw, mapping.get("ts"), config.timestamp_unit)
     step(0.15, "Typing columns")
-    typed, extras = _typed_table(s, raw, mapping, config, ts_info)
-    rows_read = s.scalar(f"SELECT count(*) FROM {typed}")
-    notices += _value_notices(s, raw, typed, mapping)
-    step(0.35, "Dropping unusable rows")
+    typed, extras = _typed_view(s, raw, mapping, config, ts_info)
     dropped: dict[str, int] = dict.fromkeys(DROP_REASONS, 0)
-    valid = _drop_invalid(s, typed, dropped)
+    rows_read, invalid = _count_invalid(s, typed, dropped)
+    notices += _value_notices(s, raw, mapping, invalid)
     columns = ["user_id", "ts", "event", *[r for r in (*NUMERIC_ROLES, *TEXT_ROLES,
                "session_id") if mapping.get(r)], *extras]
-    col_sql = ", ".join(quote_ident(c) for c in columns)
-    if config.drop_exact_duplicates:
-        deduped = s.create("dedup", f"SELECT DISTINCT {col_sql}, consent FROM {valid}")
-        dropped["exact_duplicate"] = (s.scalar(f"SELECT count(*) FROM {valid}")
-                                      - s.scalar(f"SELECT count(*) FROM {deduped}"))
-        valid = deduped
-    step(0.5, "Debouncing repeated events")
-    valid = _debounce(s, valid, columns, config.debounce_seconds, dropped)
+    step(0.35, "Dropping duplicates and repeated events")
+    valid = _drop_repeats(s, typed, columns, config, dropped)
     users_without_consent = 0
     if mapping.get("consent"):
         valid, users_without_consent = _apply_consent(s, valid, columns, dropped)
-    kept = s.scalar(f"SELECT count(*) FROM {valid}")
-    if kept == 0:
+    if s.scalar(f"SELECT count(*) FROM {valid}") == 0:
         raise DataError(_nothing_left_message(rows_read, dropped))
-    step(0.65, "Building sessions")
+    step(0.6, "Building sessions")
     has_file_sessions = bool(mapping.get("session_id"))
-    events = s.create("sessions", sessionize_sql(valid, columns, config.session_gap_minutes,
-                                                 has_file_sessions))
+    events = s.create("sessions", number_sessions_sql(valid, columns, has_file_sessions,
+                                                      order="ts, row_hash"))
     key = None
     if config.pseudonymise:
         step(0.8, "Pseudonymising user ids")
@@ -243,6 +231,17 @@ def clean_into(
     return events, report, key
 
 
+def _check_pii(config: LoadConfig, mapping: ColumnMapping, columns: list[str]) -> None:
+    unknown = [c for c in config.pii_columns if c not in columns]
+    if unknown:
+        raise ConfigError(f"PII column(s) {', '.join(unknown)} are not in the file.")
+    mapped = [c for c in config.pii_columns if c in mapping.mapped().values()]
+    if mapped:
+        raise ConfigError(
+            f"Column '{mapped[0]}' is marked as PII but is mapped to a role. Unmap it, or "
+            "keep it by not marking it as PII (user ids can be pseudonymised instead).")
+
+
 def _register_source(s: Scratch, source: Source) -> tuple[str, list[str]]:
     if isinstance(source, pd.DataFrame):
         name = s.register(source, "raw")
@@ -250,26 +249,29 @@ def _register_source(s: Scratch, source: Source) -> tuple[str, list[str]]:
     path = Path(source)
     if not path.exists():
         raise DataError(f"File '{path}' does not exist. Check the path.")
-    reader = "read_parquet" if path.suffix.lower() in (".parquet", ".pq") else "read_csv_auto"
-    name = s.create("raw", f"SELECT * FROM {reader}(?)", [str(path)])
+    if path.suffix.lower() not in (".parquet", ".pq"):
+        raise DataError(f"'{path.name}': only Parquet files are read directly; read other "
+                        "formats with core.io first.")
+    name = s.parquet_view(str(path), "raw")
     return name, list(s.columns(name))
 
 
 @dataclass
 class _TimestampInfo:
-    column: str | None
-    kind: str  # "parsed", "epoch:<unit>", "native"
+    column: str
+    kind: str  # "native" or "epoch:<unit>"
     description: str
 
 
-def _prepare_timestamps(s: Scratch, raw: str, ts_col: str | None, unit: TimestampUnit,
-                        notices: list[Notice]) -> tuple[str, _TimestampInfo]:
+def _prepare_timestamps(s: Scratch, raw: str, ts_col: str,
+                        unit: TimestampUnit) -> tuple[str, _TimestampInfo]:
     """Decide how the timestamp column becomes UTC; parse text columns in pandas."""
     col_type = s.columns(raw)[ts_col].upper()
     q = quote_ident(ts_col)
     if "TIMESTAMP" in col_type or col_type == "DATE":
-        tz = "with time zone, converted to UTC" if "TIME ZONE" in col_type else \
-            "without time zone, taken as UTC"
+        tz = ("with time zone, converted to UTC"
+              if "TIME ZONE" in col_type or "TIMESTAMPTZ" in col_type
+              else "without time zone, taken as UTC")
         return raw, _TimestampInfo(ts_col, "native", f"date-time values {tz}")
     is_numeric = any(t in col_type for t in ("INT", "DOUBLE", "FLOAT", "DECIMAL", "REAL"))
     if not is_numeric and unit in ("auto", "s", "ms", "us"):
@@ -289,7 +291,7 @@ def _prepare_timestamps(s: Scratch, raw: str, ts_col: str | None, unit: Timestam
                                    f"epoch {label} since 1970-01-01 UTC")
     parsed, fmt = _parse_text_timestamps(s.df(f"SELECT {q} AS v FROM {raw}")["v"])
     frame = s.df(f"SELECT * FROM {raw}")
-    frame["__pl_ts"] = parsed.to_numpy()
+    frame["__pl_ts"] = parsed.dt.tz_convert("UTC").dt.tz_localize(None).to_numpy()
     name = s.register(frame, "raw_ts")
     return name, _TimestampInfo("__pl_ts", "native", fmt)
 
@@ -316,20 +318,22 @@ def _parse_text_timestamps(values: pd.Series) -> tuple[pd.Series, str]:
     return pd.to_datetime(result, utc=True), desc + " (no offset means UTC)"
 
 
-def _ts_expression(info: _TimestampInfo) -> str:
-    q = quote_ident(info.column)
+def _ts_expression(info: _TimestampInfo, col_type: str, prefix: str = "") -> str:
+    """SQL for the timestamp as a naive TIMESTAMP holding UTC.
+
+    Inside DuckDB times stay naive (UTC): date parts of TIMESTAMPTZ go through ICU
+    time-zone code and were 2-6x slower here. Frames leaving core are tz-aware again.
+    """
+    q = prefix + quote_ident(info.column)
     if info.kind.startswith("epoch:"):
         factor = EPOCH_TO_US[info.kind.split(":")[1]]
-        return (f"make_timestamptz(CAST(round(TRY_CAST({q} AS DOUBLE) * {factor}) AS BIGINT))")
-    return f"TRY_CAST({q} AS TIMESTAMPTZ)"
-
-
-def _ts_expression_for_raw(raw: str, s: Scratch, mapping: ColumnMapping) -> str:
-    """The timestamp expression as evaluated on the (prepared) raw table."""
-    cols = s.columns(raw)
-    if "__pl_ts" in cols:
-        return "t.__pl_ts"
-    return "TRY_CAST(t." + quote_ident(mapping.get("ts")) + " AS TIMESTAMPTZ)"
+        return f"make_timestamp(CAST(round(TRY_CAST({q} AS DOUBLE) * {factor}) AS BIGINT))"
+    upper = col_type.upper()
+    if "TIME ZONE" in upper or "TIMESTAMPTZ" in upper:
+        return f"CAST(CAST({q} AS TIMESTAMPTZ) AS TIMESTAMP)"
+    if "TIMESTAMP" in upper or upper == "DATE":
+        return f"CAST({q} AS TIMESTAMP)"
+    return f"CAST(TRY_CAST({q} AS TIMESTAMPTZ) AS TIMESTAMP)"
 
 
 def _text(col: str, col_type: str) -> str:
@@ -341,14 +345,24 @@ def _text(col: str, col_type: str) -> str:
     return f"NULLIF(trim(CAST({q} AS VARCHAR)), '')"
 
 
-def _typed_table(s: Scratch, raw: str, mapping: ColumnMapping, config: LoadConfig,
-                 ts_info: _TimestampInfo) -> tuple[str, list[str]]:
+_DROP_REASON_SQL = """CASE
+    WHEN user_id IS NULL THEN 'missing_user_id'
+    WHEN event IS NULL THEN 'missing_event'
+    WHEN ts IS NULL AND ts_missing THEN 'missing_timestamp'
+    WHEN ts IS NULL THEN 'unparseable_timestamp' END"""
+_ROW_REASONS = ("missing_user_id", "missing_event", "missing_timestamp",
+                "unparseable_timestamp")
+
+
+def _typed_view(s: Scratch, raw: str, mapping: ColumnMapping, config: LoadConfig,
+                ts_info: _TimestampInfo) -> tuple[str, list[str]]:
+    """A view of the raw rows with canonical names and types and a drop reason."""
     types = s.columns(raw)
     m = mapping.mapped()
     orig_ts = quote_ident(m["ts"])
     parts = [
         f"{_text(m['user_id'], types[m['user_id']])} AS user_id",
-        f"{_ts_expression(ts_info)} AS ts",
+        f"{_ts_expression(ts_info, types[ts_info.column])} AS ts",
         f"({orig_ts} IS NULL OR trim(CAST({orig_ts} AS VARCHAR)) = '') AS ts_missing",
         f"{_text(m['event'], types[m['event']])} AS event",
     ]
@@ -356,21 +370,21 @@ def _typed_table(s: Scratch, raw: str, mapping: ColumnMapping, config: LoadConfi
         if role in m:
             q = quote_ident(m[role])
             parts.append(f"TRY_CAST({q} AS DOUBLE) AS {role}")
-            parts.append(f"(TRY_CAST({q} AS DOUBLE) IS NULL AND {_text(m[role], types[m[role]])}"
-                         f" IS NOT NULL) AS {role}_invalid")
+            parts.append(f"(TRY_CAST({q} AS DOUBLE) IS NULL AND "
+                         f"{_text(m[role], types[m[role]])} IS NOT NULL) AS {role}_invalid")
     for role in (*TEXT_ROLES, "session_id"):
         if role in m:
             parts.append(f"{_text(m[role], types[m[role]])} AS {role}")
     if "consent" in m:
-        q = quote_ident(m["consent"])
+        value = f"lower(trim(CAST({quote_ident(m['consent'])} AS VARCHAR)))"
         parts.append(
-            f"CASE WHEN lower(trim(CAST({q} AS VARCHAR))) IN ('true','t','1','yes','y','1.0')"
-            f" THEN TRUE WHEN lower(trim(CAST({q} AS VARCHAR))) IN "
-            f"('false','f','0','no','n','0.0') THEN FALSE END AS consent")
+            f"CASE WHEN {value} IN ('true', 't', '1', 'yes', 'y', '1.0') THEN TRUE "
+            f"WHEN {value} IN ('false', 'f', '0', 'no', 'n', '0.0') THEN FALSE END AS consent")
     else:
         parts.append("CAST(NULL AS BOOLEAN) AS consent")
     reserved = {"user_id", "ts", "event", "session_id", "consent", "ts_missing",
-                *NUMERIC_ROLES, *TEXT_ROLES, *(f"{r}_invalid" for r in NUMERIC_ROLES)}
+                "drop_reason", *NUMERIC_ROLES, *TEXT_ROLES,
+                *(f"{r}_invalid" for r in NUMERIC_ROLES)}
     used = set(m.values()) | set(config.pii_columns) | {"__pl_ts"}
     extras = []
     for col in types:
@@ -379,100 +393,117 @@ def _typed_table(s: Scratch, raw: str, mapping: ColumnMapping, config: LoadConfi
         alias = col if col not in reserved else f"{col}_original"
         parts.append(f"{quote_ident(col)} AS {quote_ident(alias)}")
         extras.append(alias)
-    return s.create("typed", f"SELECT {', '.join(parts)} FROM {raw}"), extras
+    inner = f"SELECT {', '.join(parts)} FROM {raw}"
+    return s.view("typed", f"SELECT *, {_DROP_REASON_SQL} AS drop_reason FROM ({inner})"), extras
 
 
-def _value_notices(s: Scratch, raw: str, typed: str, mapping: ColumnMapping) -> list[Notice]:
-    notices = []
+def _count_invalid(s: Scratch, typed: str, dropped: dict[str, int]
+                   ) -> tuple[int, dict[str, int]]:
+    """Count rows per drop reason and invalid values per numeric role, in one scan."""
     cols = s.columns(typed)
+    flags = [f"{r}_invalid" for r in NUMERIC_ROLES if f"{r}_invalid" in cols]
+    def count(condition: str) -> str:
+        return f"count(*) FILTER (WHERE {condition})"
+
+    parts = ["count(*)", *(count(f"drop_reason = '{r}'") for r in _ROW_REASONS),
+             *(count(f) for f in flags),
+             count("revenue < 0") if "revenue" in cols else "0",
+             count("scroll_depth < 0 OR scroll_depth > 100") if "scroll_depth" in cols
+             else "0"]
+    row = s.rows(f"SELECT {', '.join(parts)} FROM {typed}")[0]
+    for i, reason in enumerate(_ROW_REASONS):
+        dropped[reason] = int(row[1 + i])
+    first_flag = 1 + len(_ROW_REASONS)
+    invalid = {f.removesuffix("_invalid"): int(n)
+               for f, n in zip(flags, row[first_flag:first_flag + len(flags)], strict=True)}
+    invalid["negative_revenue"] = int(row[-2])
+    invalid["scroll_out_of_range"] = int(row[-1])
+    invalid["unparseable_timestamp"] = dropped["unparseable_timestamp"]
+    return int(row[0]), invalid
+
+
+def _examples(s: Scratch, sql: str) -> str:
+    values = [r[0] for r in s.rows(sql)]
+    return ", ".join(repr(v) for v in values)
+
+
+def _value_notices(s: Scratch, raw: str, mapping: ColumnMapping,
+                   invalid: dict[str, int]) -> list[Notice]:
+    """Notices for values that were kept but changed or that look wrong."""
+    notices = []
     for role in NUMERIC_ROLES:
-        if role not in cols:
-            continue
-        bad = s.scalar(f"SELECT count(*) FROM {typed} WHERE {role}_invalid")
-        if bad:
+        if invalid.get(role):
             col = mapping.get(role)
             q = quote_ident(col)
-            examples = [r[0] for r in s.rows(
-                f"SELECT DISTINCT CAST({q} AS VARCHAR) FROM {raw} WHERE "
-                f"TRY_CAST({q} AS DOUBLE) IS NULL AND trim(CAST({q} AS VARCHAR)) <> '' "
-                "LIMIT 3")]
+            examples = _examples(
+                s, f"SELECT DISTINCT CAST({q} AS VARCHAR) FROM {raw} WHERE "
+                   f"TRY_CAST({q} AS DOUBLE) IS NULL AND trim(CAST({q} AS VARCHAR)) <> '' "
+                   "LIMIT 3")
             notices.append(Notice(
                 f"{role}_not_numeric",
-                f"{bad:,} value(s) of {ROLE_LABELS[role].lower()} column '{col}' are not "
-                f"numbers (for example {', '.join(repr(e) for e in examples)}); those rows "
-                "are kept with the value missing. Fix the column if they should be numbers "
-                "(use '.' as the decimal mark, no currency signs).",
-            ))
-    bad_ts = s.scalar(f"SELECT count(*) FROM {typed} WHERE ts IS NULL AND NOT ts_missing")
-    if bad_ts:
-        q = quote_ident(mapping.get("ts"))
-        examples = [r[0] for r in s.rows(
-            f"SELECT DISTINCT CAST({q} AS VARCHAR) FROM {raw} t WHERE {q} IS NOT NULL AND "
-            f"{_ts_expression_for_raw(raw, s, mapping)} IS NULL LIMIT 3")]
+                f"{invalid[role]:,} value(s) of {ROLE_LABELS[role].lower()} column '{col}' "
+                f"are not numbers (for example {examples}); those rows are kept with the "
+                "value missing. Fix the column if they should be numbers (use '.' as the "
+                "decimal mark, no currency signs)."))
+    if invalid.get("unparseable_timestamp"):
+        col = mapping.get("ts")
+        q = "t." + quote_ident(col)
+        parsed = ("t.__pl_ts" if "__pl_ts" in s.columns(raw) else
+                  _ts_expression(_TimestampInfo(col, "native", ""), s.columns(raw)[col], "t."))
+        examples = _examples(
+            s, f"SELECT DISTINCT CAST({q} AS VARCHAR) FROM {raw} t WHERE {q} IS NOT NULL AND "
+               f"trim(CAST({q} AS VARCHAR)) <> '' AND {parsed} IS NULL LIMIT 3")
         notices.append(Notice(
             "unparseable_timestamp",
-            f"{bad_ts:,} timestamp(s) in column '{mapping.get('ts')}' were not understood "
-            f"(for example {', '.join(repr(e) for e in examples)}) and those rows were "
-            "dropped. Use ISO 8601 ('2024-03-01T14:30:00Z') or epoch seconds/milliseconds, "
-            "or choose another timestamp column.",
-        ))
-    if "revenue" in cols:
-        negative = s.scalar(f"SELECT count(*) FROM {typed} WHERE revenue < 0")
-        if negative:
-            notices.append(Notice(
-                "negative_revenue",
-                f"{negative:,} row(s) have negative revenue. They are kept and subtract "
-                "from revenue (refunds, for example). Remove them before loading if they "
-                "are errors.",
-            ))
-    if "scroll_depth" in cols:
-        outside = s.scalar(
-            f"SELECT count(*) FROM {typed} WHERE scroll_depth < 0 OR scroll_depth > 100")
-        if outside:
-            notices.append(Notice(
-                "scroll_depth_range",
-                f"{outside:,} scroll depth value(s) are outside 0-100 %. They are kept "
-                "as they are; check the column's unit.",
-            ))
+            f"{invalid['unparseable_timestamp']:,} timestamp(s) in column '{col}' were not "
+            f"understood (for example {examples}) and those rows were dropped. Use ISO 8601 "
+            "('2024-03-01T14:30:00Z') or epoch seconds/milliseconds, or choose another "
+            "timestamp column or format."))
+    if invalid.get("negative_revenue"):
+        notices.append(Notice(
+            "negative_revenue",
+            f"{invalid['negative_revenue']:,} row(s) have negative revenue. They are kept and "
+            "subtract from revenue (refunds, for example). Remove them before loading if "
+            "they are errors."))
+    if invalid.get("scroll_out_of_range"):
+        notices.append(Notice(
+            "scroll_depth_range",
+            f"{invalid['scroll_out_of_range']:,} scroll depth value(s) are outside 0-100 %. "
+            "They are kept as they are; check the column's unit."))
     return notices
 
 
-def _drop_invalid(s: Scratch, typed: str, dropped: dict[str, int]) -> str:
-    reason = """CASE
-        WHEN user_id IS NULL THEN 'missing_user_id'
-        WHEN event IS NULL THEN 'missing_event'
-        WHEN ts IS NULL AND ts_missing THEN 'missing_timestamp'
-        WHEN ts IS NULL THEN 'unparseable_timestamp' END"""
-    for r, n in s.rows(f"SELECT {reason} AS r, count(*) FROM {typed} GROUP BY r"):
-        if r is not None:
-            dropped[r] = n
-    return s.create("valid", f"SELECT * FROM {typed} WHERE ({reason}) IS NULL")
+def _drop_repeats(s: Scratch, typed: str, columns: list[str], config: LoadConfig,
+                  dropped: dict[str, int]) -> str:
+    """Flag exact duplicates, debounced repeats and session starts in one ordered pass.
 
-
-def unparseable_examples(source: pd.DataFrame, ts_column: str, limit: int = 3) -> list[str]:
-    """Return a few values of a text timestamp column that could not be parsed."""
-    parsed, _ = _parse_text_timestamps(source[ts_column])
-    bad = source.loc[parsed.isna() & source[ts_column].notna(), ts_column]
-    return [str(v) for v in bad.astype(str).str.strip().replace("", pd.NA).dropna()
-            .unique()[:limit]]
-
-
-def _debounce(s: Scratch, table: str, columns: list[str], seconds: float,
-              dropped: dict[str, int]) -> str:
-    if seconds <= 0:
-        return table
-    window_us = int(seconds * 1_000_000)
-    col_sql = ", ".join(quote_ident(c) for c in columns)
-    flagged = f"""
-        SELECT {col_sql}, consent,
-               (epoch_us(ts) - epoch_us(lag(ts) OVER w) < {window_us}) AS repeat
-        FROM {table}
-        WINDOW w AS (PARTITION BY user_id, event ORDER BY ts)
+    Rows of a user are ordered by time and then by a 64-bit hash of the whole row, so
+    identical rows are neighbours: a row equal to its predecessor in time and hash is
+    an exact duplicate. A row with the same event name as the user's previous row and
+    less than ``debounce_seconds`` after it is a repeat (a tracker's double fire).
+    Returns a view of the kept rows with a ``new_session`` flag.
     """
-    marked = s.create("debounce", flagged)
-    dropped["debounced"] = s.scalar(f"SELECT count(*) FROM {marked} WHERE repeat")
-    return s.create("kept", f"SELECT {col_sql}, consent FROM {marked} "
-                            "WHERE repeat IS NOT TRUE")
+    col_sql = ", ".join(quote_ident(c) for c in columns)
+    valid = f"SELECT {col_sql}, consent FROM {typed} WHERE drop_reason IS NULL"
+    window_us = int(round(config.debounce_seconds * 1_000_000))
+    conditions = ["WHEN FALSE THEN NULL"]
+    if config.drop_exact_duplicates:
+        conditions.append("WHEN ts = lag(ts) OVER w AND row_hash = lag(row_hash) OVER w "
+                          "THEN 'exact_duplicate'")
+    if window_us > 0:
+        conditions.append(f"WHEN event = lag(event) OVER w AND "
+                          f"epoch_us(ts) - epoch_us(lag(ts) OVER w) < {window_us} "
+                          "THEN 'debounced'")
+    marked = s.create("marked", f"""
+        SELECT {col_sql}, consent, CASE {' '.join(conditions)} END AS repeat_reason,
+               {session_start_sql(config.session_gap_minutes)} AS new_session, row_hash
+        FROM (SELECT *, hash({col_sql}) AS row_hash FROM ({valid}))
+        WINDOW w AS (PARTITION BY user_id ORDER BY ts, row_hash)""")
+    for reason, n in s.rows(f"SELECT repeat_reason, count(*) FROM {marked} "
+                            "WHERE repeat_reason IS NOT NULL GROUP BY repeat_reason"):
+        dropped[reason] = int(n)
+    return s.view("kept", f"SELECT {col_sql}, consent, new_session, row_hash FROM {marked} "
+                          "WHERE repeat_reason IS NULL")
 
 
 def _apply_consent(s: Scratch, table: str, columns: list[str],
@@ -483,8 +514,9 @@ def _apply_consent(s: Scratch, table: str, columns: list[str],
         GROUP BY user_id HAVING arg_max(consent, ts)
     """
     col_sql = ", ".join(f"t.{quote_ident(c)}" for c in columns)
-    kept = s.create("consented", f"SELECT {col_sql}, t.consent FROM {table} t "
-                                 f"SEMI JOIN ({consented}) c USING (user_id)")
+    kept = s.view("consented", f"SELECT {col_sql}, t.consent, t.new_session, t.row_hash "
+                               f"FROM {table} t "
+                               f"SEMI JOIN ({consented}) c USING (user_id)")
     before_rows, before_users = s.rows(f"SELECT count(*), count(DISTINCT user_id) FROM {table}")[0]
     after_rows, after_users = s.rows(f"SELECT count(*), count(DISTINCT user_id) FROM {kept}")[0]
     dropped["no_consent"] = before_rows - after_rows

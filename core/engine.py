@@ -30,6 +30,7 @@ def connection() -> duckdb.DuckDBPyConnection:
         con.execute("SET TimeZone = 'UTC'")
         con.execute(f"SET memory_limit = '{MEMORY_LIMIT}'")
         con.execute("SET preserve_insertion_order = false")
+        con.execute("SET enable_progress_bar = false")
         _local.con = con
     return con
 
@@ -108,11 +109,14 @@ class Scratch:
         self.con = connection()
         self._tables: list[str] = []
         self._views: list[str] = []
+        self._created_views: list[str] = []
 
     def __enter__(self) -> Scratch:
         return self
 
     def __exit__(self, *exc: object) -> None:
+        for name in reversed(self._created_views):
+            self.con.execute(f"DROP VIEW IF EXISTS {name}")
         for name in self._tables:
             self.con.execute(f"DROP TABLE IF EXISTS {name}")
         for name in self._views:
@@ -134,6 +138,20 @@ class Scratch:
         name = self._name(prefix)
         self.con.execute(f"CREATE TEMP TABLE {name} AS {sql}", params or [])
         self._tables.append(name)
+        return name
+
+    def view(self, prefix: str, sql: str) -> str:
+        """Create a temporary view (evaluated lazily by each query that reads it)."""
+        name = self._name(prefix)
+        self.con.execute(f"CREATE TEMP VIEW {name} AS {sql}")
+        self._created_views.append(name)
+        return name
+
+    def parquet_view(self, path: str, prefix: str = "parquet") -> str:
+        """Expose a Parquet file as a view without reading it into memory."""
+        name = self._name(prefix)
+        self.con.read_parquet(path).create_view(name)
+        self._created_views.append(name)
         return name
 
     def df(self, sql: str, params: Sequence[Any] | None = None) -> pd.DataFrame:

@@ -178,8 +178,16 @@ def user_features(events: pd.DataFrame, config: FeatureConfig = FeatureConfig())
     if len(events) == 0:
         raise DataError("There are no events to build features from. Load data first.")
     with Scratch() as s:
-        name = s.register(events, "events")
+        name = s.register(naive_utc(events), "events")
         return features_from_table(s, name, config)
+
+
+def naive_utc(events: pd.DataFrame) -> pd.DataFrame:
+    """Return events whose ``ts`` is naive UTC, the form SQL in core works on."""
+    ts = events["ts"]
+    if isinstance(ts.dtype, pd.DatetimeTZDtype):
+        return events.assign(ts=ts.dt.tz_convert("UTC").dt.tz_localize(None))
+    return events
 
 
 def features_from_table(s: Scratch, table: str, config: FeatureConfig) -> FeatureTable:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from core.engine import Scratch
+from core.engine import Scratch, quote_ident
 from core.errors import ConfigError
 
 #: Common web-analytics convention (GA, Adobe, Snowplow) for the inactivity gap.
@@ -20,35 +20,45 @@ def check_gap(gap_minutes: float) -> None:
         )
 
 
-def sessionize_sql(table: str, columns: list[str], gap_minutes: float,
-                   has_session_column: bool) -> str:
-    """Return SQL adding ``session_id`` to an events table.
+def session_start_sql(gap_minutes: float, window: str = "w") -> str:
+    """SQL flag (1/0) for a row that starts a session, over a per-user time-ordered window.
 
-    A new session starts at a user's first event and after every gap longer than
-    ``gap_minutes``. When the file has its own session id, it is used and only
-    events without one get a gap-based session (prefixed ``gap-``).
+    A session starts at a user's first event and after every gap longer than
+    ``gap_minutes``. Gaps are measured between consecutive events as tracked, before
+    duplicates and repeats are dropped: a dropped row is never a session start (it is
+    at most the debounce window after its predecessor), so dropping it leaves the
+    session boundaries where they are.
     """
     check_gap(gap_minutes)
     gap_us = int(gap_minutes * 60 * 1_000_000)
-    others = ", ".join(f'"{c}"' for c in columns if c != "session_id")
-    starts = f"""
-        SELECT {others}{', session_id AS file_session' if has_session_column else ''},
-               CASE WHEN lag(ts) OVER w IS NULL
-                      OR epoch_us(ts) - epoch_us(lag(ts) OVER w) > {gap_us}
-                    THEN 1 ELSE 0 END AS new_session
-        FROM {table}
-        WINDOW w AS (PARTITION BY user_id ORDER BY ts)
+    return (f"CASE WHEN lag(ts) OVER {window} IS NULL OR "
+            f"epoch_us(ts) - epoch_us(lag(ts) OVER {window}) > {gap_us} THEN 1 ELSE 0 END")
+
+
+def number_sessions_sql(table: str, columns: list[str], has_session_column: bool,
+                        order: str = "ts") -> str:
+    """Return SQL numbering sessions from a ``new_session`` flag column of ``table``.
+
+    Gap-based sessions are numbered 1, 2, ... per user. When the file has its own
+    session id it is used, and only events without one get a gap-based id (``gap-N``).
     """
-    numbered = f"""
-        SELECT *, sum(new_session) OVER (PARTITION BY user_id ORDER BY ts
-                                         ROWS UNBOUNDED PRECEDING) AS gap_session
-        FROM ({starts})
-    """
+    others = ", ".join(quote_ident(c) for c in columns if c != "session_id")
+    number = (f"sum(new_session) OVER (PARTITION BY user_id ORDER BY {order} "
+              "ROWS UNBOUNDED PRECEDING)")
     if has_session_column:
-        session = "coalesce(file_session, 'gap-' || CAST(gap_session AS VARCHAR))"
+        session = f"coalesce(session_id, 'gap-' || CAST({number} AS VARCHAR))"
     else:
-        session = "CAST(gap_session AS INTEGER)"
-    return f"SELECT {others}, {session} AS session_id FROM ({numbered})"
+        session = f"CAST({number} AS INTEGER)"
+    return f"SELECT {others}, {session} AS session_id FROM {table}"
+
+
+def sessionize_sql(table: str, columns: list[str], gap_minutes: float,
+                   has_session_column: bool) -> str:
+    """Return SQL adding ``session_id`` to an events table (see :func:`session_start_sql`)."""
+    col_sql = ", ".join(quote_ident(c) for c in columns)
+    starts = (f"(SELECT {col_sql}, {session_start_sql(gap_minutes)} AS new_session "
+              f"FROM {table} WINDOW w AS (PARTITION BY user_id ORDER BY ts))")
+    return number_sessions_sql(starts, columns, has_session_column)
 
 
 def sessionize(events: pd.DataFrame, gap_minutes: float = DEFAULT_SESSION_GAP_MINUTES,
@@ -74,9 +84,14 @@ def sessionize(events: pd.DataFrame, gap_minutes: float = DEFAULT_SESSION_GAP_MI
         columns="session_id")
     if has_file:
         frame = frame.assign(session_id=frame["session_id"].astype("string"))
+    tz_aware = isinstance(frame["ts"].dtype, pd.DatetimeTZDtype)
+    if tz_aware:
+        frame = frame.assign(ts=frame["ts"].dt.tz_convert("UTC").dt.tz_localize(None))
     with Scratch() as s:
         name = s.register(frame, "events")
         sql = sessionize_sql(name, list(frame.columns), gap_minutes, has_file)
         out = s.df(f"SELECT * FROM ({sql}) ORDER BY user_id, ts")
+    if tz_aware:
+        out["ts"] = out["ts"].dt.tz_localize("UTC")
     columns = list(frame.columns)
     return out[columns if "session_id" in columns else [*columns, "session_id"]]
