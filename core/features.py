@@ -451,6 +451,8 @@ def user_table_features(frame: pd.DataFrame, user_column: str) -> FeatureTable:
             continue
         values = frame[col]
         if not pd.api.types.is_numeric_dtype(values) or pd.api.types.is_bool_dtype(values):
+            if not pd.api.types.is_bool_dtype(values):
+                values = values.astype("string").str.strip().replace("", pd.NA)
             converted = pd.to_numeric(values, errors="coerce")
             if converted.notna().sum() != values.notna().sum() or values.notna().sum() == 0:
                 skipped.append(str(col))

@@ -16,7 +16,7 @@ from core.engine import Scratch
 from core.errors import DataError
 from core.features import FeatureConfig, FeatureTable, features_from_table
 from core.io import ReadOptions, read_path
-from core.mapping import ColumnMapping, guess_event_roles, guess_mapping
+from core.mapping import guess_event_roles, guess_mapping
 
 Progress = Callable[[float, str], None]
 #: Formats DuckDB reads straight from disk; others go through core.io's readers.

@@ -14,7 +14,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from core.errors import DataError, FileTooLargeError, PersonaLensError
@@ -288,8 +288,11 @@ def text_frames(draw) -> pd.DataFrame:
     return pd.DataFrame(data)
 
 
-@settings(max_examples=50, deadline=None)
+@settings(max_examples=50, deadline=None, database=None, derandomize=True)
 @given(frame=text_frames())
+# Found by hypothesis: a valid comma file whose cells hold a quote and a pipe; the
+# delimiter sniffer picks '|' and the read fails although ',' is right.
+@example(frame=pd.DataFrame({"a": ['"|'], "b": ["0,"]}))
 def test_csv_round_trip(frame: pd.DataFrame) -> None:
     data = frame.to_csv(index=False).encode("utf-8")
     table = read_bytes(data, "round.csv")

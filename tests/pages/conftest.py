@@ -1,0 +1,17 @@
+"""AppTest fixtures.
+
+AppTest resets Streamlit's legacy ``pages/`` flag before every run, so after
+``switch_page`` each run executes the page file directly; the router guard in
+``ui.state`` would then rerun and drop widget triggers. The guard is for the real
+server (where the flag stays off once the router has run; the browser tests cover
+it), so page tests switch it off.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+
+@pytest.fixture(autouse=True)
+def _no_router_guard(monkeypatch):
+    monkeypatch.setattr("ui.state.ensure_router", lambda: None)

@@ -1,0 +1,135 @@
+"""Every page under Streamlit's AppTest: cold start with the sample, widgets driven by key,
+no exception, and the workspace restored from the URL's id."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from core.workspace import Workspace
+
+TIMEOUT = 120
+APP = str(Path(__file__).resolve().parents[2] / "app.py")
+SMALL_SAMPLE = 400
+
+
+@pytest.fixture
+def home(tmp_path, monkeypatch):
+    monkeypatch.setenv("PERSONA_LENS_HOME", str(tmp_path))
+    return tmp_path
+
+
+def _app() -> AppTest:
+    return AppTest.from_file(APP, default_timeout=TIMEOUT)
+
+
+def _no_errors(at: AppTest) -> None:
+    assert [e.value for e in at.exception] == []
+    assert [e.value for e in at.error] == []
+
+
+def test_home_starts_with_the_sample(home):
+    at = _app().run()
+    _no_errors(at)
+    assert at.title[0].value == "Persona Lens"
+    ws_id = at.query_params["ws"][0] if isinstance(at.query_params["ws"], list) \
+        else at.query_params["ws"]
+    ws = Workspace.load(ws_id)
+    assert ws.dataset["name"] == "Sample: online shop"
+    assert ws.dataset["users"] == 5000
+    assert set(ws.steps) == {"load", "features"}
+
+
+def test_data_page_shows_the_load_report(home):
+    at = _app().run()
+    at.switch_page("pages/data.py").run()
+    _no_errors(at)
+    metrics = {m.label: m.value for m in at.metric}
+    read = int(metrics["Rows read"].replace(",", ""))
+    kept = int(metrics["Rows kept"].replace(",", ""))
+    dropped = int(metrics["Rows dropped"].replace(",", ""))
+    assert read == kept + dropped and dropped > 0  # the sample plants duplicates
+    assert metrics["Users"] == "5,000"
+    reasons = at.dataframe[0].value
+    assert reasons["Rows dropped"].sum() == dropped
+
+
+def test_data_page_loads_a_smaller_sample(home):
+    at = _app().run()
+    at.switch_page("pages/data.py").run()
+    at.number_input(key="data.sample.users").set_value(SMALL_SAMPLE)
+    at.number_input(key="data.sample.seed").set_value(7)
+    at.button(key="data.sample.load").click().run()
+    _no_errors(at)
+    assert any("Loaded the sample" in s.value for s in at.success)
+    ws = at.session_state["workspace"]
+    assert ws.dataset["users"] == SMALL_SAMPLE
+    assert ws.dataset["sample"] == {"users": SMALL_SAMPLE, "days": 90, "seed": 7}
+    assert len(ws.features) == SMALL_SAMPLE
+
+
+def test_features_page_selection_and_settings(home):
+    at = _app().run()
+    at.switch_page("pages/features.py").run()
+    _no_errors(at)
+    assert {m.label: m.value for m in at.metric}["Users"] == "5,000"
+    at.multiselect(key="features.selected").set_value(["sessions_per_week", "revenue"]).run()
+    _no_errors(at)
+    ws = at.session_state["workspace"]
+    assert ws.selected_features == ["sessions_per_week", "revenue"]
+    before = ws.features["decayed_engagement"].copy()
+    at.number_input(key="features.half_life").set_value(3.0)
+    at.button(key="FormSubmitter:features.settings-Recompute features").click().run()
+    _no_errors(at)
+    ws = at.session_state["workspace"]
+    assert ws.feature_config["half_life_days"] == 3.0
+    # A shorter half-life discounts old events more: nobody's decayed engagement grows.
+    after = ws.features["decayed_engagement"]
+    assert (after <= before + 1e-9).all() and (after < before).any()
+    assert ws.selected_features == ["sessions_per_week", "revenue"]  # kept across recompute
+
+
+def test_features_histogram_and_correlation_widgets(home):
+    at = _app().run()
+    at.switch_page("pages/features.py").run()
+    at.selectbox(key="features.histogram").set_value("revenue").run()
+    at.toggle(key="features.log_y").set_value(True).run()
+    at.radio(key="features.corr_method").set_value("pearson").run()
+    _no_errors(at)
+
+
+def test_workspace_is_restored_from_the_url(home):
+    first = _app().run()
+    ws = first.session_state["workspace"]
+    ws.selected_features = ["revenue", "purchases"]
+    ws.save()
+    second = _app()
+    second.query_params["ws"] = ws.id
+    second.run()
+    _no_errors(second)
+    restored = second.session_state["workspace"]
+    assert restored.id == ws.id
+    assert restored.selected_features == ["revenue", "purchases"]
+    assert len(restored.features) == 5000
+
+
+def test_empty_workspace_pages_explain_what_to_do(home, monkeypatch):
+    monkeypatch.setenv("PERSONA_LENS_AUTOLOAD", "0")
+    at = _app().run()
+    _no_errors(at)
+    at.switch_page("pages/features.py").run()
+    _no_errors(at)
+    assert any("no feature table" in i.value.lower() for i in at.info)
+    at.switch_page("pages/data.py").run()
+    _no_errors(at)
+    assert any("No data loaded" in i.value for i in at.info)
+
+
+def test_unknown_workspace_id_starts_fresh(home):
+    at = _app()
+    at.query_params["ws"] = "0123456789ab"
+    at.run()
+    _no_errors(at)
+    assert at.session_state["workspace"].id != "0123456789ab"
