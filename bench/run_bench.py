@@ -60,6 +60,28 @@ MB = 1024 * 1024
 # --------------------------------------------------------------------------- child
 
 
+def peak_rss_mb() -> float:
+    """Return this process's peak resident set size in MiB.
+
+    Returns
+    -------
+    float
+        Linux's ``VmHWM``: the high-water mark of the current address space, so
+        everything the run ever held at once, including what DuckDB or pandas freed
+        before returning. ``getrusage``'s ``ru_maxrss`` is only the fallback because on
+        Linux it survives fork and exec: a child started by a parent that once held
+        2 GB would report 2 GB before doing anything.
+    """
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) * 1024 / MB
+    except OSError:
+        pass
+    scale = 1 if sys.platform == "darwin" else 1024  # bytes on macOS, KiB on Linux
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * scale / MB
+
+
 def _child(impl: str, path: Path, result_file: Path, output: Path | None) -> None:
     """Run one implementation once and write its timing and peak RSS as JSON.
 
@@ -88,15 +110,12 @@ def _child(impl: str, path: Path, result_file: Path, output: Path | None) -> Non
         def work() -> Any:
             return features_pandas(path)
 
-    rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    rss_before = peak_rss_mb()
     start = time.perf_counter()
     frame = work()
     seconds = time.perf_counter() - start
-    # ru_maxrss is the high-water mark of this process (KiB on Linux): everything the
-    # run ever held at once, including what DuckDB or pandas freed before returning.
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    result = {"seconds": seconds, "peak_rss_mb": peak * 1024 / MB,
-              "rss_after_imports_mb": rss_before * 1024 / MB,
+    result = {"seconds": seconds, "peak_rss_mb": peak_rss_mb(),
+              "rss_after_imports_mb": rss_before,
               "users": len(frame), "columns": len(frame.columns)}
     if output is not None:
         frame.to_parquet(output)
@@ -146,15 +165,19 @@ def sample_path(size: int) -> Path:
     path = DATA_DIR / f"events_{size}.parquet"
     if path.exists():
         return path
-    from core.sample_data import write_sample
-
     DATA_DIR.mkdir(parents=True, exist_ok=True)
     n_users = round(size / EVENTS_PER_USER)
     print(f"Generating {path.name} ({n_users:,} users)...", flush=True)
     # Write under a temporary name and rename, so an interrupted run never leaves a
     # truncated file that later runs would reuse.
     partial = path.with_suffix(".partial.parquet")
-    write_sample(partial, n_users=n_users, days=SAMPLE_DAYS, seed=SAMPLE_SEED)
+    # Generate in a child too: 10 M events need ~2.7 GB, which this process would
+    # otherwise keep as heap while it runs the measurements.
+    code = ("import sys; from core.sample_data import write_sample; "
+            "write_sample(sys.argv[1], n_users=int(sys.argv[2]), days=int(sys.argv[3]), "
+            "seed=int(sys.argv[4]))")
+    subprocess.run([sys.executable, "-c", code, str(partial), str(n_users), str(SAMPLE_DAYS),
+                    str(SAMPLE_SEED)], cwd=BENCH_DIR.parent, check=True)
     partial.replace(path)
     return path
 
@@ -183,10 +206,15 @@ def compare(core_file: Path, pandas_file: Path) -> dict[str, Any]:
                   and core.index.sort_values().equals(base.index.sort_values()))
     base = base.reindex(core.index)
     columns: dict[str, dict[str, Any]] = {}
+    # Users with any differing value: tells one systematic difference (every user)
+    # from a rule that differs only on a few users' events.
+    differing = pd.Series(False, index=core.index)
     for col in [c for c in core.columns if c in base.columns]:
         a, b = core[col], base[col]
         if not pd.api.types.is_numeric_dtype(a):
-            columns[col] = {"mismatches": int((a.astype(str) != b.astype(str)).sum())}
+            unequal = a.astype(str) != b.astype(str)
+            differing |= unequal
+            columns[col] = {"mismatches": int(unequal.sum())}
             continue
         x, y = a.to_numpy(float), b.to_numpy(float)
         both = ~np.isnan(x) & ~np.isnan(y)
@@ -194,6 +222,7 @@ def compare(core_file: Path, pandas_file: Path) -> dict[str, Any]:
         scale = np.maximum(np.abs(x), np.abs(y))[both]
         rel = np.divide(diff, scale, out=np.zeros_like(diff), where=scale > 0)
         close = np.isclose(x, y, rtol=RTOL, atol=ATOL, equal_nan=True)
+        differing |= ~close
         columns[col] = {"max_abs_diff": float(diff.max()) if diff.size else 0.0,
                         "max_rel_diff": float(rel.max()) if rel.size else 0.0,
                         "mismatches": int((~close).sum())}
@@ -203,6 +232,7 @@ def compare(core_file: Path, pandas_file: Path) -> dict[str, Any]:
                                                 for v in checked.values())
     return {"same_users": bool(same_users), "users_core": len(core),
             "users_pandas": len(base), "missing_columns": missing,
+            "users_with_any_difference": int(differing.sum()),
             "only_in_core": [c for c in core.columns if c not in base.columns],
             "only_in_pandas": [c for c in base.columns if c not in core.columns],
             "checked": checked,
@@ -351,6 +381,7 @@ def report(results: dict[str, Any]) -> None:
                            for c, v in agreement["other"].items() if v["mismatches"])
         print(f"  other shared columns: {len(agreement['other'])}, with mismatches: "
               f"{others or 'none'}")
+        print(f"  users with any differing value: {agreement['users_with_any_difference']:,}")
         if agreement["missing_columns"]:
             print(f"  missing check columns: {', '.join(agreement['missing_columns'])}")
         print(f"  {'PASS' if agreement['passed'] else 'FAIL'}: core and pandas agree within "

@@ -43,6 +43,9 @@ DROP_REASONS: dict[str, str] = {
     "no_consent": "user has not consented",
 }
 NUMERIC_ROLES = ("revenue", "scroll_depth", "duration_s")
+#: Prefix of the helper columns the cleaning SQL adds, so that no file column can
+#: collide with them (file columns with this prefix are not kept).
+INTERNAL_PREFIX = "__pl_"
 TEXT_ROLES = ("page", "category", "product_id")
 #: Epoch magnitudes: seconds since 1970 are ~1.7e9 today, milliseconds ~1.7e12,
 #: microseconds ~1.7e15, nanoseconds ~1.7e18. Thresholds sit between them.
@@ -203,20 +206,20 @@ def clean_into(
     typed, extras = _typed_view(s, raw, mapping, config, ts_info)
     dropped: dict[str, int] = dict.fromkeys(DROP_REASONS, 0)
     rows_read, invalid = _count_invalid(s, typed, dropped)
-    notices += _value_notices(s, raw, mapping, invalid)
+    notices += _value_notices(s, raw, mapping, invalid, ts_info)
     columns = ["user_id", "ts", "event", *[r for r in (*NUMERIC_ROLES, *TEXT_ROLES,
                "session_id") if mapping.get(r)], *extras]
     step(0.35, "Dropping duplicates and repeated events")
     valid = _drop_repeats(s, typed, columns, config, dropped)
     users_without_consent = 0
     if mapping.get("consent"):
-        valid, users_without_consent = _apply_consent(s, valid, columns, dropped)
+        valid, users_without_consent = _apply_consent(s, typed, valid, columns, dropped)
     if s.scalar(f"SELECT count(*) FROM {valid}") == 0:
         raise DataError(_nothing_left_message(rows_read, dropped))
     step(0.6, "Building sessions")
     has_file_sessions = bool(mapping.get("session_id"))
     events = s.create("sessions", number_sessions_sql(valid, columns, has_file_sessions,
-                                                      order="ts, row_hash"))
+                                                      order="ts, __pl_row_hash"))
     key = None
     if config.pseudonymise:
         step(0.8, "Pseudonymising user ids")
@@ -348,7 +351,7 @@ def _text(col: str, col_type: str) -> str:
 _DROP_REASON_SQL = """CASE
     WHEN user_id IS NULL THEN 'missing_user_id'
     WHEN event IS NULL THEN 'missing_event'
-    WHEN ts IS NULL AND ts_missing THEN 'missing_timestamp'
+    WHEN ts IS NULL AND __pl_ts_missing THEN 'missing_timestamp'
     WHEN ts IS NULL THEN 'unparseable_timestamp' END"""
 _ROW_REASONS = ("missing_user_id", "missing_event", "missing_timestamp",
                 "unparseable_timestamp")
@@ -363,7 +366,7 @@ def _typed_view(s: Scratch, raw: str, mapping: ColumnMapping, config: LoadConfig
     parts = [
         f"{_text(m['user_id'], types[m['user_id']])} AS user_id",
         f"{_ts_expression(ts_info, types[ts_info.column])} AS ts",
-        f"({orig_ts} IS NULL OR trim(CAST({orig_ts} AS VARCHAR)) = '') AS ts_missing",
+        f"({orig_ts} IS NULL OR trim(CAST({orig_ts} AS VARCHAR)) = '') AS __pl_ts_missing",
         f"{_text(m['event'], types[m['event']])} AS event",
     ]
     for role in NUMERIC_ROLES:
@@ -371,7 +374,7 @@ def _typed_view(s: Scratch, raw: str, mapping: ColumnMapping, config: LoadConfig
             q = quote_ident(m[role])
             parts.append(f"TRY_CAST({q} AS DOUBLE) AS {role}")
             parts.append(f"(TRY_CAST({q} AS DOUBLE) IS NULL AND "
-                         f"{_text(m[role], types[m[role]])} IS NOT NULL) AS {role}_invalid")
+                         f"{_text(m[role], types[m[role]])} IS NOT NULL) AS __pl_{role}_invalid")
     for role in (*TEXT_ROLES, "session_id"):
         if role in m:
             parts.append(f"{_text(m[role], types[m[role]])} AS {role}")
@@ -379,33 +382,32 @@ def _typed_view(s: Scratch, raw: str, mapping: ColumnMapping, config: LoadConfig
         value = f"lower(trim(CAST({quote_ident(m['consent'])} AS VARCHAR)))"
         parts.append(
             f"CASE WHEN {value} IN ('true', 't', '1', 'yes', 'y', '1.0') THEN TRUE "
-            f"WHEN {value} IN ('false', 'f', '0', 'no', 'n', '0.0') THEN FALSE END AS consent")
+            f"WHEN {value} IN ('false', 'f', '0', 'no', 'n', '0.0') THEN FALSE END AS __pl_consent")
     else:
-        parts.append("CAST(NULL AS BOOLEAN) AS consent")
-    reserved = {"user_id", "ts", "event", "session_id", "consent", "ts_missing",
-                "drop_reason", *NUMERIC_ROLES, *TEXT_ROLES,
-                *(f"{r}_invalid" for r in NUMERIC_ROLES)}
-    used = set(m.values()) | set(config.pii_columns) | {"__pl_ts"}
+        parts.append("CAST(NULL AS BOOLEAN) AS __pl_consent")
+    reserved = {"user_id", "ts", "event", "session_id", *NUMERIC_ROLES, *TEXT_ROLES}
+    used = set(m.values()) | set(config.pii_columns)
     extras = []
     for col in types:
-        if col in used:
+        if col in used or col.startswith(INTERNAL_PREFIX):
             continue
         alias = col if col not in reserved else f"{col}_original"
         parts.append(f"{quote_ident(col)} AS {quote_ident(alias)}")
         extras.append(alias)
     inner = f"SELECT {', '.join(parts)} FROM {raw}"
-    return s.view("typed", f"SELECT *, {_DROP_REASON_SQL} AS drop_reason FROM ({inner})"), extras
+    typed = s.view("typed", f"SELECT *, {_DROP_REASON_SQL} AS __pl_drop_reason FROM ({inner})")
+    return typed, extras
 
 
 def _count_invalid(s: Scratch, typed: str, dropped: dict[str, int]
                    ) -> tuple[int, dict[str, int]]:
     """Count rows per drop reason and invalid values per numeric role, in one scan."""
     cols = s.columns(typed)
-    flags = [f"{r}_invalid" for r in NUMERIC_ROLES if f"{r}_invalid" in cols]
+    flags = [f"__pl_{r}_invalid" for r in NUMERIC_ROLES if f"__pl_{r}_invalid" in cols]
     def count(condition: str) -> str:
         return f"count(*) FILTER (WHERE {condition})"
 
-    parts = ["count(*)", *(count(f"drop_reason = '{r}'") for r in _ROW_REASONS),
+    parts = ["count(*)", *(count(f"__pl_drop_reason = '{r}'") for r in _ROW_REASONS),
              *(count(f) for f in flags),
              count("revenue < 0") if "revenue" in cols else "0",
              count("scroll_depth < 0 OR scroll_depth > 100") if "scroll_depth" in cols
@@ -414,7 +416,7 @@ def _count_invalid(s: Scratch, typed: str, dropped: dict[str, int]
     for i, reason in enumerate(_ROW_REASONS):
         dropped[reason] = int(row[1 + i])
     first_flag = 1 + len(_ROW_REASONS)
-    invalid = {f.removesuffix("_invalid"): int(n)
+    invalid = {f.removeprefix("__pl_").removesuffix("_invalid"): int(n)
                for f, n in zip(flags, row[first_flag:first_flag + len(flags)], strict=True)}
     invalid["negative_revenue"] = int(row[-2])
     invalid["scroll_out_of_range"] = int(row[-1])
@@ -428,7 +430,7 @@ def _examples(s: Scratch, sql: str) -> str:
 
 
 def _value_notices(s: Scratch, raw: str, mapping: ColumnMapping,
-                   invalid: dict[str, int]) -> list[Notice]:
+                   invalid: dict[str, int], ts_info: _TimestampInfo) -> list[Notice]:
     """Notices for values that were kept but changed or that look wrong."""
     notices = []
     for role in NUMERIC_ROLES:
@@ -448,8 +450,7 @@ def _value_notices(s: Scratch, raw: str, mapping: ColumnMapping,
     if invalid.get("unparseable_timestamp"):
         col = mapping.get("ts")
         q = "t." + quote_ident(col)
-        parsed = ("t.__pl_ts" if "__pl_ts" in s.columns(raw) else
-                  _ts_expression(_TimestampInfo(col, "native", ""), s.columns(raw)[col], "t."))
+        parsed = _ts_expression(ts_info, s.columns(raw)[ts_info.column], "t.")
         examples = _examples(
             s, f"SELECT DISTINCT CAST({q} AS VARCHAR) FROM {raw} t WHERE {q} IS NOT NULL AND "
                f"trim(CAST({q} AS VARCHAR)) <> '' AND {parsed} IS NULL LIMIT 3")
@@ -475,47 +476,54 @@ def _value_notices(s: Scratch, raw: str, mapping: ColumnMapping,
 
 def _drop_repeats(s: Scratch, typed: str, columns: list[str], config: LoadConfig,
                   dropped: dict[str, int]) -> str:
-    """Flag exact duplicates, debounced repeats and session starts in one ordered pass.
+    """Flag exact duplicates, debounced repeats and session starts in one pass.
 
-    Rows of a user are ordered by time and then by a 64-bit hash of the whole row, so
-    identical rows are neighbours: a row equal to its predecessor in time and hash is
-    an exact duplicate. A row with the same event name as the user's previous row and
-    less than ``debounce_seconds`` after it is a repeat (a tracker's double fire).
-    Returns a view of the kept rows with a ``new_session`` flag.
+    A user's events of one name are ordered by time and then by a 64-bit hash of the
+    whole row, so identical rows are neighbours: a row equal to its predecessor in
+    time and hash is an exact duplicate. A row less than ``debounce_seconds`` after
+    the user's previous event of the same name is a repeat (a tracker's double fire).
+    Returns a view of the kept rows with a ``__pl_new_session`` flag.
     """
     col_sql = ", ".join(quote_ident(c) for c in columns)
-    valid = f"SELECT {col_sql}, consent FROM {typed} WHERE drop_reason IS NULL"
-    window_us = int(round(config.debounce_seconds * 1_000_000))
+    valid = f"SELECT {col_sql}, __pl_consent FROM {typed} WHERE __pl_drop_reason IS NULL"
+    window_us = round(config.debounce_seconds * 1_000_000)
     conditions = ["WHEN FALSE THEN NULL"]
     if config.drop_exact_duplicates:
-        conditions.append("WHEN ts = lag(ts) OVER w AND row_hash = lag(row_hash) OVER w "
+        conditions.append("WHEN ts = lag(ts) OVER w AND __pl_row_hash = lag(__pl_row_hash) OVER w "
                           "THEN 'exact_duplicate'")
     if window_us > 0:
-        conditions.append(f"WHEN event = lag(event) OVER w AND "
-                          f"epoch_us(ts) - epoch_us(lag(ts) OVER w) < {window_us} "
+        conditions.append(f"WHEN epoch_us(ts) - epoch_us(lag(ts) OVER w) < {window_us} "
                           "THEN 'debounced'")
     marked = s.create("marked", f"""
-        SELECT {col_sql}, consent, CASE {' '.join(conditions)} END AS repeat_reason,
-               {session_start_sql(config.session_gap_minutes)} AS new_session, row_hash
-        FROM (SELECT *, hash({col_sql}) AS row_hash FROM ({valid}))
-        WINDOW w AS (PARTITION BY user_id ORDER BY ts, row_hash)""")
-    for reason, n in s.rows(f"SELECT repeat_reason, count(*) FROM {marked} "
-                            "WHERE repeat_reason IS NOT NULL GROUP BY repeat_reason"):
+        SELECT {col_sql}, __pl_consent,
+               CASE {' '.join(conditions)} END AS __pl_repeat_reason,
+               {session_start_sql(config.session_gap_minutes, 'u')} AS __pl_new_session,
+               __pl_row_hash
+        FROM (SELECT *, hash({col_sql}) AS __pl_row_hash FROM ({valid}))
+        WINDOW w AS (PARTITION BY user_id, event ORDER BY ts, __pl_row_hash),
+               u AS (PARTITION BY user_id ORDER BY ts, __pl_row_hash)""")
+    for reason, n in s.rows(f"SELECT __pl_repeat_reason, count(*) FROM {marked} "
+                            "WHERE __pl_repeat_reason IS NOT NULL GROUP BY __pl_repeat_reason"):
         dropped[reason] = int(n)
-    return s.view("kept", f"SELECT {col_sql}, consent, new_session, row_hash FROM {marked} "
-                          "WHERE repeat_reason IS NULL")
+    return s.view("kept", f"SELECT {col_sql}, __pl_consent, __pl_new_session, __pl_row_hash "
+                          f"FROM {marked} WHERE __pl_repeat_reason IS NULL")
 
 
-def _apply_consent(s: Scratch, table: str, columns: list[str],
+def _apply_consent(s: Scratch, typed: str, table: str, columns: list[str],
                    dropped: dict[str, int]) -> tuple[str, int]:
-    """Keep users whose latest recorded consent value is true."""
+    """Keep users whose latest recorded consent value is true.
+
+    The latest value is read from every row with a user id and a time, including rows
+    dropped for other reasons (a withdrawal on a repeated event still counts).
+    """
     consented = f"""
-        SELECT user_id FROM {table} WHERE consent IS NOT NULL
-        GROUP BY user_id HAVING arg_max(consent, ts)
+        SELECT user_id FROM {typed}
+        WHERE __pl_consent IS NOT NULL AND user_id IS NOT NULL AND ts IS NOT NULL
+        GROUP BY user_id HAVING arg_max(__pl_consent, ts)
     """
     col_sql = ", ".join(f"t.{quote_ident(c)}" for c in columns)
-    kept = s.view("consented", f"SELECT {col_sql}, t.consent, t.new_session, t.row_hash "
-                               f"FROM {table} t "
+    kept = s.view("consented", f"SELECT {col_sql}, t.__pl_consent, t.__pl_new_session, "
+                               f"t.__pl_row_hash FROM {table} t "
                                f"SEMI JOIN ({consented}) c USING (user_id)")
     before_rows, before_users = s.rows(f"SELECT count(*), count(DISTINCT user_id) FROM {table}")[0]
     after_rows, after_users = s.rows(f"SELECT count(*), count(DISTINCT user_id) FROM {kept}")[0]
@@ -526,11 +534,11 @@ def _apply_consent(s: Scratch, table: str, columns: list[str],
 def _pseudonymise(s: Scratch, events: str, key: str) -> str:
     ids = [r[0] for r in s.rows(f"SELECT DISTINCT user_id FROM {events}")]
     lookup = pd.DataFrame(list(privacy.pseudonymise(ids, key).items()),
-                          columns=["user_id", "pseudonym"])
+                          columns=["user_id", "__pl_pseudonym"])
     name = s.register(lookup, "pseudonyms")
     cols = [c for c in s.columns(events) if c != "user_id"]
     col_sql = ", ".join(f"e.{quote_ident(c)}" for c in cols)
-    return s.create("pseudo", f"SELECT p.pseudonym AS user_id, {col_sql} FROM {events} e "
+    return s.create("pseudo", f"SELECT p.__pl_pseudonym AS user_id, {col_sql} FROM {events} e "
                               f"JOIN {name} p USING (user_id)")
 
 

@@ -33,7 +33,8 @@ def safe_csv_bytes(frame: pd.DataFrame, index: bool = True) -> bytes:
         out.index = out.index.map(neutralise_formula)
         if out.index.name:
             out.index.name = neutralise_formula(out.index.name)
-    return out.to_csv(index=index).encode("utf-8")
+    # CRLF line ends (RFC 4180) make the writer quote any cell holding CR or LF.
+    return out.to_csv(index=index, lineterminator="\r\n").encode("utf-8")
 
 
 def parquet_bytes(frame: pd.DataFrame, index: bool = True) -> bytes:

@@ -120,7 +120,7 @@ def read_bytes(data: bytes, name: str, options: ReadOptions = ReadOptions()) -> 
               "jsonl": _read_json, "excel": _read_excel}[fmt]
     table = reader(data, name, options)
     table.frame, renamed = dedupe_column_names(table.frame)
-    if renamed:
+    if renamed and renamed not in table.notes:
         table.notes.append(renamed)
     if len(table.frame.columns) == 0:
         raise DataError(f"'{name}' has no columns. Choose a file with a header row.")
@@ -157,11 +157,16 @@ def _decode_check(data: bytes, name: str, encoding: Encoding) -> tuple[str, str 
 
 
 def _sniff_delimiter(text: str, name: str) -> str:
+    """Pick the delimiter that splits the header line into the most fields.
+
+    Headers are short, rarely quoted and free of the free text that confuses
+    ``csv.Sniffer``; ties go to the extension's default (tab for .tsv, else comma).
+    """
     default = "\t" if Path(name).suffix.lower() in (".tsv", ".tab") else ","
-    try:
-        return csv.Sniffer().sniff(text, delimiters=",;\t|").delimiter
-    except csv.Error:
-        return default
+    header = text.splitlines()[0] if text else ""
+    counts = {d: len(next(csv.reader([header], delimiter=d), [])) for d in (",", ";", "\t", "|")}
+    best = max(counts.values())
+    return default if counts[default] == best else max(counts, key=counts.get)
 
 
 def _read_delimited(data: bytes, name: str, options: ReadOptions) -> RawTable:
@@ -171,11 +176,18 @@ def _read_delimited(data: bytes, name: str, options: ReadOptions) -> RawTable:
     delimiter = (
         _sniff_delimiter(sniff_text, name) if options.delimiter == "auto" else options.delimiter
     )
+    header_line = sniff_text.splitlines()[0] if sniff_text else ""
+    names = next(csv.reader([header_line.lstrip("\ufeff")], delimiter=delimiter), [])
+    notes = [note] if note else []
+    repeat = _repeat_note(names)
+    if repeat:
+        notes.append(repeat)
     try:
         frame = pd.read_csv(
             io.BytesIO(data), sep=delimiter, encoding=encoding, dtype=str,
             keep_default_na=False, na_values=[""], skip_blank_lines=True,
             on_bad_lines="error", engine="c",
+            names=_unique_names(names) if names else None, header=0 if names else "infer",
             encoding_errors="replace" if note else "strict",
         )
     except pd.errors.EmptyDataError as exc:
@@ -201,7 +213,6 @@ def _read_delimited(data: bytes, name: str, options: ReadOptions) -> RawTable:
                     f"not {_show(delimiter)}. Choose delimiter {_show(other)} under "
                     "'Read options'."
                 )
-    notes = [note] if note else []
     return RawTable(frame, name, "csv", notes, delimiter=delimiter, encoding=encoding)
 
 
@@ -213,16 +224,18 @@ def _show(delimiter: str) -> str:
 
 def _read_parquet(data: bytes, name: str, options: ReadOptions) -> RawTable:
     try:
-        table = pq.read_table(pa.BufferReader(data))
+        # ParquetFile.read accepts repeated column names, which read_table refuses.
+        table = pq.ParquetFile(pa.BufferReader(data)).read()
     except (pa.ArrowInvalid, pa.ArrowIOError, OSError) as exc:
         raise DataError(
             f"'{name}' is not a readable Parquet file; it may be truncated or damaged "
             f"({exc}). Export or download it again."
         ) from exc
-    names = table.column_names
-    if len(set(names)) != len(names):
+    names = [str(n) for n in table.column_names]
+    note = _repeat_note(names)
+    if note:
         table = table.rename_columns(_unique_names(names))
-    return RawTable(table.to_pandas(), name, "parquet")
+    return RawTable(table.to_pandas(), name, "parquet", [note] if note else [])
 
 
 def _read_json(data: bytes, name: str, options: ReadOptions) -> RawTable:
@@ -264,8 +277,17 @@ def _read_excel(data: bytes, name: str, options: ReadOptions) -> RawTable:
         raise DataError(
             f"'{name}' has no sheet named '{sheet}'. Sheets: {', '.join(sheets)}."
         )
-    frame = book.parse(sheet)
+    frame = pd.read_excel(book, sheet_name=sheet, header=None)
     notes = []
+    if len(frame):
+        names = ["" if pd.isna(v) else str(v) for v in frame.iloc[0]]
+        names = [n or f"column_{i + 1}" for i, n in enumerate(names)]
+        repeat = _repeat_note(names)
+        if repeat:
+            notes.append(repeat)
+        frame = frame.iloc[1:].reset_index(drop=True)
+        frame.columns = _unique_names(names)
+        frame = frame.infer_objects()
     if len(sheets) > 1 and options.sheet is None:
         notes.append(
             f"'{name}' has {len(sheets)} sheets ({', '.join(sheets)}); the first, "
@@ -275,46 +297,44 @@ def _read_excel(data: bytes, name: str, options: ReadOptions) -> RawTable:
 
 
 def _unique_names(names: list[str]) -> list[str]:
-    seen: dict[str, int] = {}
+    """Rename repeats to ``name_2``, ``name_3``... never taking a name the file uses."""
+    names = [str(n) for n in names]
+    taken = set(names)
+    seen: set[str] = set()
     out = []
     for n in names:
-        n = str(n)
-        if n in seen:
-            seen[n] += 1
-            candidate = f"{n}_{seen[n]}"
-            while candidate in seen:
-                seen[n] += 1
-                candidate = f"{n}_{seen[n]}"
-            out.append(candidate)
-            seen[candidate] = 1
-        else:
-            seen[n] = 1
+        if n not in seen:
+            seen.add(n)
             out.append(n)
+            continue
+        k = 2
+        while f"{n}_{k}" in taken:
+            k += 1
+        candidate = f"{n}_{k}"
+        taken.add(candidate)
+        out.append(candidate)
     return out
 
 
-def dedupe_column_names(frame: pd.DataFrame) -> tuple[pd.DataFrame, str | None]:
-    """Rename repeated column names to ``name_2``, ``name_3``... and say so.
-
-    pandas' CSV reader renames repeats to ``name.1`` silently; those are detected too.
-    """
-    names = [str(c) for c in frame.columns]
-    mangled = [n for n in names if _is_pandas_mangled(n, names)]
-    if mangled:
-        names = [n.rsplit(".", 1)[0] if n in mangled else n for n in names]
+def _repeat_note(names: list[str]) -> str | None:
+    """Say which column names repeat and what they were renamed to, or None."""
+    names = [str(n) for n in names]
     repeats = sorted({n for n in names if names.count(n) > 1})
     if not repeats:
-        return frame, None
+        return None
     new_names = _unique_names(names)
-    frame = frame.copy()
-    frame.columns = new_names
+    renamed = [new for old, new in zip(names, new_names, strict=True) if old != new]
     shown = ", ".join(f"'{r}' ({names.count(r)} times)" for r in repeats)
-    return frame, (
-        f"The file has repeated column names: {shown}. The repeats were renamed "
-        f"({', '.join(n for n in new_names if n not in names)}). Check which one you map."
-    )
+    return (f"The file has repeated column names: {shown}. The repeats were renamed "
+            f"({', '.join(renamed)}). Check which one you map.")
 
 
-def _is_pandas_mangled(name: str, names: list[str]) -> bool:
-    base, dot, suffix = name.rpartition(".")
-    return bool(dot) and suffix.isdigit() and base in names
+def dedupe_column_names(frame: pd.DataFrame) -> tuple[pd.DataFrame, str | None]:
+    """Rename repeated column names to ``name_2``, ``name_3``... and say so."""
+    names = [str(c) for c in frame.columns]
+    note = _repeat_note(names)
+    if not note:
+        return frame, None
+    frame = frame.copy()
+    frame.columns = _unique_names(names)
+    return frame, note

@@ -12,6 +12,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Literal
 
+import pandas as pd
+
 from core.errors import ConfigError
 
 Role = Literal[
@@ -41,9 +43,11 @@ ROLE_LABELS: dict[str, str] = {
 # Column names used by common exports (GA4 BigQuery, Segment, Mixpanel, Amplitude,
 # Snowplow, plain CSV dumps), in order of preference within each role.
 ALIASES: dict[str, tuple[str, ...]] = {
+    # Ids every row has (GA4 user_pseudo_id, Snowplow domain_userid, Mixpanel
+    # distinct_id, Segment anonymousId) come before login ids that are often empty.
     "user_id": (
-        "user_id", "userid", "distinct_id", "client_id", "anonymous_id", "anonymousid",
-        "user_pseudo_id", "amplitude_id", "domain_userid", "network_userid",
+        "user_pseudo_id", "domain_userid", "distinct_id", "client_id", "anonymous_id",
+        "anonymousid", "user_id", "userid", "amplitude_id", "network_userid",
         "visitor_id", "customer_id", "uid", "user", "visitor", "customer",
     ),
     "ts": (
@@ -52,7 +56,7 @@ ALIASES: dict[str, tuple[str, ...]] = {
         "created_at", "occurred_at", "received_at", "sent_at", "event_date", "date",
     ),
     "event": (
-        "event", "event_name", "event_type", "action", "type", "name", "se_action",
+        "event_name", "event", "event_type", "action", "type", "name", "se_action",
         "event_action", "activity",
     ),
     "session_id": (
@@ -163,35 +167,49 @@ class ColumnMapping:
             )
 
 
-def guess_mapping(columns: Iterable[str]) -> ColumnMapping:
-    """Guess each role's column from its name.
+def guess_mapping(columns: Iterable[str], frame: pd.DataFrame | None = None) -> ColumnMapping:
+    """Guess each role's column from its name (and, given the data, how full it is).
 
     Parameters
     ----------
     columns : iterable of str
-        Column names of the input, in file order.
+        Column names of the input, in file order. Nested names such as
+        ``properties.time`` also match on their last part.
+    frame : DataFrame, optional
+        The data. When several columns fit a role (a GA4 export has ``user_id``, filled
+        for signed-in users only, and ``user_pseudo_id``, always filled), the one with
+        the most values wins; without data, the most preferred alias wins.
 
     Returns
     -------
     ColumnMapping
-        Each role mapped to the first column whose normalised name matches the role's
-        most preferred alias; a column is used for one role at most.
+        Each role mapped to one column at most; a column is used for one role at most.
     """
     columns = [str(c) for c in columns]
-    by_norm: dict[str, str] = {}
-    for col in columns:
-        by_norm.setdefault(normalise_name(col), col)
     taken: set[str] = set()
     result: dict[str, str | None] = {}
     for role in ROLES:
-        result[role] = None
-        for alias in ALIASES[role]:
-            col = by_norm.get(normalise_name(alias))
-            if col is not None and col not in taken:
-                result[role] = col
-                taken.add(col)
-                break
+        candidates = [c for c in _candidates(role, columns) if c not in taken]
+        if frame is not None and len(candidates) > 1:
+            filled = {c: int(frame[c].notna().sum()) for c in candidates if c in frame}
+            best = max(filled.values(), default=0)
+            candidates = [c for c in candidates if filled.get(c, 0) == best] or candidates
+        result[role] = candidates[0] if candidates else None
+        if result[role]:
+            taken.add(result[role])
     return ColumnMapping(result)
+
+
+def _candidates(role: str, columns: list[str]) -> list[str]:
+    """Columns whose name (or last dotted part) is an alias of the role, best first."""
+    found: list[str] = []
+    for alias in ALIASES[role]:
+        key = normalise_name(alias)
+        for col in columns:
+            last = col.rsplit(".", 1)[-1]
+            if col not in found and key in (normalise_name(col), normalise_name(last)):
+                found.append(col)
+    return found
 
 
 def guess_event_roles(event_names: Iterable[str]) -> dict[str, list[str]]:

@@ -55,11 +55,11 @@ def features_from_file(
     source: pd.DataFrame | Path
     if path.suffix.lower() in (".parquet", ".pq"):
         source = path
-        columns = _parquet_columns(path)
+        mapping = guess_mapping(_parquet_columns(path))
     else:
         raw = read_path(path, ReadOptions())
-        source, columns = raw.frame, [str(c) for c in raw.frame.columns]
-    mapping = guess_mapping(columns)
+        source = raw.frame
+        mapping = guess_mapping(raw.frame.columns, raw.frame)
     for role, column in (mapping_overrides or {}).items():
         mapping = mapping.with_role(role, column)
     with Scratch() as s:

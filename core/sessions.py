@@ -37,13 +37,13 @@ def session_start_sql(gap_minutes: float, window: str = "w") -> str:
 
 def number_sessions_sql(table: str, columns: list[str], has_session_column: bool,
                         order: str = "ts") -> str:
-    """Return SQL numbering sessions from a ``new_session`` flag column of ``table``.
+    """Return SQL numbering sessions from the ``__pl_new_session`` flag of ``table``.
 
     Gap-based sessions are numbered 1, 2, ... per user. When the file has its own
     session id it is used, and only events without one get a gap-based id (``gap-N``).
     """
     others = ", ".join(quote_ident(c) for c in columns if c != "session_id")
-    number = (f"sum(new_session) OVER (PARTITION BY user_id ORDER BY {order} "
+    number = (f"sum(__pl_new_session) OVER (PARTITION BY user_id ORDER BY {order} "
               "ROWS UNBOUNDED PRECEDING)")
     if has_session_column:
         session = f"coalesce(session_id, 'gap-' || CAST({number} AS VARCHAR))"
@@ -56,7 +56,7 @@ def sessionize_sql(table: str, columns: list[str], gap_minutes: float,
                    has_session_column: bool) -> str:
     """Return SQL adding ``session_id`` to an events table (see :func:`session_start_sql`)."""
     col_sql = ", ".join(quote_ident(c) for c in columns)
-    starts = (f"(SELECT {col_sql}, {session_start_sql(gap_minutes)} AS new_session "
+    starts = (f"(SELECT {col_sql}, {session_start_sql(gap_minutes)} AS __pl_new_session "
               f"FROM {table} WINDOW w AS (PARTITION BY user_id ORDER BY ts))")
     return number_sessions_sql(starts, columns, has_session_column)
 

@@ -72,7 +72,7 @@ def read_options(sheets: list[str]) -> tuple[str, str]:
 
 def mapping_widgets(raw: RawTable) -> ColumnMapping:
     columns = [str(c) for c in raw.frame.columns]
-    guess = guess_mapping(columns)
+    guess = guess_mapping(columns, raw.frame)
     st.markdown("**Column mapping** — which column plays which role. Guessed from the "
                 "names; change any that is wrong.")
     chosen: dict[str, str | None] = {}
@@ -177,7 +177,7 @@ def file_section(ws: Workspace, raw: RawTable) -> None:
     for note in raw.notes:
         st.warning(note, icon=":material/info:")
     st.dataframe(raw.frame.head(20), height=240, width="stretch")
-    guess = guess_mapping(raw.frame.columns)
+    guess = guess_mapping(raw.frame.columns, raw.frame)
     kinds = ["An event log (one row per event)", "A per-user table (one row per user)"]
     kind = st.radio("This file is", kinds, index=0 if guess.get("ts") else 1,
                     horizontal=True, key="data.kind")
@@ -201,6 +201,8 @@ def file_section(ws: Workspace, raw: RawTable) -> None:
                 f"Loaded {ws.dataset['events']:,} events of {ws.dataset['users']:,} users "
                 f"from {raw.name}.")
         close()
+        if "data.loaded_message" in st.session_state:
+            st.rerun()  # redraw the sidebar with the new dataset
 
 
 def user_table_form(ws: Workspace, raw: RawTable, guessed_user: str | None) -> None:
@@ -216,6 +218,7 @@ def user_table_form(ws: Workspace, raw: RawTable, guessed_user: str | None) -> N
             st.session_state["data.loaded_message"] = (
                 f"Loaded {ws.dataset['users']:,} users with "
                 f"{len(ws.features.columns)} features from {raw.name}.")
+            st.rerun()
 
 
 def sample_section(ws: Workspace) -> None:
@@ -245,6 +248,8 @@ def sample_section(ws: Workspace) -> None:
                 f"Loaded the sample: {ws.dataset['events']:,} events of "
                 f"{ws.dataset['users']:,} users.")
         close()
+        if "data.loaded_message" in st.session_state:
+            st.rerun()
 
 
 def workspaces_section(ws: Workspace) -> None:

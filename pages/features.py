@@ -148,11 +148,16 @@ cols[2].caption(f"{definitions.get(focus, '')}  \nmedian {values.median():.3g} Â
 st.plotly_chart(charts.histogram(values, focus, log_y=log_y), key="features.chart.hist")
 
 st.subheader("Correlations")
-if len(selected) >= 2:
+constant = [c for c in selected if features[c].nunique(dropna=True) <= 1]
+varying = [c for c in selected if c not in constant]
+if constant:
+    st.caption(f"Left out because every user has the same value: {', '.join(constant)}.")
+if len(varying) >= 2:
     method = st.radio("Method", ["spearman", "pearson"], horizontal=True,
                       format_func=str.title, key="features.corr_method",
                       help="Spearman (rank) is robust to the long tails of behavior counts.")
-    st.plotly_chart(charts.correlation_heatmap(features[selected], method),
+    st.plotly_chart(charts.correlation_heatmap(features[varying], method),
                     key="features.chart.corr")
 else:
-    st.caption("Select at least two features to see their correlations.")
+    st.caption("Select at least two features that vary between users to see their "
+               "correlations.")

@@ -77,13 +77,23 @@ def browser():
         instance.close()
 
 
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    outcome = yield
+    report = outcome.get_result()
+    if report.when == "call":
+        item.failed_call = report.failed
+
+
 @pytest.fixture
-def page(browser):
+def page(browser, request):
     context = browser.new_context(viewport={"width": 1440, "height": 1000},
                                   accept_downloads=True)
     pg = context.new_page()
-    pg.set_default_timeout(60_000)
+    pg.set_default_timeout(30_000)
     yield pg
+    if getattr(request.node, "failed_call", False):
+        shoot(pg, f"FAILED_{request.node.name}")
     context.close()
 
 

@@ -210,7 +210,7 @@ def test_excel_with_several_sheets() -> None:
     assert other.frame.to_dict("list") == {"user_id": ["u9"], "plan": ["pro"]}
     assert other.notes == []
 
-    with pytest.raises(DataError, match="no sheet named 'orders'. Sheets: events, users"):
+    with pytest.raises(DataError, match=r"no sheet named 'orders'\. Sheets: events, users"):
         read_bytes(data, "book.xlsx", ReadOptions(sheet="orders"))
 
 
@@ -252,7 +252,8 @@ def test_ragged_csv_names_delimiter_and_fix() -> None:
 
 
 def test_jsonl_nested_fields_flattened_with_note() -> None:
-    data = b'{"user_id": "u1", "props": {"page": "/a"}}\n{"user_id": "u2", "props": {"page": "/b"}}\n'
+    data = (b'{"user_id": "u1", "props": {"page": "/a"}}\n'
+            b'{"user_id": "u2", "props": {"page": "/b"}}\n')
     table = read_bytes(data, "e.jsonl")
     assert list(table.frame.columns) == ["user_id", "props.page"]
     assert table.frame["props.page"].tolist() == ["/a", "/b"]
