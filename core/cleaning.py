@@ -219,7 +219,7 @@ def clean_into(
     step(0.6, "Building sessions")
     has_file_sessions = bool(mapping.get("session_id"))
     events = s.create("sessions", number_sessions_sql(valid, columns, has_file_sessions,
-                                                      order="ts, __pl_row_hash"))
+                                                      order="ts, __pl_row_hash, __pl_position"))
     key = None
     if config.pseudonymise:
         step(0.8, "Pseudonymising user ids")
@@ -489,24 +489,28 @@ def _drop_repeats(s: Scratch, typed: str, columns: list[str], config: LoadConfig
     window_us = round(config.debounce_seconds * 1_000_000)
     conditions = ["WHEN FALSE THEN NULL"]
     if config.drop_exact_duplicates:
-        conditions.append("WHEN ts = lag(ts) OVER w AND __pl_row_hash = lag(__pl_row_hash) OVER w "
-                          "THEN 'exact_duplicate'")
+        conditions.append("WHEN ts = lag(ts) OVER u AND __pl_row_hash = lag(__pl_row_hash) "
+                          "OVER u THEN 'exact_duplicate'")
     if window_us > 0:
         conditions.append(f"WHEN epoch_us(ts) - epoch_us(lag(ts) OVER w) < {window_us} "
                           "THEN 'debounced'")
+    # Both windows order by (ts, hash, position). The position, numbered once before
+    # either window, breaks ties between identical rows the same way in both, so the
+    # copy that flags a session start is the copy that is kept.
     marked = s.create("marked", f"""
         SELECT {col_sql}, __pl_consent,
                CASE {' '.join(conditions)} END AS __pl_repeat_reason,
                {session_start_sql(config.session_gap_minutes, 'u')} AS __pl_new_session,
-               __pl_row_hash
-        FROM (SELECT *, hash({col_sql}) AS __pl_row_hash FROM ({valid}))
-        WINDOW w AS (PARTITION BY user_id, event ORDER BY ts, __pl_row_hash),
-               u AS (PARTITION BY user_id ORDER BY ts, __pl_row_hash)""")
+               __pl_row_hash, __pl_position
+        FROM (SELECT *, hash({col_sql}) AS __pl_row_hash,
+                     row_number() OVER () AS __pl_position FROM ({valid}))
+        WINDOW w AS (PARTITION BY user_id, event ORDER BY ts, __pl_row_hash, __pl_position),
+               u AS (PARTITION BY user_id ORDER BY ts, __pl_row_hash, __pl_position)""")
     for reason, n in s.rows(f"SELECT __pl_repeat_reason, count(*) FROM {marked} "
                             "WHERE __pl_repeat_reason IS NOT NULL GROUP BY __pl_repeat_reason"):
         dropped[reason] = int(n)
-    return s.view("kept", f"SELECT {col_sql}, __pl_consent, __pl_new_session, __pl_row_hash "
-                          f"FROM {marked} WHERE __pl_repeat_reason IS NULL")
+    return s.view("kept", f"SELECT {col_sql}, __pl_consent, __pl_new_session, __pl_row_hash, "
+                          f"__pl_position FROM {marked} WHERE __pl_repeat_reason IS NULL")
 
 
 def _apply_consent(s: Scratch, typed: str, table: str, columns: list[str],
@@ -523,7 +527,7 @@ def _apply_consent(s: Scratch, typed: str, table: str, columns: list[str],
     """
     col_sql = ", ".join(f"t.{quote_ident(c)}" for c in columns)
     kept = s.view("consented", f"SELECT {col_sql}, t.__pl_consent, t.__pl_new_session, "
-                               f"t.__pl_row_hash FROM {table} t "
+                               f"t.__pl_row_hash, t.__pl_position FROM {table} t "
                                f"SEMI JOIN ({consented}) c USING (user_id)")
     before_rows, before_users = s.rows(f"SELECT count(*), count(DISTINCT user_id) FROM {table}")[0]
     after_rows, after_users = s.rows(f"SELECT count(*), count(DISTINCT user_id) FROM {kept}")[0]
