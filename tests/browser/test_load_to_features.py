@@ -72,12 +72,12 @@ def test_upload_map_and_download_features(app_server, page, tmp_path):
     page.keyboard.press("Enter")
     page.keyboard.press("Escape")
     _wait_idle(page)
-    assert pii.get_by_text("email").is_visible()
+    pii.get_by_text("email").wait_for()
     shoot(page, "03_data_mapping")
     page.get_by_role("button", name="Load events").click()
     page.get_by_text("Loaded 24 events of 6 users from shop_export.csv").wait_for(timeout=90_000)
     _wait_idle(page)
-    assert page.get_by_text("Load report · shop_export.csv").is_visible()
+    page.get_by_text("Load report · shop_export.csv").wait_for()
     shoot(page, "04_data_loaded")
 
     _nav(page, "Features")
@@ -99,7 +99,7 @@ def test_upload_map_and_download_features(app_server, page, tmp_path):
     page.reload()
     page.get_by_role("heading", name="Features").first.wait_for(timeout=90_000)
     _wait_idle(page)
-    assert page.get_by_test_id("stSidebar").get_by_text("shop_export.csv").is_visible()
+    page.get_by_test_id("stSidebar").get_by_text("shop_export.csv").wait_for()
 
 
 def test_bad_upload_shows_a_message_and_the_app_stays_usable(app_server, page, tmp_path):
@@ -115,7 +115,6 @@ def test_bad_upload_shows_a_message_and_the_app_stays_usable(app_server, page, t
     semicolons = tmp_path / "semi.csv"
     semicolons.write_text("user;ts;event\na;2025-01-01T00:00:00Z;x\n")
     page.locator('input[type="file"]').set_input_files(str(semicolons))
-    page.get_by_text("semi.csv").first.wait_for()
+    page.get_by_text("delimiter Semicolon ;").wait_for()
     _wait_idle(page)
     assert page.get_by_test_id("stException").count() == 0
-    assert page.get_by_text("delimiter Semicolon ;").is_visible()
