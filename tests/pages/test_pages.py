@@ -133,3 +133,25 @@ def test_unknown_workspace_id_starts_fresh(home):
     at.run()
     _no_errors(at)
     assert at.session_state["workspace"].id != "0123456789ab"
+
+
+def test_per_user_table_reaches_the_features_page(home, monkeypatch):
+    import pandas as pd
+
+    from core import analysis
+
+    monkeypatch.setenv("PERSONA_LENS_AUTOLOAD", "0")
+    at = _app().run()
+    ws = at.session_state["workspace"]
+    table = pd.DataFrame({"customer": [f"c{i}" for i in range(50)],
+                          "orders": range(50), "ltv": [float(i) * 2.5 for i in range(50)],
+                          "tier": ["gold", "silver"] * 25})
+    analysis.load_user_table_into(ws, table, "crm.csv", "customer")
+    at.switch_page("pages/features.py").run()
+    _no_errors(at)
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["Users"] == "50" and metrics["Features"] == "2"
+    assert any("tier" in i.value for i in at.info)  # the text column is named as left out
+    at.switch_page("pages/data.py").run()
+    _no_errors(at)
+    assert any(h.value == "Per-user table" for h in at.subheader)
