@@ -147,10 +147,22 @@ class Scratch:
         self._created_views.append(name)
         return name
 
-    def parquet_view(self, path: str, prefix: str = "parquet") -> str:
-        """Expose a Parquet file as a view without reading it into memory."""
+    def parquet_view(self, path: str, prefix: str = "parquet",
+                     row_number_column: str | None = None) -> str:
+        """Expose a Parquet file as a view without reading it into memory.
+
+        With ``row_number_column``, the view adds each row's position in the file
+        under that name (stable across scans, unlike ``row_number() OVER ()``).
+        """
         name = self._name(prefix)
-        self.con.read_parquet(path).create_view(name)
+        if row_number_column is None:
+            self.con.read_parquet(path).create_view(name)
+        else:
+            inner = self._name(prefix)
+            self.con.read_parquet(path, file_row_number=True).create_view(inner)
+            self._created_views.append(inner)
+            self.con.execute(f"CREATE TEMP VIEW {name} AS SELECT * EXCLUDE (file_row_number), "
+                             f"file_row_number AS {quote_ident(row_number_column)} FROM {inner}")
         self._created_views.append(name)
         return name
 
