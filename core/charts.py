@@ -37,11 +37,26 @@ def top_events(top: list[tuple[str, int]]) -> go.Figure:
 
 
 def histogram(values: pd.Series, name: str, log_y: bool = False, bins: int = 50) -> go.Figure:
-    """Histogram of one feature; missing values are left out (and counted in the title)."""
-    clean = values.dropna()
+    """Histogram of one feature; missing values are left out (and counted in the title).
+
+    Bins are counted here, so the figure carries ``bins`` bars rather than every value.
+    """
+    clean = values.dropna().astype(float)
     missing = len(values) - len(clean)
-    fig = px.histogram(x=clean.astype(float), nbins=bins, log_y=log_y,
-                       color_discrete_sequence=[ACCENT])
+    if clean.nunique() <= 1:
+        edges = np.array([clean.min() - 0.5, clean.min() + 0.5]) if len(clean) else \
+            np.array([0.0, 1.0])
+        counts = np.array([len(clean)])
+    else:
+        counts, edges = np.histogram(clean, bins=bins)
+    fig = go.Figure(go.Bar(
+        x=(edges[:-1] + edges[1:]) / 2, y=counts, width=np.diff(edges),
+        marker_color=ACCENT,
+        customdata=np.column_stack([edges[:-1], edges[1:]]),
+        hovertemplate="%{customdata[0]:.3g} to %{customdata[1]:.3g}: %{y:,} users"
+                      "<extra></extra>"))
+    if log_y:
+        fig.update_yaxes(type="log")
     fig.update_layout(bargap=0.02)
     fig.update_xaxes(title=name)
     fig.update_yaxes(title="users")

@@ -10,9 +10,13 @@ from core import analysis, charts
 from core.export import parquet_bytes, safe_csv_bytes
 from core.features import FeatureConfig
 from core.mapping import FUNNEL_LABELS, FUNNEL_STEPS
+from ui.cache import correlation_figure, feature_summary, features_version
 from ui.errors import show_notices, shows_errors
 from ui.progress import progress_bar
 from ui.state import workspace
+
+#: Rows sent to the table widget; more would slow every redraw (the download has all).
+MAX_TABLE_ROWS = 1000
 
 ws = workspace()
 st.title("Features")
@@ -104,27 +108,38 @@ column_config = {
     else st.column_config.Column(c, help=definitions.get(c, ""))
     for c in features.columns
 }
-st.dataframe(features, height=380, column_config=column_config, width="stretch",
+version = features_version(ws)
+shown = features
+if len(features) > MAX_TABLE_ROWS:
+    cols = st.columns([2, 3])
+    order = cols[0].selectbox("Show the top users by", numeric, key="features.order",
+                              index=numeric.index("events") if "events" in numeric else 0)
+    shown = features.nlargest(MAX_TABLE_ROWS, order)
+    cols[1].caption(f"Showing the {MAX_TABLE_ROWS:,} users with the highest {order} of "
+                    f"{len(features):,}. The downloads hold every user.")
+st.dataframe(shown, height=380, column_config=column_config, width="stretch",
              key="features.table")
 
 cols = st.columns([1, 1, 2])
+# Bytes are built when the button is pressed, not on every redraw.
 cols[0].download_button(
-    "Download CSV", data=safe_csv_bytes(features), file_name="user_features.csv",
+    "Download CSV", data=lambda: safe_csv_bytes(features), file_name="user_features.csv",
     mime="text/csv", key="features.download_csv", icon=":material/download:",
+    on_click="ignore",
     help="Cells that a spreadsheet would run as a formula are prefixed with a quote.")
 cols[1].download_button(
-    "Download Parquet", data=parquet_bytes(features), file_name="user_features.parquet",
-    mime="application/octet-stream", key="features.download_parquet",
-    icon=":material/download:")
+    "Download Parquet", data=lambda: parquet_bytes(features),
+    file_name="user_features.parquet", mime="application/octet-stream",
+    key="features.download_parquet", icon=":material/download:", on_click="ignore")
 
 with st.expander("Feature definitions", icon=":material/menu_book:"):
-    summary = features[numeric].describe(percentiles=[0.5]).T
+    summary = feature_summary(version, features).loc[numeric]
     table = pd.DataFrame({
         "Feature": numeric,
         "Definition": [definitions.get(c, "") for c in numeric],
-        "Mean": summary["mean"].to_numpy(),
-        "Median": summary["50%"].to_numpy(),
-        "Missing": features[numeric].isna().sum().to_numpy(),
+        "Mean": summary["Mean"].to_numpy(),
+        "Median": summary["Median"].to_numpy(),
+        "Missing": summary["Missing"].to_numpy(),
     })
     st.dataframe(table, hide_index=True, width="stretch", column_config={
         "Definition": st.column_config.TextColumn(width="large"),
@@ -156,7 +171,7 @@ if len(varying) >= 2:
     method = st.radio("Method", ["spearman", "pearson"], horizontal=True,
                       format_func=str.title, key="features.corr_method",
                       help="Spearman (rank) is robust to the long tails of behavior counts.")
-    st.plotly_chart(charts.correlation_heatmap(features[varying], method),
+    st.plotly_chart(correlation_figure(version, features, tuple(varying), method),
                     key="features.chart.corr")
 else:
     st.caption("Select at least two features that vary between users to see their "

@@ -21,3 +21,25 @@ def read_upload(data: bytes, name: str, delimiter: str, encoding: str,
     """Read an uploaded file once per content and read options."""
     return read_bytes(data, name, ReadOptions(delimiter=delimiter, encoding=encoding,
                                               sheet=sheet))
+
+
+def features_version(ws) -> str:
+    """A key that changes whenever the workspace's feature table is recomputed."""
+    return f"{ws.id}:{ws.steps.get('features', '')}:{sorted(ws.feature_config.items())}"
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def feature_summary(version: str, _features: pd.DataFrame) -> pd.DataFrame:
+    """Mean, median and missing count per numeric feature (cached per table version)."""
+    numeric = _features.select_dtypes("number")
+    return pd.DataFrame({"Mean": numeric.mean(), "Median": numeric.median(),
+                         "Missing": numeric.isna().sum()})
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def correlation_figure(version: str, _features: pd.DataFrame, columns: tuple[str, ...],
+                       method: str):
+    """The correlation heatmap of ``columns`` (cached per table version and choice)."""
+    from core import charts
+
+    return charts.correlation_heatmap(_features[list(columns)], method)
