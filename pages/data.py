@@ -149,6 +149,10 @@ def upload_section(ws: Workspace) -> None:
         "Event log or per-user table", type=UPLOAD_TYPES, key="data.upload",
         help="CSV/TSV, Parquet, JSON lines or Excel (.xlsx). Exports from GA4, Segment, "
              "Mixpanel, Amplitude and Snowplow are recognised by their column names.")
+    limit_mb = st.get_option("server.maxUploadSize")
+    st.caption(f"Files up to {limit_mb:,} MB. For a bigger export, convert it to Parquet "
+               "(usually 5-10x smaller) or export fewer days or a sample of users; the "
+               "command line (`python -m core features FILE`) has no size limit.")
     sheet = st.session_state.get("data.sheet")
     if uploaded is None:
         read_options([])

@@ -45,13 +45,24 @@ def _wait_healthy(url: str, process: subprocess.Popen) -> None:
 @pytest.fixture(scope="session")
 def app_server(tmp_path_factory):
     """Run ``streamlit run app.py`` with its own workspace folder; yield its base URL."""
+    yield from _serve(tmp_path_factory, [])
+
+
+@pytest.fixture(scope="session")
+def small_upload_server(tmp_path_factory):
+    """The app with a 1 MB upload limit, to see what an oversized file gets."""
+    yield from _serve(tmp_path_factory, ["--server.maxUploadSize", "1"],
+                      {"PERSONA_LENS_AUTOLOAD": "0"})
+
+
+def _serve(tmp_path_factory, extra_args: list[str], extra_env: dict | None = None):
     home = tmp_path_factory.mktemp("persona_lens_home")
     port = _free_port()
-    env = {**os.environ, "PERSONA_LENS_HOME": str(home)}
+    env = {**os.environ, "PERSONA_LENS_HOME": str(home), **(extra_env or {})}
     log = open(tmp_path_factory.mktemp("logs") / "streamlit.log", "w")  # noqa: SIM115
     process = subprocess.Popen(
         [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
-         "--server.address", "127.0.0.1", "--server.headless", "true"],
+         "--server.address", "127.0.0.1", "--server.headless", "true", *extra_args],
         cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
     try:
