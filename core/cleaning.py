@@ -21,7 +21,7 @@ from core import privacy
 from core.engine import Scratch, quote_ident
 from core.errors import ConfigError, DataError
 from core.mapping import ROLE_LABELS, ColumnMapping
-from core.sessions import DEFAULT_SESSION_GAP_MINUTES, check_gap, session_start_sql
+from core.sessions import DEFAULT_SESSION_GAP_MINUTES, check_gap
 
 TimestampUnit = Literal["auto", "text", "s", "ms", "us"]
 Progress = Callable[[float, str], None]
@@ -209,19 +209,9 @@ def clean_into(
     columns = ["user_id", "ts", "event", *[r for r in (*NUMERIC_ROLES, *TEXT_ROLES,
                "session_id") if mapping.get(r)], *extras]
     step(0.35, "Dropping duplicates and repeated events")
-    flags = _flag_rows(s, typed, config, dropped)
-    users_without_consent, consented = 0, None
-    if mapping.get("consent"):
-        consented = _consented_users(s, typed)
-    step(0.55, "Building sessions")
-    numbers = _number_sessions(s, flags, consented)
-    kept_before_consent = rows_read - sum(dropped.values())
-    kept = s.scalar(f"SELECT count(*) FROM {numbers}")
-    if consented:
-        dropped["no_consent"] = kept_before_consent - kept
-        users_without_consent = s.scalar(
-            f"SELECT count(DISTINCT user_id) FROM {flags} WHERE user_id NOT IN "
-            f"(SELECT user_id FROM {consented})")
+    consented = _consented_users(s, typed) if mapping.get("consent") else None
+    numbers, users_without_consent = _keep_and_number(s, typed, config, consented, dropped)
+    kept = rows_read - sum(dropped.values())
     if kept == 0:
         raise DataError(_nothing_left_message(rows_read, dropped))
     step(0.7, "Joining sessions to events")
@@ -348,6 +338,19 @@ def _ts_expression(info: _TimestampInfo, col_type: str, prefix: str = "") -> str
     return f"CAST(TRY_CAST({q} AS TIMESTAMPTZ) AS TIMESTAMP)"
 
 
+def _is_text(col_type: str) -> bool:
+    return col_type.upper() in ("VARCHAR", "TEXT", "STRING") or col_type.upper().startswith(
+        "VARCHAR")
+
+
+def _blank(col: str, col_type: str) -> str:
+    """SQL true where a column has no value; only text can be blank."""
+    q = quote_ident(col)
+    # Formatting every timestamp or number as text just to test for '' was the costliest
+    # part of counting on 10 M rows.
+    return f"({q} IS NULL OR trim({q}) = '')" if _is_text(col_type) else f"({q} IS NULL)"
+
+
 def _text(col: str, col_type: str) -> str:
     """SQL for a column as trimmed text, integral floats without '.0', blanks as NULL."""
     q = quote_ident(col)
@@ -371,20 +374,21 @@ def _typed_view(s: Scratch, raw: str, mapping: ColumnMapping, config: LoadConfig
     """A view of the raw rows with canonical names and types and a drop reason."""
     types = s.columns(raw)
     m = mapping.mapped()
-    orig_ts = quote_ident(m["ts"])
     parts = [
         ROW_ID,
         f"{_text(m['user_id'], types[m['user_id']])} AS user_id",
         f"{_ts_expression(ts_info, types[ts_info.column])} AS ts",
-        f"({orig_ts} IS NULL OR trim(CAST({orig_ts} AS VARCHAR)) = '') AS __pl_ts_missing",
+        f"{_blank(m['ts'], types[m['ts']])} AS __pl_ts_missing",
         f"{_text(m['event'], types[m['event']])} AS event",
     ]
     for role in NUMERIC_ROLES:
         if role in m:
             q = quote_ident(m[role])
             parts.append(f"TRY_CAST({q} AS DOUBLE) AS {role}")
-            parts.append(f"(TRY_CAST({q} AS DOUBLE) IS NULL AND "
-                         f"{_text(m[role], types[m[role]])} IS NOT NULL) AS __pl_{role}_invalid")
+            if _is_text(types[m[role]]):
+                parts.append(f"(TRY_CAST({q} AS DOUBLE) IS NULL AND "
+                             f"{_text(m[role], types[m[role]])} IS NOT NULL) "
+                             f"AS __pl_{role}_invalid")
     for role in (*TEXT_ROLES, "session_id"):
         if role in m:
             parts.append(f"{_text(m[role], types[m[role]])} AS {role}")
@@ -489,41 +493,89 @@ def _value_notices(s: Scratch, raw: str, mapping: ColumnMapping,
     return notices
 
 
-def _flag_rows(s: Scratch, typed: str, config: LoadConfig, dropped: dict[str, int]) -> str:
-    """Flag exact duplicates, debounced repeats and session starts on narrow rows.
+def _keep_and_number(s: Scratch, typed: str, config: LoadConfig, consented: str | None,
+                     dropped: dict[str, int]) -> tuple[str, int]:
+    """Drop duplicates, repeats and users without consent; number the sessions.
 
-    Only the row id, user, time, event and a 64-bit hash of the whole row go through
-    the window sorts, which cost far more with every column attached. Rows are ordered
-    by time, hash and row id, so identical rows are neighbours and ties break the same
-    way in both windows: a row equal to its predecessor in time and hash (of all its
-    source columns, personal-data ones excepted) is an exact duplicate; a row less than
-    ``debounce_seconds`` after the user's previous event of the same name is a repeat (a
-    tracker's double fire). Returns the flags table.
+    DuckDB sorts narrow keys (row id, 64-bit hashes of the user, of user and event and
+    of the whole source row, and the time) once; the sequential rules then run as
+    vectorised passes over the sorted arrays. Window functions did the same work about
+    four times slower here. In the order (user, time, row hash, row id):
+
+    - a row equal to its predecessor in time and hash is an exact duplicate;
+    - a row less than ``debounce_seconds`` after the user's previous event of the same
+      name (found by a stable sort on the user-and-event hash) is a repeat;
+    - among the kept rows, a session starts at a user's first event and after every
+      gap longer than ``session_gap_minutes``.
+
+    Two users would be mixed up only if their ids hashed alike, a chance near 3e-8 for
+    a million users. Returns a registered ``(row id, session)`` frame of the kept rows
+    and the number of users dropped for lack of consent.
     """
-    window_us = round(config.debounce_seconds * 1_000_000)
-    conditions = ["WHEN FALSE THEN NULL"]
+    consent = (f", user_id IN (SELECT user_id FROM {consented}) AS ok" if consented else "")
+    keys = s.con.execute(f"""
+        SELECT {ROW_ID} AS rid, hash(user_id) AS uk, hash(user_id, event) AS uek,
+               epoch_us(ts) AS t, __pl_row_hash AS h {consent}
+        FROM {typed} WHERE __pl_drop_reason IS NULL
+        ORDER BY uk, t, h, rid""").fetchnumpy()
+    uk, t, h = keys["uk"], keys["t"], keys["h"]
+    same_user = np.zeros(len(t), dtype=bool)
+    same_user[1:] = uk[1:] == uk[:-1]
+    duplicate = np.zeros(len(t), dtype=bool)
     if config.drop_exact_duplicates:
-        conditions.append("WHEN ts = lag(ts) OVER u AND __pl_row_hash = lag(__pl_row_hash) "
-                          "OVER u THEN 'exact_duplicate'")
+        duplicate[1:] = same_user[1:] & (t[1:] == t[:-1]) & (h[1:] == h[:-1])
+    repeat = np.zeros(len(t), dtype=bool)
+    window_us = round(config.debounce_seconds * 1_000_000)
     if window_us > 0:
-        conditions.append(f"WHEN epoch_us(ts) - epoch_us(lag(ts) OVER w) < {window_us} "
-                          "THEN 'debounced'")
-    # Windows partition by 64-bit hashes of the user (and event) rather than the text:
-    # about a third faster here. Two users would share a partition only if their ids
-    # hashed alike, a chance near 3e-8 for a million users.
-    flags = s.create("flags", f"""
-        SELECT {ROW_ID}, user_id, __pl_user_key, ts, __pl_row_hash,
-               CASE {' '.join(conditions)} END AS __pl_repeat_reason,
-               {session_start_sql(config.session_gap_minutes, 'u')} AS __pl_new_session
-        FROM (SELECT {ROW_ID}, user_id, ts, __pl_row_hash, hash(user_id) AS __pl_user_key,
-                     hash(user_id, event) AS __pl_user_event_key
-              FROM {typed} WHERE __pl_drop_reason IS NULL)
-        WINDOW w AS (PARTITION BY __pl_user_event_key ORDER BY ts, __pl_row_hash, {ROW_ID}),
-               u AS (PARTITION BY __pl_user_key ORDER BY ts, __pl_row_hash, {ROW_ID})""")
-    for reason, n in s.rows(f"SELECT __pl_repeat_reason, count(*) FROM {flags} "
-                            "WHERE __pl_repeat_reason IS NOT NULL GROUP BY ALL"):
-        dropped[reason] = int(n)
-    return flags
+        by_event = np.argsort(keys["uek"], kind="stable")
+        key, time = keys["uek"][by_event], t[by_event]
+        close = np.zeros(len(t), dtype=bool)
+        close[1:] = (key[1:] == key[:-1]) & (time[1:] - time[:-1] < window_us)
+        repeat[by_event] = close
+    repeat &= ~duplicate
+    dropped["exact_duplicate"] = int(duplicate.sum())
+    dropped["debounced"] = int(repeat.sum())
+    kept = ~(duplicate | repeat)
+    users_without_consent = 0
+    if consented:
+        refused = kept & ~keys["ok"]
+        dropped["no_consent"] = int(refused.sum())
+        users_without_consent = int(np.unique(uk[~keys["ok"]]).size)
+        kept &= keys["ok"]
+    rows = np.flatnonzero(kept)
+    numbers = pd.DataFrame({ROW_ID: keys["rid"][rows],
+                            "__pl_gap_session": session_numbers(
+                                uk[rows], t[rows], config.session_gap_minutes)})
+    return s.register(numbers, "numbers"), users_without_consent
+
+
+def session_numbers(user_keys: np.ndarray, times_us: np.ndarray,
+                    gap_minutes: float) -> np.ndarray:
+    """Number sessions 1, 2, ... per user over rows sorted by user and time.
+
+    Parameters
+    ----------
+    user_keys : ndarray
+        A key per row, equal for the rows of one user; rows of a user are adjacent.
+    times_us : ndarray
+        Event times in microseconds, ascending within each user.
+    gap_minutes : float
+        A gap longer than this starts a new session.
+
+    Returns
+    -------
+    ndarray of int32
+    """
+    n = len(times_us)
+    if n == 0:
+        return np.zeros(0, dtype=np.int32)
+    first_of_user = np.ones(n, dtype=bool)
+    first_of_user[1:] = user_keys[1:] != user_keys[:-1]
+    starts = first_of_user.copy()
+    starts[1:] |= (times_us[1:] - times_us[:-1]) > gap_minutes * 60 * 1_000_000
+    running = np.cumsum(starts)
+    user_start = np.maximum.accumulate(np.where(first_of_user, np.arange(n), 0))
+    return (running - running[user_start] + 1).astype(np.int32)
 
 
 def _consented_users(s: Scratch, typed: str) -> str:
@@ -536,16 +588,6 @@ def _consented_users(s: Scratch, typed: str) -> str:
         SELECT user_id FROM {typed}
         WHERE __pl_consent IS NOT NULL AND user_id IS NOT NULL AND ts IS NOT NULL
         GROUP BY user_id HAVING arg_max(__pl_consent, ts)""")
-
-
-def _number_sessions(s: Scratch, flags: str, consented: str | None) -> str:
-    """Number the kept rows' gap-based sessions per user: ``(row id, session)``."""
-    consent = f"AND user_id IN (SELECT user_id FROM {consented})" if consented else ""
-    return s.create("numbers", f"""
-        SELECT {ROW_ID}, sum(__pl_new_session) OVER (
-                   PARTITION BY __pl_user_key ORDER BY ts, __pl_row_hash, {ROW_ID}
-                   ROWS UNBOUNDED PRECEDING) AS __pl_gap_session
-        FROM {flags} WHERE __pl_repeat_reason IS NULL {consent}""")
 
 
 def _events_sql(typed: str, numbers: str, columns: list[str], file_sessions: bool) -> str:
