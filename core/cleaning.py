@@ -2,8 +2,10 @@
 every row that is dropped and every value that is changed.
 
 The work is SQL through :mod:`core.engine`, so the same code serves a 50 k-row upload
-and a 10 M-row Parquet file. Only text timestamps are parsed in pandas first, because
-DuckDB reads ISO 8601 only and exports use many other layouts.
+and a 10 M-row Parquet file. Two exceptions, both measured: text timestamps are parsed
+in pandas first, because DuckDB reads ISO 8601 only and exports use many other layouts;
+and the sequential rules (duplicates, repeats, sessions) run as numpy passes over keys
+that DuckDB sorted once, about four times faster here than SQL window functions.
 """
 
 from __future__ import annotations

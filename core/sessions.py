@@ -24,10 +24,8 @@ def session_start_sql(gap_minutes: float, window: str = "w") -> str:
     """SQL flag (1/0) for a row that starts a session, over a per-user time-ordered window.
 
     A session starts at a user's first event and after every gap longer than
-    ``gap_minutes``. Gaps are measured between consecutive events as tracked, before
-    duplicates and repeats are dropped: a dropped row is never a session start (it is
-    at most the debounce window after its predecessor), so dropping it leaves the
-    session boundaries where they are.
+    ``gap_minutes`` between consecutive events. (Loading uses the same rule through
+    :func:`core.cleaning.session_numbers`, on the events that survive cleaning.)
     """
     check_gap(gap_minutes)
     gap_us = int(gap_minutes * 60 * 1_000_000)
