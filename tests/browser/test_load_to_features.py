@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from tests.browser.conftest import shoot
 
@@ -36,10 +37,24 @@ def _wait_idle(page) -> None:
 
 
 def _select(page, label: str, option: str) -> None:
+    """Choose an option in a selectbox.
+
+    Streamlit 1.67's combobox does not always open its list on a click (seen after
+    switching pages); the arrow key always opens it, as it would for a user.
+    """
     box = page.get_by_test_id("stSelectbox").filter(has_text=label).first
-    box.click()
-    page.get_by_role("option", name=option, exact=True).click()
-    _wait_idle(page)
+    wanted = page.get_by_role("option", name=option, exact=True)
+    for _ in range(3):
+        box.get_by_role("combobox").click()
+        try:
+            wanted.wait_for(timeout=1500)
+        except PlaywrightTimeout:
+            page.keyboard.press("ArrowDown")
+        wanted.click()
+        _wait_idle(page)
+        if box.get_by_role("combobox").input_value() == option:
+            return
+    raise AssertionError(f"could not choose {option!r} in {label!r}")
 
 
 def _nav(page, title: str) -> None:
@@ -57,6 +72,12 @@ def test_upload_map_and_download_features(app_server, page, tmp_path):
     _nav(page, "Data")
     page.get_by_text("Load report · Sample: online shop").wait_for()
     shoot(page, "02_data_sample")
+
+    _nav(page, "Features")
+    page.get_by_text("Showing the 1,000 users with the highest events of 5,000").wait_for()
+    page.get_by_text("Correlation (Spearman)").first.wait_for()
+    shoot(page, "02b_features_sample")
+    _nav(page, "Data")
 
     csv_path, source = _upload_csv(tmp_path)
     page.locator('input[type="file"]').set_input_files(csv_path)
