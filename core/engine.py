@@ -20,8 +20,8 @@ import pandas as pd
 _local = threading.local()
 
 #: Memory ceiling for DuckDB (PERSONA_LENS_DUCKDB_MEMORY overrides it). Measured on
-#: 10 M events: 2GB -> 17 s and 2.1 GB peak RSS; 600MB -> 20 s, 1.0 GB; 450MB -> 32 s,
-#: 0.7 GB, as sorts spill to disk.
+#: 10 M events, file to features: 2GB -> 11-13 s, 2.7 GB peak RSS of the process;
+#: 1GB -> 12.1 s, 2.2 GB; 700MB -> 14.5 s, 1.6 GB (the rest is the numpy key arrays).
 MEMORY_LIMIT = os.environ.get("PERSONA_LENS_DUCKDB_MEMORY", "2GB")
 
 
