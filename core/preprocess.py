@@ -37,6 +37,8 @@ SKEW_SUGGEST_LOG = 2.0
 DEFAULT_IQR_FACTOR = 1.5
 #: Three standard deviations from the mean.
 DEFAULT_Z_THRESHOLD = 3.0
+#: Percentile bounds used when a feature's quartiles coincide (zero-inflated counts).
+PERCENTILE_FALLBACK = 0.01
 #: Clustering needs at least this many users once exclusions are applied.
 MIN_USERS = 2
 
@@ -89,6 +91,7 @@ class PreprocessReport:
     skew: dict[str, float] = field(default_factory=dict)
     suggested_log: list[str] = field(default_factory=list)
     explained_variance: list[float] = field(default_factory=list)
+    percentile_bounds: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -227,6 +230,12 @@ class Preprocessor:
             if cfg.outlier_method == "iqr":
                 q1, q3 = values.quantile([0.25, 0.75])
                 low, high = q1 - cfg.threshold * (q3 - q1), q3 + cfg.threshold * (q3 - q1)
+                if q1 == q3:
+                    # Most users share one value (0 purchases, say): Tukey's fences collapse
+                    # onto it and clipping would erase the feature. Fall back to the 1st
+                    # and 99th percentiles.
+                    low, high = values.quantile([PERCENTILE_FALLBACK, 1 - PERCENTILE_FALLBACK])
+                    report.percentile_bounds.append(f)
             else:
                 mean, sd = values.mean(), values.std(ddof=0)
                 low, high = mean - cfg.threshold * sd, mean + cfg.threshold * sd

@@ -166,3 +166,16 @@ def test_json_round_trip_reproduces_the_matrix():
     np.testing.assert_allclose(matrix, fitted, atol=1e-12)
     with pytest.raises(DataError, match="incomplete or damaged"):
         Preprocessor.from_dict({"config": {"features": ["a"]}})
+
+
+def test_zero_inflated_feature_falls_back_to_percentiles():
+    # 90 of 100 users never used a coupon: Q1 = Q3 = 0, so Tukey's fences are [0, 0] and
+    # clipping would set everyone to 0. Percentiles 1 and 99 keep the buyers apart.
+    coupons = [0.0] * 90 + [1.0, 1, 2, 2, 3, 3, 4, 5, 6, 40]
+    data = frame(coupons=coupons, other=list(np.arange(100.0)))
+    pre = Preprocessor(PreprocessConfig(features=("coupons", "other"), scaling="none"))
+    matrix = pre.fit_transform(data)
+    assert pre.report_.percentile_bounds == ["coupons"]
+    low, high = pre.bounds_["coupons"]
+    assert low == 0.0 and high == pytest.approx(np.percentile(coupons, 99))
+    assert matrix[:, 0].max() == pytest.approx(high) and matrix[95, 0] == 3.0
