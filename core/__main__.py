@@ -68,6 +68,10 @@ def cmd_sample(args: argparse.Namespace) -> int:
     if args.truth:
         _write_table(sample.personas.set_index("user_id"), Path(args.truth))
         print(f"Wrote the planted personas to {args.truth}.")
+    if args.experiment:
+        _write_table(sample.experiment.set_index("user_id"), Path(args.experiment))
+        print(f"Wrote the A/B experiment table ({len(sample.experiment):,} users) to "
+              f"{args.experiment}.")
     return EXIT_OK
 
 
@@ -78,7 +82,7 @@ def cmd_features(args: argparse.Namespace) -> int:
     if out.suffix.lower() not in (".csv", ".parquet", ".pq"):
         raise ConfigError(f"Output '{out.name}' must end in .csv or .parquet.")
     config = LoadConfig(session_gap_minutes=parse_duration_minutes(args.session_gap),
-                        debounce_seconds=args.debounce)
+                        debounce_seconds=args.debounce, user_sample_share=args.user_share)
     start = time.perf_counter()
 
     def progress(fraction: float, message: str) -> None:
@@ -109,6 +113,7 @@ def build_parser() -> argparse.ArgumentParser:
     sample.add_argument("--days", type=int, default=90)
     sample.add_argument("--seed", type=int, default=42)
     sample.add_argument("--truth", help="also write the planted persona of each user here")
+    sample.add_argument("--experiment", help="also write the A/B experiment table here")
     sample.set_defaults(func=cmd_sample)
     features = sub.add_parser("features", help="compute the per-user feature table")
     features.add_argument("input", help="events file: Parquet, CSV/TSV, JSON lines or Excel")
@@ -118,6 +123,8 @@ def build_parser() -> argparse.ArgumentParser:
     features.add_argument("--session-gap", default="30m", help="inactivity gap (30m, 1h)")
     features.add_argument("--debounce", type=float, default=1.0,
                           help="seconds within which a repeated event is a double fire")
+    features.add_argument("--user-share", type=float, default=1.0,
+                          help="keep this share of users (0-1], the same ones every time")
     features.add_argument("-v", "--verbose", action="store_true", help="show progress")
     features.set_defaults(func=cmd_features)
     return parser

@@ -28,6 +28,10 @@ from core.sessions import DEFAULT_SESSION_GAP_MINUTES, check_gap
 TimestampUnit = Literal["auto", "text", "s", "ms", "us"]
 Progress = Callable[[float, str], None]
 
+#: User sampling keeps ids whose hash modulo this falls below share x this.
+SAMPLE_BUCKETS = 1_000_000
+#: Salted so the sample does not line up with the hashes used for partitioning.
+SAMPLE_SALT = "persona-lens-sample"
 #: Typical double-fire of a tracker (double click, re-render) is well under a second.
 DEFAULT_DEBOUNCE_SECONDS = 1.0
 
@@ -39,6 +43,7 @@ DROP_REASONS: dict[str, str] = {
     "exact_duplicate": "exact duplicate of an earlier row",
     "debounced": "same event as the user's previous one, within the debounce window",
     "no_consent": "user has not consented",
+    "not_sampled": "user left out of the user sample",
 }
 NUMERIC_ROLES = ("revenue", "scroll_depth", "duration_s")
 #: Prefix of the helper columns the cleaning SQL adds, so that no file column can
@@ -64,6 +69,7 @@ class LoadConfig:
     session_gap_minutes: float = DEFAULT_SESSION_GAP_MINUTES
     pseudonymise: bool = False
     pii_columns: tuple[str, ...] = ()
+    user_sample_share: float = 1.0
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self) | {"pii_columns": list(self.pii_columns)}
@@ -197,6 +203,8 @@ def clean_into(
     check_gap(config.session_gap_minutes)
     if config.debounce_seconds < 0:
         raise ConfigError("The debounce window cannot be negative; use 0 to keep repeats.")
+    if not 0 < config.user_sample_share <= 1:
+        raise ConfigError("The share of users to keep must be above 0 % and at most 100 %.")
     step(0.05, "Reading columns")
     raw, raw_columns = _register_source(s, source)
     mapping.validate(raw_columns)
@@ -515,9 +523,14 @@ def _keep_and_number(s: Scratch, typed: str, config: LoadConfig, consented: str 
     and the number of users dropped for lack of consent.
     """
     consent = (f", user_id IN (SELECT user_id FROM {consented}) AS ok" if consented else "")
+    # A user is in the sample when a hash of the id falls below the share: the same users
+    # for the same data every time, and all or none of a user's events.
+    cut = round(config.user_sample_share * SAMPLE_BUCKETS)
+    sampled = (f", hash(user_id || '{SAMPLE_SALT}') % {SAMPLE_BUCKETS} < {cut} AS sampled"
+               if config.user_sample_share < 1 else "")
     keys = s.con.execute(f"""
         SELECT {ROW_ID} AS rid, hash(user_id) AS uk, hash(user_id, event) AS uek,
-               epoch_us(ts) AS t, __pl_row_hash AS h {consent}
+               epoch_us(ts) AS t, __pl_row_hash AS h {consent} {sampled}
         FROM {typed} WHERE __pl_drop_reason IS NULL
         ORDER BY uk, t, h, rid""").fetchnumpy()
     uk, t, h = keys["uk"], keys["t"], keys["h"]
@@ -538,6 +551,9 @@ def _keep_and_number(s: Scratch, typed: str, config: LoadConfig, consented: str 
     dropped["exact_duplicate"] = int(duplicate.sum())
     dropped["debounced"] = int(repeat.sum())
     kept = ~(duplicate | repeat)
+    if "sampled" in keys:
+        dropped["not_sampled"] = int((kept & ~keys["sampled"]).sum())
+        kept &= keys["sampled"]
     users_without_consent = 0
     if consented:
         refused = kept & ~keys["ok"]

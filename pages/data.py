@@ -26,6 +26,8 @@ from ui.progress import progress_bar
 from ui.state import replace_workspace, workspace
 
 NONE = "— none —"
+#: Above this many rows the page suggests sampling users.
+LARGE_FILE_ROWS = 2_000_000
 #: Distinct event values offered for the funnel steps; more would not fit a menu.
 MAX_EVENT_CHOICES = 300
 DELIMITERS = {"auto": "Detect", ",": "Comma ,", ";": "Semicolon ;", "\t": "Tab", "|": "Pipe |"}
@@ -127,13 +129,19 @@ def load_options(mapping: ColumnMapping, columns: list[str]) -> LoadConfig:
         help="The same event from the same user again within this window is a double fire "
              "and is dropped (and counted). 0 keeps every repeat.")
     dedupe = cols[3].checkbox("Drop exact duplicate rows", value=True, key="data.dedupe")
-    cols = st.columns([1, 2])
+    cols = st.columns([1, 1, 2])
     pseudo = cols[0].checkbox(
         "Pseudonymise user ids", key="data.pseudonymise",
         help="Replace each user id by HMAC-SHA-256(key, id). The key is generated now and "
              "shown once; keep it to pseudonymise later files the same way.")
+    share = cols[1].number_input(
+        "Users kept (%)", min_value=0.1, max_value=100.0, value=100.0, step=5.0,
+        key="data.user_share",
+        help="Work on a random share of users to go faster on big files. The same users "
+             "are kept every time, with all their events; the rest are counted in the "
+             "load report.")
     unmapped = [c for c in columns if c not in mapping.mapped().values()]
-    pii = cols[1].multiselect(
+    pii = cols[2].multiselect(
         "Columns with personal data (dropped before anything is saved)", unmapped,
         key="data.pii", help="For example e-mail, name, IP address, phone.")
     if mapping.get("consent"):
@@ -141,7 +149,8 @@ def load_options(mapping: ColumnMapping, columns: list[str]) -> LoadConfig:
                    "kept; the others are counted in the load report.")
     return LoadConfig(timestamp_unit=unit, debounce_seconds=float(debounce),
                       drop_exact_duplicates=dedupe, session_gap_minutes=float(gap),
-                      pseudonymise=pseudo, pii_columns=tuple(pii))
+                      pseudonymise=pseudo, pii_columns=tuple(pii),
+                      user_sample_share=float(share) / 100)
 
 
 def upload_section(ws: Workspace) -> None:
@@ -162,7 +171,11 @@ def upload_section(ws: Workspace) -> None:
     with shows_errors():
         delimiter = st.session_state.get("data.delimiter", "auto")
         encoding = st.session_state.get("data.encoding", "auto")
-        raw = read_upload(uploaded.getvalue(), uploaded.name, delimiter, encoding, sheet)
+        with st.spinner(f"Reading {uploaded.name} ({uploaded.size / 1e6:,.1f} MB)..."):
+            raw = read_upload(uploaded.getvalue(), uploaded.name, delimiter, encoding, sheet)
+        if len(raw.frame) > LARGE_FILE_ROWS:
+            st.info(f"{len(raw.frame):,} rows: loading takes a while. Set **Users kept (%)** "
+                    "below to work on a sample of users first.", icon=":material/speed:")
         read_options(raw.sheets)
         _reset_mapping_widgets(raw)
         file_section(ws, raw)

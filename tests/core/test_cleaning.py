@@ -250,6 +250,7 @@ def test_every_drop_reason_counted_once() -> None:
     assert report.dropped == {
         "missing_user_id": 3, "missing_event": 1, "missing_timestamp": 2,
         "unparseable_timestamp": 1, "exact_duplicate": 1, "debounced": 1, "no_consent": 2,
+        "not_sampled": 0,
     }
     assert report.users_without_consent == 1
     assert result.events[["user_id", "event"]].values.tolist() == [["u1", "view"],
@@ -526,3 +527,21 @@ def test_any_frame_is_refused_or_counted(frame: pd.DataFrame, debounce: float,
     assert not events[["user_id", "ts", "event"]].isna().any().any()
     assert (events["user_id"].str.strip() != "").all()
     assert all(g.is_monotonic_increasing for _, g in events.groupby("user_id")["ts"])
+
+
+def test_user_sample_keeps_whole_users_and_counts_the_rest() -> None:
+    rows = [(f"u{u}", f"2024-03-01T{10 + e:02d}:00:00Z", "view") for u in range(400)
+            for e in range(3)]
+    frame = _frame(rows)
+    full = clean_events(frame, MAPPING)
+    half = clean_events(frame, MAPPING, LoadConfig(user_sample_share=0.5))
+    again = clean_events(frame, MAPPING, LoadConfig(user_sample_share=0.5))
+    users = half.events.groupby("user_id").size()
+    assert (users == 3).all()  # all or none of a user's events
+    assert 150 < len(users) < 250  # about half of 400
+    assert half.report.dropped["not_sampled"] == 1200 - len(half.events)
+    assert half.report.rows_read == half.report.rows_kept + sum(half.report.dropped.values())
+    assert list(half.events["user_id"]) == list(again.events["user_id"])  # same sample
+    assert full.report.dropped["not_sampled"] == 0
+    with pytest.raises(ConfigError, match="share of users"):
+        clean_events(frame, MAPPING, LoadConfig(user_sample_share=0))

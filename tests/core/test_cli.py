@@ -23,16 +23,23 @@ def run(*args: str) -> subprocess.CompletedProcess:
 def test_sample_then_features(tmp_path):
     events = tmp_path / "events.parquet"
     truth = tmp_path / "truth.csv"
+    experiment = tmp_path / "ab.parquet"
     done = run("sample", "-o", str(events), "--users", "300", "--seed", "5",
-               "--truth", str(truth))
+               "--truth", str(truth), "--experiment", str(experiment))
     assert done.returncode == 0, done.stderr
     assert "events of 300 users" in done.stdout
     assert len(pd.read_csv(truth)) == 300
+    ab = pd.read_parquet(experiment)
+    assert {"variant", "converted", "revenue", "pre_period_revenue"} <= set(ab.columns)
     out = tmp_path / "features.csv"
     done = run("features", str(events), "-o", str(out), "--session-gap", "1h")
     assert done.returncode == 0, done.stderr
     features = pd.read_csv(out, index_col="user_id")
     assert len(features) == 300
+    sampled = tmp_path / "sampled.csv"
+    done = run("features", str(events), "-o", str(sampled), "--user-share", "0.5")
+    assert done.returncode == 0 and "not sampled" in done.stdout
+    assert 100 < len(pd.read_csv(sampled)) < 200
     assert {"sessions", "revenue", "rfm_segment"} <= set(features.columns)
     narrower = tmp_path / "narrow.parquet"
     # The sample's in-session gaps reach 5 minutes, so a 2-minute gap splits sessions.
