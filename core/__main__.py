@@ -2,6 +2,9 @@
 
     python -m core sample -o events.parquet --users 5000 --seed 42
     python -m core features events.parquet -o features.csv --map ts=event_time --session-gap 30m
+    python -m core cluster events.parquet --algorithm kmeans --k 6 -o segments.csv \
+        --model-out model.json
+    python -m core sweep features.csv --k 2-10 --json
 
 Exit codes: 0 done, 2 bad arguments, 3 the data or a setting cannot be used (the
 message says why and what to do), 1 an unexpected error (a bug).
@@ -104,6 +107,60 @@ def cmd_features(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_cluster(args: argparse.Namespace) -> int:
+    from core.clustering import ClusterConfig
+    from core.modeling import cluster_table, load_feature_table, preprocess_config, write_model
+
+    table = load_feature_table(args.input)
+    pre = preprocess_config(table, _feature_list(args.features), args.log, args.seed)
+    config = ClusterConfig(algorithm=args.algorithm, k=args.k, eps=args.eps,
+                           min_samples=args.min_samples,
+                           min_cluster_size=args.min_cluster_size, random_state=args.seed)
+    segments, model, result = cluster_table(table, pre, config)
+    _write_table(segments, Path(args.output))
+    sizes = segments["cluster"].value_counts().sort_index()
+    print(f"Clustered {len(segments):,} users on {len(pre.features)} features into "
+          f"{result.n_clusters} clusters ({', '.join(f'{k}: {v:,}' for k, v in sizes.items())})"
+          f"; wrote {args.output}.")
+    for notice in result.notices:
+        print(f"  note: {notice.message}", file=sys.stderr)
+    if args.model_out:
+        write_model(model, args.model_out)
+        print(f"Wrote the model to {args.model_out}.")
+    return EXIT_OK
+
+
+def cmd_sweep(args: argparse.Namespace) -> int:
+    import json
+
+    from core.modeling import load_feature_table, parse_k_range, preprocess_config, sweep_table
+
+    table = load_feature_table(args.input)
+    pre = preprocess_config(table, _feature_list(args.features), args.log, args.seed)
+    sweep = sweep_table(table, pre, parse_k_range(args.k), args.algorithm)
+    if args.json:
+        print(json.dumps({"table": sweep.table.to_dict("records"),
+                          "suggested_k": sweep.suggested_k, "knee_k": sweep.knee_k,
+                          "reason": sweep.reason,
+                          "silhouette_sample": sweep.silhouette_sample}, indent=2))
+    else:
+        print(sweep.table.to_string(index=False, float_format=lambda v: f"{v:.4g}"))
+        print(sweep.reason)
+    return EXIT_OK
+
+
+def _feature_list(text: str | None) -> list[str] | None:
+    return [f.strip() for f in text.split(",") if f.strip()] if text else None
+
+
+def _add_model_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("input", help="event file or per-user feature table")
+    parser.add_argument("--features", help="comma-separated features (default: the app's)")
+    parser.add_argument("--log", choices=["auto", "none"], default="auto",
+                        help="log-transform skewed features (auto) or none")
+    parser.add_argument("--seed", type=int, default=0)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m core", description=__doc__.split("\n")[0])
     sub = parser.add_subparsers(dest="command", required=True)
@@ -127,6 +184,24 @@ def build_parser() -> argparse.ArgumentParser:
                           help="keep this share of users (0-1], the same ones every time")
     features.add_argument("-v", "--verbose", action="store_true", help="show progress")
     features.set_defaults(func=cmd_features)
+    cluster = sub.add_parser("cluster", help="cluster users and write their segments")
+    _add_model_options(cluster)
+    cluster.add_argument("-o", "--output", required=True, help="segments.csv or .parquet")
+    cluster.add_argument("--algorithm", default="kmeans",
+                         choices=["kmeans", "minibatch", "gmm", "agglomerative", "dbscan",
+                                  "hdbscan"])
+    cluster.add_argument("--k", type=int, default=6)
+    cluster.add_argument("--eps", type=float, default=0.5, help="DBSCAN neighbourhood")
+    cluster.add_argument("--min-samples", type=int, default=10)
+    cluster.add_argument("--min-cluster-size", type=int, default=50, help="HDBSCAN")
+    cluster.add_argument("--model-out", help="write the fitted model as JSON here")
+    cluster.set_defaults(func=cmd_cluster)
+    sweep = sub.add_parser("sweep", help="compare k values")
+    _add_model_options(sweep)
+    sweep.add_argument("--k", default="2-10", help="range such as 2-10 or a list 3,4,6")
+    sweep.add_argument("--algorithm", default="kmeans", choices=["kmeans", "minibatch", "gmm"])
+    sweep.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    sweep.set_defaults(func=cmd_sweep)
     return parser
 
 

@@ -318,10 +318,12 @@ def k_sweep(matrix: np.ndarray, ks: range | list[int], algorithm: Algorithm = "k
     suggested = int(close["k"].min())
     sil = float(table.loc[table["k"] == suggested, "silhouette"].iloc[0])
     db_best = int(table.loc[table["davies_bouldin"].idxmin(), "k"])
-    parts = [f"k = {suggested} has the highest silhouette ({sil:.2f}, measured on "
-             f"{size:,} users)"]
     if len(close) > 1:
-        parts[0] += ", or within 0.01 of it and is the simplest such k"
+        parts = [f"k = {suggested} is the simplest k whose silhouette ({sil:.2f}) is within "
+                 f"0.01 of the highest ({best['silhouette']:.2f}, measured on {size:,} users)"]
+    else:
+        parts = [f"k = {suggested} has the highest silhouette ({sil:.2f}, measured on "
+                 f"{size:,} users)"]
     if elbow:
         parts.append(f"the elbow of inertia is at k = {elbow}")
     parts.append(f"Davies-Bouldin is lowest at k = {db_best}")

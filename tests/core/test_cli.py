@@ -87,3 +87,38 @@ def test_duration_and_mapping_parsers():
                                                               "session_id": None}
     with pytest.raises(ConfigError, match="ROLE=COLUMN"):
         parse_mapping(["timestamp=event_time"])
+
+
+def test_cluster_and_sweep(tmp_path):
+    import json
+
+    events = tmp_path / "events.parquet"
+    assert run("sample", "-o", str(events), "--users", "600", "--seed", "2").returncode == 0
+    segments = tmp_path / "segments.csv"
+    model = tmp_path / "model.json"
+    done = run("cluster", str(events), "--k", "4", "-o", str(segments),
+               "--model-out", str(model))
+    assert done.returncode == 0, done.stderr
+    table = pd.read_csv(segments, index_col="user_id")
+    assert len(table) == 600
+    assert set(table["cluster"]) == {"Cluster 1", "Cluster 2", "Cluster 3", "Cluster 4"}
+    saved = json.loads(model.read_text())
+    assert saved["format"] == "persona-lens-model"
+    assert len(saved["cluster"]["centroids"]) == 4
+    assert saved["preprocess"]["features"] == list(table.columns[1:])
+    again = tmp_path / "again.csv"
+    assert run("cluster", str(events), "--k", "4", "-o", str(again)).returncode == 0
+    assert (pd.read_csv(again, index_col="user_id")["cluster"] == table["cluster"]).all()
+    # A feature table is a valid input too, and the sweep reports JSON.
+    features = tmp_path / "features.csv"
+    assert run("features", str(events), "-o", str(features)).returncode == 0
+    sweep = run("sweep", str(features), "--k", "2-5", "--json",
+                "--features", "sessions_per_week,revenue,days_since_last_event")
+    assert sweep.returncode == 0, sweep.stderr
+    result = json.loads(sweep.stdout)
+    assert [row["k"] for row in result["table"]] == [2, 3, 4, 5]
+    assert result["suggested_k"] in (2, 3, 4, 5) and "silhouette" in result["reason"]
+    bad = run("cluster", str(events), "--k", "5000", "-o", str(again))
+    assert bad.returncode == 3 and "choose k between 2 and 599" in bad.stderr
+    unknown = run("sweep", str(features), "--features", "nope")
+    assert unknown.returncode == 3 and "Unknown feature" in unknown.stderr
