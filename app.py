@@ -19,6 +19,10 @@ PAGES = {
         st.Page("pages/features.py", title="Features", icon=":material/table_chart:",
                 url_path="features"),
     ],
+    "Segment": [
+        st.Page("pages/clustering.py", title="Clustering", icon=":material/hub:",
+                url_path="clustering"),
+    ],
 }
 
 navigation = st.navigation(PAGES)

@@ -11,9 +11,19 @@ from collections.abc import Callable
 import pandas as pd
 
 from core.cleaning import LoadConfig, Notice, clean_events
+from core.clustering import (
+    ClusterConfig,
+    ClusterResult,
+    StabilityResult,
+    SweepResult,
+    fit_clusters,
+    k_sweep,
+    stability,
+)
 from core.errors import ConfigError
 from core.features import FeatureConfig, user_features, user_table_features
 from core.mapping import ColumnMapping, guess_event_roles, guess_mapping
+from core.preprocess import PreprocessConfig, Preprocessor
 from core.workspace import Workspace
 
 Progress = Callable[[float, str], None]
@@ -105,6 +115,7 @@ def compute_features_into(ws: Workspace, config: FeatureConfig,
     ws.feature_notices = [{"code": n.code, "message": n.message} for n in table.notices]
     ws.feature_kind = "events"
     ws.selected_features = previous or table.default_selection()
+    ws.forget_clusters()
     ws.mark_step("features")
     ws.save()
     if progress:
@@ -152,3 +163,57 @@ def set_selected_features(ws: Workspace, columns: list[str]) -> list[Notice]:
     ws.selected_features = list(columns)
     ws.save()
     return []
+
+
+def cluster_into(ws: Workspace, pre_config: PreprocessConfig, config: ClusterConfig,
+                 progress: Progress | None = None) -> ClusterResult:
+    """Preprocess the workspace's features, cluster them and store the labels."""
+    features = ws.features
+    if features is None:
+        raise ConfigError("There is no feature table yet. Load data on the Data page.")
+    pre = Preprocessor(pre_config)
+    matrix = pre.fit_transform(features)
+    result = fit_clusters(matrix, config, progress=progress)
+    labels = pd.DataFrame({"cluster": result.names().to_numpy()}, index=pre.index_)
+    ws.set_frame("clusters", labels)
+    ws.preprocess_config = pre_config.to_dict()
+    ws.preprocess_report = pre.report_.to_dict()
+    ws.cluster_config = {**config.__dict__, "n_clusters": result.n_clusters,
+                         "noise": result.noise, "sample_size": result.sample_size}
+    ws.cluster_notices = [{"code": n.code, "message": n.message} for n in result.notices]
+    ws.stability = {}
+    ws.mark_step("clusters")
+    ws.save()
+    return result
+
+
+def sweep_into(ws: Workspace, pre_config: PreprocessConfig, ks: list[int],
+               algorithm: str = "kmeans", progress: Progress | None = None) -> SweepResult:
+    """Sweep k on the workspace's preprocessed features and store the table."""
+    features = ws.features
+    if features is None:
+        raise ConfigError("There is no feature table yet. Load data on the Data page.")
+    matrix = Preprocessor(pre_config).fit_transform(features)
+    sweep = k_sweep(matrix, ks, algorithm=algorithm,  # type: ignore[arg-type]
+                    random_state=pre_config.random_state, progress=progress)
+    ws.sweep = {"table": sweep.table.to_dict("records"), "knee_k": sweep.knee_k,
+                "suggested_k": sweep.suggested_k, "reason": sweep.reason,
+                "algorithm": algorithm, "silhouette_sample": sweep.silhouette_sample}
+    ws.save()
+    return sweep
+
+
+def stability_into(ws: Workspace, runs: int = 10,
+                   progress: Progress | None = None) -> StabilityResult:
+    """Measure the stability of the workspace's clustering by bootstrap refits."""
+    if not ws.cluster_config:
+        raise ConfigError("Cluster the users first.")
+    pre = Preprocessor(PreprocessConfig.from_dict(ws.preprocess_config))
+    matrix = pre.fit_transform(ws.features)
+    keys = ClusterConfig.__dataclass_fields__
+    config = ClusterConfig(**{k: v for k, v in ws.cluster_config.items() if k in keys})
+    result = stability(matrix, config, runs=runs, progress=progress)
+    ws.stability = {"mean": result.mean, "sd": result.sd, "runs": runs,
+                    "unstable": result.unstable, "scores": result.scores}
+    ws.save()
+    return result

@@ -75,3 +75,51 @@ def correlation_heatmap(frame: pd.DataFrame, method: str = "spearman") -> go.Fig
     size = max(420, 26 * len(labels) + 160)
     fig.update_yaxes(autorange="reversed")
     return _style(fig, f"Correlation ({method.title()})", height=size)
+
+
+def sweep_panels(table: pd.DataFrame, knee_k: int | None, suggested_k: int) -> go.Figure:
+    """Inertia (with the elbow), silhouette, Davies-Bouldin, Calinski-Harabasz and BIC."""
+    from plotly.subplots import make_subplots
+
+    metrics = [("inertia", "Inertia (lower is tighter)"),
+               ("silhouette", "Silhouette (higher is better)"),
+               ("davies_bouldin", "Davies-Bouldin (lower is better)"),
+               ("calinski_harabasz", "Calinski-Harabasz (higher is better)")]
+    if "bic" in table:
+        metrics.append(("bic", "BIC (lower is better)"))
+    fig = make_subplots(rows=1, cols=len(metrics), subplot_titles=[t for _, t in metrics])
+    for i, (col, _) in enumerate(metrics, start=1):
+        fig.add_trace(go.Scatter(x=table["k"], y=table[col], mode="lines+markers",
+                                 marker_color=ACCENT, name=col, showlegend=False), 1, i)
+        fig.add_vline(x=suggested_k, line_dash="dot", line_color="#2E7D32", row=1, col=i)
+        if col == "inertia" and knee_k is not None:
+            fig.add_vline(x=knee_k, line_dash="dash", line_color="#C62828", row=1, col=i)
+    fig.update_xaxes(title="k", dtick=1)
+    fig.update_annotations(font_size=12)
+    return _style(fig, "Choosing k: green = suggested, red dashed = elbow of inertia",
+                  height=320)
+
+
+def cluster_sizes(names: pd.Series) -> go.Figure:
+    """Users per cluster (noise last)."""
+    counts = names.value_counts()
+    order = sorted(counts.index, key=lambda n: (n == "Noise", int(n.split()[-1])
+                                                if n != "Noise" else 0))
+    counts = counts.loc[order]
+    fig = go.Figure(go.Bar(x=counts.index, y=counts.to_numpy(), marker_color=[
+        "#9E9E9E" if n == "Noise" else ACCENT for n in counts.index],
+        text=[f"{v:,} ({v / counts.sum():.0%})" for v in counts], textposition="outside"))
+    fig.update_yaxes(title="users")
+    return _style(fig, "Cluster sizes")
+
+
+def profile_heatmap(profile: pd.DataFrame) -> go.Figure:
+    """Standardised difference of each cluster's mean from everyone's, per feature."""
+    fig = go.Figure(go.Heatmap(
+        z=profile.to_numpy(), x=list(profile.columns), y=list(profile.index),
+        colorscale="RdBu", reversescale=True, zmid=0, text=np.round(profile.to_numpy(), 2),
+        texttemplate="%{text}", textfont={"size": 10},
+        hovertemplate="%{y}, %{x}: %{z:.2f} sd from everyone<extra></extra>"))
+    fig.update_yaxes(autorange="reversed")
+    return _style(fig, "Cluster profiles (standard deviations from everyone's mean)",
+                  height=max(300, 40 * len(profile) + 140))

@@ -24,7 +24,7 @@ from core.errors import DataError
 FORMAT_VERSION = 1
 #: Where workspaces live unless PERSONA_LENS_HOME says otherwise.
 DEFAULT_HOME = Path.home() / ".persona_lens"
-FRAMES = ("events", "features")
+FRAMES = ("events", "features", "clusters")
 _ID_PATTERN = re.compile(r"^[a-f0-9]{12}$")
 
 
@@ -57,6 +57,12 @@ class Workspace:
     feature_notices: list[dict[str, str]] = field(default_factory=list)
     feature_kind: str = "events"
     selected_features: list[str] = field(default_factory=list)
+    preprocess_config: dict[str, Any] = field(default_factory=dict)
+    preprocess_report: dict[str, Any] = field(default_factory=dict)
+    cluster_config: dict[str, Any] = field(default_factory=dict)
+    cluster_notices: list[dict[str, str]] = field(default_factory=list)
+    sweep: dict[str, Any] = field(default_factory=dict)
+    stability: dict[str, Any] = field(default_factory=dict)
     pseudonym_key: str | None = None
     steps: dict[str, str] = field(default_factory=dict)
     _frames: dict[str, pd.DataFrame | None] = field(default_factory=dict, repr=False)
@@ -92,6 +98,10 @@ class Workspace:
         return self.frame("features")
 
     @property
+    def clusters(self) -> pd.DataFrame | None:
+        return self.frame("clusters")
+
+    @property
     def has_data(self) -> bool:
         return bool(self.dataset) and (self.events is not None or self.features is not None)
 
@@ -105,7 +115,15 @@ class Workspace:
             self.set_frame(name, None)
         self.dataset, self.load_report, self.pseudonym_key = {}, None, None
         self.feature_definitions, self.feature_notices, self.selected_features = {}, [], []
+        self.forget_clusters()
         self.steps = {}
+
+    def forget_clusters(self) -> None:
+        """Drop clustering results (the features they were made from changed)."""
+        self.set_frame("clusters", None)
+        self.preprocess_report, self.cluster_config, self.cluster_notices = {}, {}, []
+        self.sweep, self.stability = {}, {}
+        self.steps.pop("clusters", None)
 
     # persistence --------------------------------------------------------------------
     def to_json(self) -> dict[str, Any]:

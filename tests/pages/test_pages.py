@@ -185,3 +185,45 @@ def test_large_table_shows_top_rows_and_redraws_fast(home, monkeypatch):
     # users); a generous bound keeps the test stable on a busy machine.
     assert time.perf_counter() - start < 2.0
     _no_errors(at)
+
+
+def test_clustering_page_sweep_fit_and_stability(home):
+    at = _app().run()
+    at.switch_page("pages/clustering.py").run()
+    _no_errors(at)
+    assert any("No clusters yet" in i.value for i in at.info)
+    at.slider(key="cluster.k_range").set_value((2, 6))
+    at.button(key="cluster.sweep").click().run()
+    _no_errors(at)
+    ws = at.session_state["workspace"]
+    assert [row["k"] for row in ws.sweep["table"]] == [2, 3, 4, 5, 6]
+    assert any("Suggested: **k =" in s.value for s in at.success)
+    at.number_input(key="cluster.k").set_value(4)
+    at.button(key="cluster.fit").click().run()
+    _no_errors(at)
+    ws = at.session_state["workspace"]
+    assert ws.cluster_config["n_clusters"] == 4
+    assert len(ws.clusters) == 5000
+    assert set(ws.clusters["cluster"]) == {"Cluster 1", "Cluster 2", "Cluster 3", "Cluster 4"}
+    at.number_input(key="cluster.runs").set_value(3)
+    at.button(key="cluster.stability").click().run()
+    _no_errors(at)
+    assert 0 <= at.session_state["workspace"].stability["mean"] <= 1
+    # Changing the features on the Features page makes the old clusters invalid.
+    at.switch_page("pages/features.py").run()
+    at.number_input(key="features.half_life").set_value(7.0)
+    at.button(key="FormSubmitter:features.settings-Recompute features").click().run()
+    assert at.session_state["workspace"].clusters is None
+
+
+def test_clustering_page_bad_settings_show_messages(home):
+    at = _app().run()
+    at.switch_page("pages/clustering.py").run()
+    at.selectbox(key="cluster.algorithm").set_value("dbscan").run()
+    # Some users share identical features, so a tiny eps alone still finds small dense
+    # groups; asking for 500 neighbours as well leaves only noise.
+    at.number_input(key="cluster.eps").set_value(0.01)
+    at.number_input(key="cluster.min_samples").set_value(500)
+    at.button(key="cluster.fit").click().run()
+    assert [e.value for e in at.exception] == []
+    assert any("every user as noise" in e.value for e in at.error)

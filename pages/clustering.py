@@ -1,0 +1,211 @@
+"""Clustering page: preprocess the chosen features, choose k, fit, and check the result."""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from core import analysis, charts
+from core.clustering import ALGORITHMS, MAX_EXACT_ROWS, MINIBATCH_SUGGESTED_ABOVE
+from core.preprocess import PreprocessConfig, suggest_log
+from ui.errors import show_notices, shows_errors
+from ui.progress import progress_bar
+from ui.state import workspace
+
+ws = workspace()
+st.title("Clustering")
+st.caption("Find the groups the data suggests: prepare the features, compare k, fit an "
+           "algorithm and check that the clusters are real.")
+
+features = ws.features
+if features is None:
+    st.info("There is no feature table yet. Load data on the **Data** page.",
+            icon=":material/upload_file:")
+    st.stop()
+numeric = [c for c in features.columns if pd.api.types.is_numeric_dtype(features[c])]
+
+
+def preprocessing_settings() -> PreprocessConfig:
+    saved = ws.preprocess_config or {}
+    with st.expander("Preprocessing", icon=":material/tune:", expanded=not ws.cluster_config):
+        default = [c for c in saved.get("features", ws.selected_features) if c in numeric]
+        chosen = st.multiselect("Features", numeric, default=default or numeric[:8],
+                                key="cluster.features",
+                                help="Defaults to the selection made on the Features page.")
+        if not chosen:
+            st.warning("Choose at least one feature.")
+            st.stop()
+        skew, suggested = suggest_log(features, chosen)
+        log_default = saved.get("log_features", suggested) if saved else suggested
+        logs = st.multiselect(
+            "Log transform log(1 + x)", chosen,
+            default=[c for c in log_default if c in chosen], key="cluster.log",
+            help="Suggested for non-negative features with skew above 2: "
+                 + (", ".join(f"{f} ({skew[f]:.1f})" for f in suggested) or "none"))
+        cols = st.columns(4)
+        missing = cols[0].selectbox("Missing values", ["impute", "exclude"],
+                                    format_func={"impute": "Impute the median",
+                                                 "exclude": "Exclude the user"}.get,
+                                    key="cluster.missing")
+        method = cols[1].selectbox("Outliers", ["iqr", "zscore", "none"],
+                                   format_func={"iqr": "IQR rule", "zscore": "z-score",
+                                                "none": "Keep as they are"}.get,
+                                   key="cluster.outliers")
+        threshold = cols[2].number_input(
+            "Threshold", min_value=0.5, max_value=10.0,
+            value=1.5 if method == "iqr" else 3.0, step=0.5, key=f"cluster.threshold.{method}",
+            help="IQR: multiples of the interquartile range beyond the quartiles. "
+                 "z-score: standard deviations from the mean.", disabled=method == "none")
+        action = cols[3].selectbox("Outlier handling", ["clip", "flag", "exclude"],
+                                   format_func={"clip": "Clip (winsorise)", "flag": "Flag only",
+                                                "exclude": "Exclude the user"}.get,
+                                   key="cluster.action", disabled=method == "none")
+        cols = st.columns(4)
+        scaling = cols[0].selectbox("Scaling", ["standard", "robust", "minmax", "none"],
+                                    key="cluster.scaling")
+        pca = cols[1].selectbox("PCA before clustering", ["none", "components", "variance"],
+                                format_func={"none": "No", "components": "Number of components",
+                                             "variance": "Share of variance"}.get,
+                                key="cluster.pca")
+        components = cols[2].number_input("Components", 1, max(1, len(chosen)),
+                                          min(5, len(chosen)), key="cluster.pca_n",
+                                          disabled=pca != "components")
+        variance = cols[3].slider("Variance kept", 0.5, 1.0, 0.9, 0.05, key="cluster.pca_var",
+                                  disabled=pca != "variance")
+    return PreprocessConfig(features=tuple(chosen), log_features=tuple(logs),
+                            missing=missing, outlier_method=method,
+                            outlier_threshold=float(threshold), outlier_action=action,
+                            scaling=scaling, pca=pca, pca_components=int(components),
+                            pca_variance=float(variance))
+
+
+def sweep_section(pre: PreprocessConfig) -> None:
+    st.subheader("Choose k")
+    cols = st.columns([2, 2, 1])
+    low, high = cols[0].slider("k range", 2, 20, (2, 10), key="cluster.k_range")
+    options = ["kmeans", "minibatch", "gmm"]
+    algorithm = cols[1].selectbox(
+        "Algorithm for the sweep", options, format_func=ALGORITHMS.get,
+        index=1 if len(features) > MINIBATCH_SUGGESTED_ABOVE else 0,
+        key="cluster.sweep_algorithm")
+    if cols[2].button("Run sweep", key="cluster.sweep", icon=":material/query_stats:"):
+        update, close = progress_bar("Sweep")
+        with shows_errors():
+            analysis.sweep_into(ws, pre, list(range(low, high + 1)), algorithm, update)
+        close()
+    if ws.sweep:
+        table = pd.DataFrame(ws.sweep["table"])
+        st.plotly_chart(charts.sweep_panels(table, ws.sweep["knee_k"],
+                                            ws.sweep["suggested_k"]), key="cluster.chart.sweep")
+        st.success(f"Suggested: **k = {ws.sweep['suggested_k']}**. {ws.sweep['reason']}",
+                   icon=":material/lightbulb:")
+
+
+def fit_section(pre: PreprocessConfig) -> None:
+    st.subheader("Fit")
+    n = len(features)
+    cols = st.columns(4)
+    default_algo = "minibatch" if n > MINIBATCH_SUGGESTED_ABOVE else "kmeans"
+    algorithm = cols[0].selectbox("Algorithm", list(ALGORITHMS), format_func=ALGORITHMS.get,
+                                  index=list(ALGORITHMS).index(default_algo),
+                                  key="cluster.algorithm")
+    suggested = ws.sweep.get("suggested_k", 6) if ws.sweep else 6
+    params = {}
+    if algorithm in ("kmeans", "minibatch", "gmm", "agglomerative"):
+        params["k"] = int(cols[1].number_input("k", 2, 50, int(suggested), key="cluster.k"))
+    if algorithm == "agglomerative":
+        params["linkage"] = cols[2].selectbox("Linkage", ["ward", "average", "complete"],
+                                              key="cluster.linkage")
+    if algorithm == "dbscan":
+        params["eps"] = float(cols[1].number_input("eps", 0.01, 50.0, 0.5, 0.05,
+                                                   key="cluster.eps"))
+        params["min_samples"] = int(cols[2].number_input("Min samples", 2, 500, 10,
+                                                         key="cluster.min_samples"))
+    if algorithm == "hdbscan":
+        params["min_cluster_size"] = int(cols[1].number_input(
+            "Min cluster size", 5, 5000, 50, key="cluster.min_cluster_size"))
+    seed = int(cols[3].number_input("Seed", 0, 2**31 - 1, 0, key="cluster.seed"))
+    if algorithm in ("agglomerative", "dbscan", "hdbscan") and n > MAX_EXACT_ROWS:
+        st.caption(f"{ALGORITHMS[algorithm]} will run on a stratified sample of "
+                   f"{MAX_EXACT_ROWS:,} of {n:,} users; the rest are assigned afterwards.")
+    if st.button("Cluster", type="primary", key="cluster.fit", icon=":material/hub:"):
+        from core.clustering import ClusterConfig
+
+        update, close = progress_bar("Clustering")
+        with shows_errors():
+            analysis.cluster_into(ws, pre, ClusterConfig(algorithm=algorithm,
+                                                         random_state=seed, **params), update)
+        close()
+
+
+def results_section() -> None:
+    clusters = ws.clusters
+    if clusters is None or not ws.cluster_config:
+        st.info("No clusters yet: choose the settings above and press **Cluster**.")
+        return
+    cfg, report = ws.cluster_config, ws.preprocess_report
+    st.subheader(f"{ALGORITHMS[cfg['algorithm']]}: {cfg['n_clusters']} clusters")
+    cols = st.columns(4)
+    cols[0].metric("Users clustered", f"{report['users_out']:,}", border=True)
+    cols[1].metric("Excluded", f"{report['excluded_missing'] + report['excluded_outliers']:,}",
+                   border=True, help=f"{report['excluded_missing']:,} for missing values, "
+                                     f"{report['excluded_outliers']:,} as outliers.")
+    cols[2].metric("Noise", f"{cfg['noise']:,}", border=True)
+    outliers = sum(report.get("outliers", {}).values())
+    cols[3].metric("Outlier values", f"{outliers:,}", border=True,
+                   help="Values beyond the outlier bounds, counted per feature below.")
+    show_notices(ws.cluster_notices, kind="info")
+    left, right = st.columns([2, 3])
+    left.plotly_chart(charts.cluster_sizes(clusters["cluster"]), key="cluster.chart.sizes")
+    chosen = list(ws.preprocess_config["features"])
+    data = features.loc[clusters.index, chosen]
+    spread = data.std(ddof=0).replace(0, 1)
+    profile = data.groupby(clusters["cluster"]).mean().sub(data.mean()).div(spread)
+    right.plotly_chart(charts.profile_heatmap(profile), key="cluster.chart.profile")
+    with st.expander("Preprocessing report"):
+        rows = pd.DataFrame({
+            "Feature": chosen,
+            "Log": [f in ws.preprocess_config["log_features"] for f in chosen],
+            "Skew": [report["skew"].get(f) for f in chosen],
+            "Imputed": [report["imputed"].get(f, 0) for f in chosen],
+            "Outliers": [report["outliers"].get(f, 0) for f in chosen],
+        })
+        st.dataframe(rows, hide_index=True, column_config={
+            "Skew": st.column_config.NumberColumn(format="%.2f")})
+        if report.get("explained_variance"):
+            share = pd.Series(report["explained_variance"]).cumsum()
+            st.caption("Cumulative explained variance by component: "
+                       + ", ".join(f"PC{i + 1} {v:.0%}" for i, v in share.items()))
+    stability_section()
+
+
+def stability_section() -> None:
+    if ws.cluster_config["algorithm"] not in ("kmeans", "minibatch", "gmm", "agglomerative"):
+        st.caption("Stability by refitting is measured for K-Means, MiniBatch, Gaussian "
+                   "mixtures and agglomerative clustering.")
+        return
+    cols = st.columns([1, 3])
+    runs = cols[0].number_input("Bootstrap refits", 3, 50, 10, key="cluster.runs")
+    if cols[0].button("Check stability", key="cluster.stability",
+                      icon=":material/verified:"):
+        update, close = progress_bar("Stability")
+        with shows_errors():
+            analysis.stability_into(ws, int(runs), update)
+        close()
+    if ws.stability:
+        s = ws.stability
+        text = (f"Adjusted Rand index between {s['runs']} bootstrap refits and this "
+                f"clustering: **{s['mean']:.2f} ± {s['sd']:.2f}** (1 = identical).")
+        if s["unstable"]:
+            cols[1].warning(text + " Below 0.75: these clusters are not stable; try another "
+                            "k, other features or another algorithm.", icon=":material/warning:")
+        else:
+            cols[1].success(text + " Stable.", icon=":material/check_circle:")
+
+
+pre_config = preprocessing_settings()
+sweep_section(pre_config)
+st.divider()
+fit_section(pre_config)
+st.divider()
+results_section()
