@@ -99,6 +99,8 @@ def sweep_section(pre: PreprocessConfig) -> None:
                                             ws.sweep["suggested_k"]), key="cluster.chart.sweep")
         st.success(f"Suggested: **k = {ws.sweep['suggested_k']}**. {ws.sweep['reason']}",
                    icon=":material/lightbulb:")
+        if st.button(f"Use k = {ws.sweep['suggested_k']}", key="cluster.use_suggested"):
+            st.session_state["cluster.k"] = int(ws.sweep["suggested_k"])
 
 
 def fit_section(pre: PreprocessConfig) -> None:
@@ -112,7 +114,8 @@ def fit_section(pre: PreprocessConfig) -> None:
     suggested = ws.sweep.get("suggested_k", 6) if ws.sweep else 6
     params = {}
     if algorithm in ("kmeans", "minibatch", "gmm", "agglomerative"):
-        params["k"] = int(cols[1].number_input("k", 2, 50, int(suggested), key="cluster.k"))
+        st.session_state.setdefault("cluster.k", int(suggested))
+        params["k"] = int(cols[1].number_input("k", 2, 50, key="cluster.k"))
     if algorithm == "agglomerative":
         params["linkage"] = cols[2].selectbox("Linkage", ["ward", "average", "complete"],
                                               key="cluster.linkage")

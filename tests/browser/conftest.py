@@ -42,6 +42,13 @@ def _wait_healthy(url: str, process: subprocess.Popen) -> None:
     raise RuntimeError(f"Streamlit did not become healthy within {START_TIMEOUT_S} s")
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _fresh_failure_shots():
+    """Screenshots of failures from earlier runs would mislead: remove them."""
+    for old in ARTIFACTS.glob("FAILED_*.png"):
+        old.unlink()
+
+
 @pytest.fixture(scope="session")
 def app_server(tmp_path_factory):
     """Run ``streamlit run app.py`` with its own workspace folder; yield its base URL."""

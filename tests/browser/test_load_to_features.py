@@ -77,6 +77,15 @@ def test_upload_map_and_download_features(app_server, page, tmp_path):
     page.get_by_text("Showing the 1,000 users with the highest events of 5,000").wait_for()
     page.get_by_text("Correlation (Spearman)").first.wait_for()
     shoot(page, "02b_features_sample")
+
+    _nav(page, "Clustering")
+    page.get_by_role("button", name="Run sweep").click()
+    page.get_by_text("Suggested: k =").wait_for(timeout=90_000)
+    _wait_idle(page)
+    page.get_by_role("button", name="Cluster", exact=True).click()
+    page.get_by_text("Cluster profiles").first.wait_for(timeout=90_000)
+    _wait_idle(page)
+    shoot(page, "02c_clustering_sample")
     _nav(page, "Data")
 
     csv_path, source = _upload_csv(tmp_path)

@@ -198,6 +198,8 @@ def test_clustering_page_sweep_fit_and_stability(home):
     ws = at.session_state["workspace"]
     assert [row["k"] for row in ws.sweep["table"]] == [2, 3, 4, 5, 6]
     assert any("Suggested: **k =" in s.value for s in at.success)
+    at.button(key="cluster.use_suggested").click().run()
+    assert at.number_input(key="cluster.k").value == ws.sweep["suggested_k"]
     at.number_input(key="cluster.k").set_value(4)
     at.button(key="cluster.fit").click().run()
     _no_errors(at)
