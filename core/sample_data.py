@@ -6,15 +6,16 @@ belongs to a planted persona (plus a few bots), and a separate A/B-test table ca
 a planted, persona-dependent lift in conversion.
 
 Everything is vectorised with numpy: users, sessions and events are drawn as whole
-arrays, so 200,000 users (about 11 million events) take seconds, not minutes. The only
+arrays, so 200,000 users (about 12 million events) take seconds, not minutes. The only
 Python loops run over personas or over a handful of columns.
 
 How the clickstream is built
 ----------------------------
 1. Users get a persona, a preferred device and category, and an activity window in
    whole calendar days (dormant users stop early, new visitors start late).
-2. Each user gets a Poisson number of sessions; session start days follow a weekly
-   rhythm and start hours a 24-hour profile.
+2. Each user gets a Poisson number of sessions (the persona's rate times a per-user
+   gamma activity multiplier); session start days follow a weekly rhythm and start
+   hours a 24-hour profile, both tilted per persona (weekend readers, night owls).
 3. Each session gets a type (bounce, browse, content, cart abandon, purchase, bot), a
    body of browsing events (starting with a ``page_view``) and, for cart sessions, a
    tail ``product_view, add_to_cart, ..., page_view /cart, checkout, [coupon_use],
@@ -147,6 +148,8 @@ _MIN_DAYS = 7
 # New visitors appear only in the last 14 days; dormant users are silent in the last 30.
 _NEW_VISITOR_DAYS = 14
 _DORMANT_QUIET_DAYS = 30
+# Regular users who join during the period do so in its first 1/3.
+_LATE_START_PERIOD_FRACTION = 3
 
 # Session-start rhythm. Weekday weights Monday..Sunday: a dip on Friday and Saturday,
 # a peak on Sunday evening shopping.
@@ -159,6 +162,8 @@ _HOUR_WEIGHTS = np.array(
      5.5, 5.5, 5.0, 5.0, 5.5, 6.0, 7.0, 8.0, 8.5, 8.0, 6.5, 4.0]
 )
 # fmt: on
+# Hours before this count as night in the persona rhythm (as in the app's night_share).
+_NIGHT_END_HOUR = 6
 
 # fmt: off
 CATEGORIES: tuple[str, ...] = (
@@ -207,6 +212,8 @@ class _Profile:
 
     share: float  # share of the non-bot users
     sessions_per_week: float  # Poisson rate while the user is active
+    activity_shape: float  # gamma shape of the per-user activity multiplier (mean 1)
+    min_sessions: int  # every user of the persona has at least this many sessions
     session_mix: tuple[float, ...]  # P(bounce, browse, content, abandon, purchase, bot)
     extra_events: float  # mean body events after the landing page_view
     body_tilt: tuple[float, ...]  # multiplies _BODY_MIX_BY_SESSION_TYPE columns
@@ -219,82 +226,108 @@ class _Profile:
     order_value_sigma: float
     scroll_beta: tuple[float, float]  # Beta(a, b) * 100 = scroll depth
     device_p: tuple[float, float, float]  # desktop, mobile, tablet
-    late_start_p: float  # share of users who join during the period
+    weekend_factor: float  # multiplies the Saturday and Sunday weights of session days
+    night_factor: float  # multiplies the 00:00-05:59 weights of session start hours
+    late_start_p: float  # share of users who join during the first third of the period
     conversion_baseline: float  # A/B test: control conversion probability
     conversion_lift: float  # A/B test: treatment minus control, absolute
     pre_revenue_zero_p: float  # A/B test: users without pre-period revenue
     pre_revenue_median: float  # A/B test: median pre-period revenue if any
 
 
+# Each persona has a signature in the app's default features (sessions per week,
+# events per session, session length, recency, tenure, product views, cart adds,
+# purchases, revenue, weekend and night share, engagement), so that K-means on them
+# recovers the personas (adjusted Rand index about 0.9 at 5,000 users):
+# - loyal_high_value: many short, focused visits (few product views, straight to the
+#   cart), a purchase in a third of them, high order values; shops on weekdays.
+# - bargain_hunter: fewer, busy visits full of searches and product views at a fast
+#   pace, several cheap purchases with coupons; a night owl.
+# - cart_abandoner: most visits fill the cart (two items on average) and stop there,
+#   slowly (long, hesitant sessions); almost never buys.
+# - content_explorer: long reading sessions (blog, scrolling, video), no cart; reads
+#   on weekends.
+# - new_visitor: a few short visits in the last 14 days only.
+# - dormant: a few weeks of plain browsing early in the period, then silence.
+# The activity multiplier (gamma, mean 1) varies users within a persona: the four
+# regular personas are fairly homogeneous (shape 12, CV 0.29), new visitors and
+# dormant users more varied.
 # fmt: off
 _PROFILES: dict[str, _Profile] = {
     "loyal_high_value": _Profile(
-        share=0.12, sessions_per_week=1.6,
-        session_mix=(0.05, 0.48, 0.05, 0.07, 0.35, 0.0), extra_events=4.0,
-        body_tilt=(1.0, 1.1, 0.8, 1.0, 1.0), extra_cart_items=0.8,
-        abandon_checkout_p=0.30, coupon_p=0.08, gap_median_s=18.0,
-        exit_page_median_s=30.0, order_value_median=120.0, order_value_sigma=0.5,
-        scroll_beta=(2.5, 3.0), device_p=(0.55, 0.38, 0.07), late_start_p=0.0,
+        share=0.12, sessions_per_week=1.9, activity_shape=12.0, min_sessions=1,
+        session_mix=(0.05, 0.55, 0.02, 0.05, 0.33, 0.0), extra_events=1.5,
+        body_tilt=(1.2, 0.4, 0.4, 1.0, 1.0), extra_cart_items=0.3,
+        abandon_checkout_p=0.30, coupon_p=0.08, gap_median_s=15.0,
+        exit_page_median_s=30.0, order_value_median=100.0, order_value_sigma=0.45,
+        scroll_beta=(2.5, 3.0), device_p=(0.55, 0.38, 0.07),
+        weekend_factor=0.7, night_factor=1.0, late_start_p=0.0,
         conversion_baseline=0.30, conversion_lift=0.02,
         pre_revenue_zero_p=0.05, pre_revenue_median=450.0,
     ),
     "bargain_hunter": _Profile(
-        share=0.18, sessions_per_week=0.8,
-        session_mix=(0.10, 0.62, 0.03, 0.07, 0.18, 0.0), extra_events=5.5,
-        body_tilt=(1.0, 1.4, 2.5, 0.8, 0.5), extra_cart_items=0.5,
-        abandon_checkout_p=0.30, coupon_p=0.85, gap_median_s=12.0,
-        exit_page_median_s=20.0, order_value_median=28.0, order_value_sigma=0.4,
-        scroll_beta=(1.5, 3.5), device_p=(0.35, 0.58, 0.07), late_start_p=0.45,
+        share=0.18, sessions_per_week=0.8, activity_shape=12.0, min_sessions=1,
+        session_mix=(0.04, 0.66, 0.02, 0.04, 0.24, 0.0), extra_events=5.0,
+        body_tilt=(0.5, 2.5, 3.0, 0.4, 0.2), extra_cart_items=0.2,
+        abandon_checkout_p=0.30, coupon_p=0.85, gap_median_s=9.0,
+        exit_page_median_s=20.0, order_value_median=15.0, order_value_sigma=0.35,
+        scroll_beta=(1.5, 3.5), device_p=(0.35, 0.58, 0.07),
+        weekend_factor=1.0, night_factor=6.0, late_start_p=0.2,
         conversion_baseline=0.14, conversion_lift=0.01,
         pre_revenue_zero_p=0.35, pre_revenue_median=60.0,
     ),
     "cart_abandoner": _Profile(
-        share=0.18, sessions_per_week=0.75,
-        session_mix=(0.10, 0.40, 0.02, 0.44, 0.04, 0.0), extra_events=3.5,
-        body_tilt=(1.0, 1.2, 1.0, 1.0, 1.0), extra_cart_items=1.0,
-        abandon_checkout_p=0.35, coupon_p=0.08, gap_median_s=20.0,
-        exit_page_median_s=35.0, order_value_median=65.0, order_value_sigma=0.5,
-        scroll_beta=(2.0, 3.0), device_p=(0.30, 0.62, 0.08), late_start_p=0.45,
+        share=0.18, sessions_per_week=0.9, activity_shape=12.0, min_sessions=1,
+        session_mix=(0.03, 0.17, 0.01, 0.78, 0.01, 0.0), extra_events=0.8,
+        body_tilt=(1.0, 1.2, 1.0, 1.0, 1.0), extra_cart_items=1.2,
+        abandon_checkout_p=0.35, coupon_p=0.08, gap_median_s=30.0,
+        exit_page_median_s=45.0, order_value_median=65.0, order_value_sigma=0.5,
+        scroll_beta=(2.0, 3.0), device_p=(0.30, 0.62, 0.08),
+        weekend_factor=1.0, night_factor=1.0, late_start_p=0.2,
         conversion_baseline=0.08, conversion_lift=0.04,
         pre_revenue_zero_p=0.55, pre_revenue_median=90.0,
     ),
     "content_explorer": _Profile(
-        share=0.18, sessions_per_week=0.55,
-        session_mix=(0.08, 0.14, 0.75, 0.02, 0.01, 0.0), extra_events=7.0,
+        share=0.18, sessions_per_week=0.75, activity_shape=12.0, min_sessions=1,
+        session_mix=(0.04, 0.07, 0.87, 0.01, 0.01, 0.0), extra_events=3.0,
         body_tilt=(1.2, 0.6, 0.6, 1.4, 1.5), extra_cart_items=0.2,
-        abandon_checkout_p=0.25, coupon_p=0.08, gap_median_s=45.0,
-        exit_page_median_s=90.0, order_value_median=45.0, order_value_sigma=0.5,
-        scroll_beta=(7.0, 2.0), device_p=(0.45, 0.40, 0.15), late_start_p=0.45,
+        abandon_checkout_p=0.25, coupon_p=0.08, gap_median_s=55.0,
+        exit_page_median_s=120.0, order_value_median=45.0, order_value_sigma=0.5,
+        scroll_beta=(7.0, 2.0), device_p=(0.45, 0.40, 0.15),
+        weekend_factor=3.0, night_factor=1.0, late_start_p=0.2,
         conversion_baseline=0.03, conversion_lift=0.0,
         pre_revenue_zero_p=0.80, pre_revenue_median=50.0,
     ),
     "new_visitor": _Profile(
-        share=0.14, sessions_per_week=1.5,
-        session_mix=(0.35, 0.45, 0.05, 0.08, 0.07, 0.0), extra_events=2.5,
+        share=0.14, sessions_per_week=2.5, activity_shape=4.0, min_sessions=1,
+        session_mix=(0.20, 0.60, 0.08, 0.07, 0.05, 0.0), extra_events=2.5,
         body_tilt=(1.2, 1.0, 1.0, 1.0, 1.0), extra_cart_items=0.3,
         abandon_checkout_p=0.25, coupon_p=0.10, gap_median_s=25.0,
         exit_page_median_s=35.0, order_value_median=55.0, order_value_sigma=0.5,
-        scroll_beta=(2.0, 3.0), device_p=(0.30, 0.62, 0.08), late_start_p=1.0,
+        scroll_beta=(2.0, 3.0), device_p=(0.30, 0.62, 0.08),
+        weekend_factor=1.0, night_factor=1.0, late_start_p=1.0,
         conversion_baseline=0.05, conversion_lift=0.03,
         pre_revenue_zero_p=0.95, pre_revenue_median=40.0,
     ),
     "dormant": _Profile(
-        share=0.20, sessions_per_week=0.9,
-        session_mix=(0.20, 0.57, 0.05, 0.08, 0.10, 0.0), extra_events=3.0,
+        share=0.20, sessions_per_week=1.2, activity_shape=6.0, min_sessions=3,
+        session_mix=(0.10, 0.65, 0.05, 0.15, 0.05, 0.0), extra_events=2.5,
         body_tilt=(1.0, 1.0, 1.0, 1.0, 1.0), extra_cart_items=0.3,
         abandon_checkout_p=0.25, coupon_p=0.10, gap_median_s=22.0,
         exit_page_median_s=35.0, order_value_median=60.0, order_value_sigma=0.5,
-        scroll_beta=(2.0, 3.0), device_p=(0.40, 0.50, 0.10), late_start_p=0.0,
+        scroll_beta=(2.0, 3.0), device_p=(0.40, 0.50, 0.10),
+        weekend_factor=1.0, night_factor=1.0, late_start_p=0.0,
         conversion_baseline=0.04, conversion_lift=-0.01,
         pre_revenue_zero_p=0.40, pre_revenue_median=120.0,
     ),
     "bot": _Profile(
-        share=0.0, sessions_per_week=0.0,
+        share=0.0, sessions_per_week=0.0, activity_shape=3.0, min_sessions=1,
         session_mix=(0.0, 0.0, 0.0, 0.0, 0.0, 1.0), extra_events=0.0,
         body_tilt=(1.0, 1.0, 1.0, 1.0, 1.0), extra_cart_items=0.0,
         abandon_checkout_p=0.0, coupon_p=0.0, gap_median_s=1.0,
         exit_page_median_s=1.0, order_value_median=1.0, order_value_sigma=0.1,
-        scroll_beta=(1.0, 1.0), device_p=(1.0, 0.0, 0.0), late_start_p=0.0,
+        scroll_beta=(1.0, 1.0), device_p=(1.0, 0.0, 0.0),
+        weekend_factor=1.0, night_factor=1.0, late_start_p=0.0,
         conversion_baseline=0.0, conversion_lift=0.0,
         pre_revenue_zero_p=1.0, pre_revenue_median=1.0,
     ),
@@ -445,10 +478,12 @@ def _draw_users(n_users: int, tl: _Timeline, rng: np.random.Generator) -> _Users
     device = _draw_categorical(rng, kind, np.array([_PROFILES[k].device_p for k in _KINDS]))
     category = rng.choice(len(CATEGORIES), size=n_users, p=_CATEGORY_POPULARITY)
 
-    # Regular users are active until the end; some of them join during the period,
-    # but before the new-visitor window so that they are not mistaken for new visitors.
+    # Regular users are active until the end; some of them join during the first third
+    # of the period (well before the new-visitor window, so that they still build up a
+    # history of their own and are not mistaken for new visitors).
     late = rng.random(n_users) < _profile_column("late_start_p")[kind]
-    first_day = np.where(late, rng.integers(0, max(1, tl.new_visitor_first_day), n_users), 0)
+    late_window = max(1, min(tl.new_visitor_first_day, tl.n_days // _LATE_START_PERIOD_FRACTION))
+    first_day = np.where(late, rng.integers(0, late_window, n_users), 0)
     stop_day = np.full(n_users, tl.n_days)
 
     # Loyal customers are there from the first days on.
@@ -471,18 +506,33 @@ def _draw_users(n_users: int, tl: _Timeline, rng: np.random.Generator) -> _Users
 def _day_start_times(
     users: _Users, s_user: np.ndarray, tl: _Timeline, rng: np.random.Generator
 ) -> np.ndarray:
-    """Raw session start times (seconds since origin) with weekly and daily rhythm."""
-    first_weekday = tl.origin.day_of_week
-    day_weight = _WEEKDAY_WEIGHTS[(first_weekday + np.arange(tl.n_days)) % 7]
-    cum = np.concatenate([[0.0], np.cumsum(day_weight)])
+    """Raw session start times (seconds since origin) with weekly and daily rhythm.
+
+    The weekday and hour weights are tilted per persona (weekend readers, night owls).
+    """
+    weekday = (tl.origin.day_of_week + np.arange(tl.n_days)) % 7
+    s_kind = users.kind[s_user]
     lo, hi = users.first_day[s_user], users.stop_day[s_user]
-    # Inverse-CDF sampling of a day inside each user's own window.
-    target = cum[lo] + rng.random(len(s_user)) * (cum[hi] - cum[lo])
-    day = np.clip(np.searchsorted(cum, target, side="right") - 1, lo, hi - 1)
-    hour = rng.choice(24, size=len(s_user), p=_HOUR_WEIGHTS / _HOUR_WEIGHTS.sum())
+    u = rng.random(len(s_user))
+    day = np.zeros(len(s_user), dtype=np.int64)
+    for code, name in enumerate(_KINDS):
+        rows = np.flatnonzero(s_kind == code)
+        if len(rows) == 0:
+            continue
+        day_weight = _WEEKDAY_WEIGHTS[weekday] * np.where(
+            weekday >= 5, _PROFILES[name].weekend_factor, 1.0
+        )
+        cum = np.concatenate([[0.0], np.cumsum(day_weight)])
+        # Inverse-CDF sampling of a day inside each user's own window.
+        target = cum[lo[rows]] + u[rows] * (cum[hi[rows]] - cum[lo[rows]])
+        day[rows] = np.clip(np.searchsorted(cum, target, side="right") - 1, lo[rows], hi[rows] - 1)
+    night = np.arange(24) < _NIGHT_END_HOUR
+    hour_weights = np.array(
+        [_HOUR_WEIGHTS * np.where(night, _PROFILES[k].night_factor, 1.0) for k in _KINDS]
+    )
     # Bots run around the clock.
-    is_bot = users.kind[s_user] == _BOT
-    hour[is_bot] = rng.integers(0, 24, is_bot.sum())
+    hour_weights[_BOT] = 1.0
+    hour = _draw_categorical(rng, s_kind, hour_weights)
     return day * _SECONDS_PER_DAY + hour * 3600.0 + rng.random(len(s_user)) * 3600.0
 
 
@@ -507,9 +557,10 @@ def _draw_sessions_and_events(users: _Users, tl: _Timeline, rng: np.random.Gener
     # --- sessions per user -------------------------------------------------------
     weeks = (users.stop_day - users.first_day) / 7.0
     # A gamma multiplier makes some users of a persona busier than others.
-    busy = rng.gamma(shape=3.0, scale=1.0 / 3.0, size=n_users)
+    shape = _profile_column("activity_shape")[kind]
+    busy = rng.gamma(shape=shape, scale=1.0 / shape)
     n_sess = rng.poisson(_profile_column("sessions_per_week")[kind] * weeks * busy)
-    n_sess = np.maximum(n_sess, 1)  # every user has at least one session
+    n_sess = np.maximum(n_sess, _profile_column("min_sessions")[kind].astype(np.int64))
     n_sess[kind == _BOT] = _BOT_SESSIONS
 
     s_user = np.repeat(np.arange(n_users), n_sess)
@@ -854,7 +905,7 @@ def generate_sample(
     n_users : int, default 5000
         Number of users, at least 1. About 0.2 % of them are bots (at least one from
         500 users on, none below). The default size gives about 300,000 events;
-        the event count grows linearly (about 55-60 events per user).
+        the event count grows linearly (about 60 events per user).
     days : int, default 90
         Length of the period, at least 7. Personas are tuned for about 90 days: new
         visitors appear in the last 14 days and dormant users are silent in the last

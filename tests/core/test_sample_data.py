@@ -10,8 +10,14 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from sklearn.cluster import KMeans
+from sklearn.metrics import adjusted_rand_score
 
+from core.cleaning import clean_events
 from core.errors import PersonaLensError
+from core.features import FeatureConfig, user_features
+from core.mapping import guess_event_roles, guess_mapping
+from core.preprocess import PreprocessConfig, Preprocessor, suggest_log
 from core.sample_data import (
     BOT,
     EVENT_TYPES,
@@ -324,6 +330,28 @@ def test_persona_medians_are_ordered_as_planted(features: pd.DataFrame) -> None:
     assert medians["tenure_days"].idxmin() == "new_visitor"
     means = features[features["persona"] != BOT].groupby("persona")["mean_scroll_depth"].mean()
     assert means.idxmax() == "content_explorer"
+
+
+def test_kmeans_on_default_features_recovers_the_personas() -> None:
+    # The app's pipeline: clean, default features, preprocess (with and without the
+    # suggested log transforms), K-means with k=6. Measured ARI (bots excluded) at
+    # 5,000 users, seed 42: 0.898 without logs, 0.910 with the suggested logs (seeds
+    # 0-3 give 0.90-0.91 too).
+    sample = generate_sample(n_users=5000, days=90, seed=42)
+    events = clean_events(sample.events, guess_mapping(sample.events.columns)).events
+    roles = guess_event_roles(events["event"].unique())
+    table = user_features(events, FeatureConfig(event_roles=roles))
+    truth = sample.personas.set_index("user_id")["persona"]
+    features = tuple(table.default_selection())
+    _, suggested = suggest_log(table.frame, features)
+    for log_features in ((), tuple(suggested)):
+        pre = Preprocessor(PreprocessConfig(features=features, log_features=log_features))
+        matrix = pre.fit_transform(table.frame)
+        persona = truth.loc[pre.index_]
+        people = (persona != BOT).to_numpy()
+        labels = KMeans(6, n_init=10, random_state=0).fit_predict(matrix)
+        ari = adjusted_rand_score(persona[people], labels[people])
+        assert ari >= 0.8, (log_features, ari)
 
 
 def test_bargain_hunters_use_coupons_before_purchases(sessionized, sample) -> None:
