@@ -22,6 +22,7 @@ PAGES = {
     "Segment": [
         st.Page("pages/clustering.py", title="Clustering", icon=":material/hub:",
                 url_path="clustering"),
+        st.Page("pages/map.py", title="Map", icon=":material/scatter_plot:", url_path="map"),
     ],
 }
 

@@ -19,12 +19,12 @@ from typing import Any
 
 import pandas as pd
 
-from core.errors import DataError
+from core.errors import ConfigError, DataError
 
 FORMAT_VERSION = 1
 #: Where workspaces live unless PERSONA_LENS_HOME says otherwise.
 DEFAULT_HOME = Path.home() / ".persona_lens"
-FRAMES = ("events", "features", "clusters")
+FRAMES = ("events", "features", "clusters", "segments")
 _ID_PATTERN = re.compile(r"^[a-f0-9]{12}$")
 
 
@@ -100,6 +100,27 @@ class Workspace:
     @property
     def clusters(self) -> pd.DataFrame | None:
         return self.frame("clusters")
+
+    @property
+    def segments(self) -> pd.DataFrame | None:
+        """Saved segments in long form: columns ``segment`` and ``user_id``."""
+        return self.frame("segments")
+
+    def save_segment(self, name: str, user_ids: list[str]) -> int:
+        """Store (or replace) a segment of users; return its size."""
+        name = name.strip()
+        if not name:
+            raise ConfigError("Give the segment a name.")
+        if not user_ids:
+            raise ConfigError("The segment has no users: select some first.")
+        current = self.segments
+        rows = pd.DataFrame({"segment": name, "user_id": pd.Index(user_ids).unique()})
+        if current is not None:
+            current = current[current["segment"] != name]
+            rows = pd.concat([current, rows], ignore_index=True)
+        self.set_frame("segments", rows)
+        self.save()
+        return int((rows["segment"] == name).sum())
 
     @property
     def has_data(self) -> bool:

@@ -1,0 +1,40 @@
+"""Box-select users on the map, save them as a segment and find it with the right size."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from tests.browser.conftest import shoot
+
+pytestmark = pytest.mark.browser
+
+
+def test_box_select_on_the_map_saves_a_segment(app_server, page):
+    page.goto(app_server["url"] + "/map")
+    page.get_by_role("heading", name="Map").first.wait_for(timeout=90_000)
+    page.get_by_text("Drag a box or a lasso over some points").wait_for(timeout=90_000)
+    drag = page.locator(".js-plotly-plot .nsewdrag").first
+    drag.wait_for()
+    box = drag.bounding_box()
+    # A box over the middle of the plot, where the bulk of the users sit.
+    x0, y0 = box["x"] + box["width"] * 0.25, box["y"] + box["height"] * 0.25
+    x1, y1 = box["x"] + box["width"] * 0.75, box["y"] + box["height"] * 0.75
+    page.mouse.move(x0, y0)
+    page.mouse.down()
+    for i in range(1, 11):
+        page.mouse.move(x0 + (x1 - x0) * i / 10, y0 + (y1 - y0) * i / 10)
+    page.mouse.up()
+    selected = page.get_by_text(re.compile(r"[\d,]+ users selected"))
+    selected.wait_for(timeout=60_000)
+    count = int(re.search(r"([\d,]+) users selected", selected.inner_text()).group(1)
+                .replace(",", ""))
+    assert 0 < count < 5000
+    page.get_by_label("Segment name").fill("Middle of the map")
+    page.get_by_role("button", name="Save as segment").click()
+    page.get_by_text(f"Saved segment 'Middle of the map' with {count:,} users").wait_for()
+    table = page.get_by_test_id("stDataFrame").last
+    table.wait_for()
+    shoot(page, "08_map_selection")
+    assert page.get_by_text("Saved segments").is_visible()
