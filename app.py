@@ -20,6 +20,8 @@ PAGES = {
                 url_path="features"),
     ],
     "Segment": [
+        st.Page("pages/segments.py", title="Segments", icon=":material/filter_alt:",
+                url_path="segments"),
         st.Page("pages/clustering.py", title="Clustering", icon=":material/hub:",
                 url_path="clustering"),
         st.Page("pages/map.py", title="Map", icon=":material/scatter_plot:", url_path="map"),

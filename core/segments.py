@@ -187,3 +187,38 @@ def evaluate(features: pd.DataFrame, rules: list[SegmentRule], exclusive: bool =
                 f"'{name}' holds {size:,} users ({size / len(features):.1%}), under "
                 f"{small_share:.0%}: too small to act on or to measure reliably.")
     return result
+
+
+def rule_from_rows(name: str, rows: list[dict[str, Any]], combine: str = "and",
+                   negate: bool = False, priority: int = 0) -> SegmentRule:
+    """Build a rule from edited table rows ``{feature, operator, value, upper}``.
+
+    Blank rows are skipped; a value that looks like a number is a number, otherwise
+    text (for == and != on text features such as the RFM segment).
+    """
+    name = (name or "").strip()
+    if not name:
+        raise ConfigError("Give the segment a name.")
+    conditions = []
+    for i, row in enumerate(rows, start=1):
+        feature, operator = row.get("feature"), row.get("operator")
+        value = row.get("value")
+        if not feature and (value is None or str(value).strip() == ""):
+            continue
+        if not feature or not operator or value is None or str(value).strip() == "":
+            raise ConfigError(f"Condition {i} is incomplete: choose a feature, an operator "
+                              "and a value.")
+        text = str(value).strip()
+        try:
+            parsed: float | str = float(text)
+        except ValueError:
+            parsed = text
+        upper = row.get("upper")
+        upper = None if upper is None or (isinstance(upper, float) and np.isnan(upper)) \
+            else float(upper)
+        conditions.append(Condition(str(feature), operator, parsed, upper))
+    if not conditions:
+        raise ConfigError("Add at least one condition.")
+    if combine not in ("and", "or"):
+        raise ConfigError("Combine conditions with 'and' or 'or'.")
+    return SegmentRule(name, tuple(conditions), combine, bool(negate), int(priority))  # type: ignore[arg-type]

@@ -63,6 +63,7 @@ class Workspace:
     cluster_notices: list[dict[str, str]] = field(default_factory=list)
     sweep: dict[str, Any] = field(default_factory=dict)
     stability: dict[str, Any] = field(default_factory=dict)
+    segment_rules: list[dict[str, Any]] = field(default_factory=list)
     pseudonym_key: str | None = None
     steps: dict[str, str] = field(default_factory=dict)
     _frames: dict[str, pd.DataFrame | None] = field(default_factory=dict, repr=False)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+import pandas as pd
 import pytest
 
 from tests.browser.conftest import shoot
@@ -37,4 +38,26 @@ def test_box_select_on_the_map_saves_a_segment(app_server, page):
     table = page.get_by_test_id("stDataFrame").last
     table.wait_for()
     shoot(page, "08_map_selection")
-    assert page.get_by_text("Saved segments").is_visible()
+    page.get_by_text("Saved segments").wait_for()
+
+    # The saved selection is a segment on the Segments page, with the same size.
+    page.get_by_test_id("stSidebarNav").get_by_text("Segments", exact=True).click()
+    page.get_by_role("heading", name="Segments").first.wait_for()
+    presets = page.get_by_test_id("stMultiSelect").filter(has_text="Presets")
+    presets.click()
+    page.keyboard.type("High engagement")
+    page.keyboard.press("Enter")
+    page.keyboard.press("Escape")
+    page.get_by_role("button", name="Add presets").click()
+    page.get_by_text("Added 1 segment(s).").wait_for(timeout=60_000)
+    page.get_by_text("Overlap: users in both segments").wait_for()
+    # The grid is drawn on a canvas; the overlap heatmap is SVG text: segment names on
+    # the axes and each segment's size on the diagonal.
+    heatmap = page.locator(".js-plotly-plot").filter(has_text="Overlap")
+    heatmap.get_by_text("Middle of the map (map)").first.wait_for()
+    heatmap.get_by_text(str(count), exact=True).first.wait_for()
+    # And the saved segment on disk holds exactly the selected users.
+    ws_id = re.search(r"ws=([0-9a-f]{12})", page.url).group(1)
+    saved = pd.read_parquet(app_server["home"] / "workspaces" / ws_id / "segments.parquet")
+    assert (saved["segment"] == "Middle of the map").sum() == count
+    shoot(page, "09_segments")

@@ -83,3 +83,21 @@ def test_round_trip_and_presets():
                        bucket_presets(FEATURES.assign(sessions_per_week=1.0)))
     assert buckets.sizes()["Sessions/week 5-15"] == 2  # 6 and 5 (bounds included)
     assert buckets.sizes()["Active > 72 h ago"] == 2  # b (10 d) and d (4 d)
+
+
+def test_rule_from_edited_rows():
+    from core.segments import rule_from_rows
+
+    rows = [{"feature": "sessions", "operator": ">", "value": "4", "upper": None},
+            {"feature": None, "operator": None, "value": "", "upper": None},  # blank row
+            {"feature": "rfm_segment", "operator": "==", "value": "Champions",
+             "upper": float("nan")}]
+    rule = rule_from_rows("Busy champions", rows, priority=2)
+    assert rule.conditions[0].value == 4.0 and rule.conditions[1].value == "Champions"
+    assert members(rule) == ["a", "d"]
+    with pytest.raises(ConfigError, match="Condition 1 is incomplete"):
+        rule_from_rows("x", [{"feature": "sessions", "operator": ">", "value": ""}])
+    with pytest.raises(ConfigError, match="at least one condition"):
+        rule_from_rows("x", [])
+    with pytest.raises(ConfigError, match="name"):
+        rule_from_rows(" ", rows)

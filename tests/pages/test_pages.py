@@ -229,3 +229,43 @@ def test_clustering_page_bad_settings_show_messages(home):
     at.button(key="cluster.fit").click().run()
     assert [e.value for e in at.exception] == []
     assert any("every user as noise" in e.value for e in at.error)
+
+
+def _segment_sizes(at: AppTest):
+    table = next(d.value for d in at.dataframe if "Segment" in d.value.columns)
+    return table.set_index("Segment")["Users"]
+
+
+def test_segments_page_presets_sizes_exclusive_and_removal(home):
+    at = _app().run()
+    at.switch_page("pages/segments.py").run()
+    _no_errors(at)
+    assert any("No segments yet" in i.value for i in at.info)
+    at.multiselect(key="segments.presets").set_value(["High engagement", "At risk",
+                                                      "New visitors"]).run()
+    at.button(key="segments.add_presets").click().run()
+    _no_errors(at)
+    ws = at.session_state["workspace"]
+    assert [r["name"] for r in ws.segment_rules] == ["High engagement", "At risk",
+                                                     "New visitors"]
+    sizes = _segment_sizes(at)
+    features = ws.features
+    assert sizes["High engagement"] == int((features["sessions"] > 10).sum())
+    assert sizes["New visitors"] == int((features["days_since_first_event"] < 7).sum())
+    at.toggle(key="segments.exclusive").set_value(True).run()
+    _no_errors(at)
+    exclusive = _segment_sizes(at)
+    assert exclusive.sum() == len(features)  # every user in exactly one row
+    assert "Unsegmented" in exclusive.index
+    at.multiselect(key="segments.remove").set_value(["At risk"]).run()
+    at.button(key="segments.remove_button").click().run()
+    assert [r["name"] for r in at.session_state["workspace"].segment_rules] == [
+        "High engagement", "New visitors"]
+
+
+def test_segments_page_new_rule_needs_a_name(home):
+    at = _app().run()
+    at.switch_page("pages/segments.py").run()
+    at.button(key="segments.save").click().run()
+    assert [e.value for e in at.exception] == []
+    assert any("Give the segment a name" in e.value for e in at.error)
