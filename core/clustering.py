@@ -397,3 +397,26 @@ def holdout_agreement(matrix: np.ndarray, config: ClusterConfig, share: float = 
     full = fit_clusters(matrix, config).labels
     partial = fit_clusters(matrix[~held], config)
     return float(adjusted_rand_score(full[held], nearest(matrix[held], partial.centroids)))
+
+
+def k_distance(matrix: np.ndarray, k: int = 10, sample: int = 5_000,
+               random_state: int = 0) -> tuple[np.ndarray, float]:
+    """Sorted distance of each user to its k-th nearest neighbour, and a suggested eps.
+
+    The suggestion is the knee of the sorted curve: past it, distances shoot up and
+    points are outliers. Computed on a random sample of at most ``sample`` users.
+    """
+    if len(matrix) <= k:
+        raise ConfigError(f"The k-distance plot needs more than {k} users.")
+    rng = np.random.default_rng(random_state)
+    rows = rng.choice(len(matrix), size=min(sample, len(matrix)), replace=False)
+    points = matrix[rows]
+    distances, _ = NearestNeighbors(n_neighbors=k + 1).fit(points).kneighbors(points)
+    curve = np.sort(distances[:, k])
+    # Kneedle on an increasing curve: the point farthest below the chord.
+    x = np.linspace(0, 1, len(curve))
+    span = curve[-1] - curve[0]
+    if span == 0:
+        return curve, float(curve[0])
+    y = (curve - curve[0]) / span
+    return curve, float(curve[int(np.argmax(x - y))])

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pandas as pd
+import plotly.express as px
 import streamlit as st
 
 from core import analysis, charts
@@ -99,8 +100,9 @@ def sweep_section(pre: PreprocessConfig) -> None:
                                             ws.sweep["suggested_k"]), key="cluster.chart.sweep")
         st.success(f"Suggested: **k = {ws.sweep['suggested_k']}**. {ws.sweep['reason']}",
                    icon=":material/lightbulb:")
-        if st.button(f"Use k = {ws.sweep['suggested_k']}", key="cluster.use_suggested"):
-            st.session_state["cluster.k"] = int(ws.sweep["suggested_k"])
+        st.button(f"Use k = {ws.sweep['suggested_k']}", key="cluster.use_suggested",
+                  on_click=st.session_state.update,
+                  args=({"cluster.k": int(ws.sweep["suggested_k"])},))
 
 
 def fit_section(pre: PreprocessConfig) -> None:
@@ -120,7 +122,8 @@ def fit_section(pre: PreprocessConfig) -> None:
         params["linkage"] = cols[2].selectbox("Linkage", ["ward", "average", "complete"],
                                               key="cluster.linkage")
     if algorithm == "dbscan":
-        params["eps"] = float(cols[1].number_input("eps", 0.01, 50.0, 0.5, 0.05,
+        st.session_state.setdefault("cluster.eps", 0.5)
+        params["eps"] = float(cols[1].number_input("eps", 0.01, 50.0, step=0.05,
                                                    key="cluster.eps"))
         params["min_samples"] = int(cols[2].number_input("Min samples", 2, 500, 10,
                                                          key="cluster.min_samples"))
@@ -128,6 +131,8 @@ def fit_section(pre: PreprocessConfig) -> None:
         params["min_cluster_size"] = int(cols[1].number_input(
             "Min cluster size", 5, 5000, 50, key="cluster.min_cluster_size"))
     seed = int(cols[3].number_input("Seed", 0, 2**31 - 1, 0, key="cluster.seed"))
+    if algorithm == "dbscan":
+        k_distance_plot(pre, params.get("min_samples", 10))
     if algorithm in ("agglomerative", "dbscan", "hdbscan") and n > MAX_EXACT_ROWS:
         st.caption(f"{ALGORITHMS[algorithm]} will run on a stratified sample of "
                    f"{MAX_EXACT_ROWS:,} of {n:,} users; the rest are assigned afterwards.")
@@ -139,6 +144,42 @@ def fit_section(pre: PreprocessConfig) -> None:
             analysis.cluster_into(ws, pre, ClusterConfig(algorithm=algorithm,
                                                          random_state=seed, **params), update)
         close()
+
+
+def k_distance_plot(pre: PreprocessConfig, k: int) -> None:
+    """Sorted distance to the k-th neighbour: eps sits where the curve bends up."""
+    from core.clustering import k_distance
+    from core.preprocess import Preprocessor
+
+    with st.expander("Choose eps with the k-distance plot", icon=":material/show_chart:"):
+        matrix = Preprocessor(pre).fit_transform(features)
+        curve, eps = k_distance(matrix, k=k)
+        fig = px.line(x=range(len(curve)), y=curve,
+                      labels={"x": "users, sorted", "y": f"distance to neighbour {k}"})
+        fig.add_hline(y=eps, line_dash="dash", line_color="#C62828")
+        fig.update_layout(height=280, margin={"l": 10, "r": 10, "t": 30, "b": 10},
+                          template="plotly_white",
+                          title=f"Knee at {eps:.2f}: a good first eps (on up to 5,000 users)")
+        st.plotly_chart(fig, key="cluster.chart.kdist")
+        # A callback runs before the next run, when the eps box can still be changed.
+        st.button(f"Use eps = {eps:.2f}", key="cluster.use_eps",
+                  on_click=st.session_state.update, args=({"cluster.eps": round(eps, 2)},))
+
+
+def cross_table(clusters: pd.DataFrame) -> None:
+    """Clusters against rule segments: where the two views of the users agree."""
+    from core.segments import SegmentRule, evaluate
+
+    if not ws.segment_rules:
+        st.caption("Define rule segments on the **Segments** page to compare them with the "
+                   "clusters here.")
+        return
+    rules = [SegmentRule.from_dict(r) for r in ws.segment_rules]
+    membership = evaluate(features.loc[clusters.index], rules).matrix
+    table = membership.groupby(clusters["cluster"]).sum()
+    table.insert(0, "Users", clusters["cluster"].value_counts())
+    st.markdown("**Clusters × rule segments** (users in both)")
+    st.dataframe(table, width="stretch")
 
 
 def results_section() -> None:
@@ -180,6 +221,7 @@ def results_section() -> None:
             st.caption("Cumulative explained variance by component: "
                        + ", ".join(f"PC{i + 1} {v:.0%}" for i, v in share.items()))
     stability_section()
+    cross_table(clusters)
 
 
 def stability_section() -> None:

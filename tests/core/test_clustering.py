@@ -112,3 +112,16 @@ def test_stability_high_for_real_groups_and_flagged_for_noise(blobs):
     noise = stability(uniform, ClusterConfig(k=7), runs=5, method="split-half")
     assert noise.mean < real.mean
     assert holdout_agreement(points, ClusterConfig(k=4)) == pytest.approx(1.0)
+
+
+def test_k_distance_suggests_an_eps_that_separates_the_groups(blobs):
+    from core.clustering import k_distance
+
+    points, y = blobs
+    curve, eps = k_distance(points, k=5)
+    assert len(curve) == len(points) and (np.diff(curve) >= 0).all()
+    # Inside a blob (sd 1) the 5th neighbour is close; between blobs (10 apart) far.
+    assert 0.2 < eps < 3.0
+    result = fit_clusters(points, ClusterConfig(algorithm="dbscan", eps=eps, min_samples=5))
+    assert adjusted_rand_score(y[result.labels != NOISE],
+                               result.labels[result.labels != NOISE]) > 0.95

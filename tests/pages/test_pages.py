@@ -269,3 +269,23 @@ def test_segments_page_new_rule_needs_a_name(home):
     at.button(key="segments.save").click().run()
     assert [e.value for e in at.exception] == []
     assert any("Give the segment a name" in e.value for e in at.error)
+
+
+def test_clustering_dbscan_eps_from_k_distance_and_cross_table(home):
+    at = _app().run()
+    at.switch_page("pages/segments.py").run()
+    at.multiselect(key="segments.presets").set_value(["High engagement"]).run()
+    at.button(key="segments.add_presets").click().run()
+    at.switch_page("pages/clustering.py").run()
+    at.selectbox(key="cluster.algorithm").set_value("dbscan").run()
+    _no_errors(at)
+    at.button(key="cluster.use_eps").click().run()
+    eps = at.number_input(key="cluster.eps").value
+    assert eps != 0.5 and eps > 0
+    at.selectbox(key="cluster.algorithm").set_value("kmeans").run()
+    at.button(key="cluster.fit").click().run()
+    _no_errors(at)
+    table = next(d.value for d in at.dataframe if "High engagement" in d.value.columns)
+    assert table["Users"].sum() == 5000
+    features = at.session_state["workspace"].features
+    assert table["High engagement"].sum() == int((features["sessions"] > 10).sum())
