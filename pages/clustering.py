@@ -11,18 +11,14 @@ from core.clustering import ALGORITHMS, MAX_EXACT_ROWS, MINIBATCH_SUGGESTED_ABOV
 from core.preprocess import PreprocessConfig, suggest_log
 from ui.errors import show_notices, shows_errors
 from ui.progress import progress_bar
-from ui.state import workspace
+from ui.state import require_features, workspace
 
 ws = workspace()
 st.title("Clustering")
 st.caption("Find the groups the data suggests: prepare the features, compare k, fit an "
            "algorithm and check that the clusters are real.")
 
-features = ws.features
-if features is None:
-    st.info("There is no feature table yet. Load data on the **Data** page.",
-            icon=":material/upload_file:")
-    st.stop()
+features = require_features(ws)
 numeric = [c for c in features.columns if pd.api.types.is_numeric_dtype(features[c])]
 
 

@@ -13,7 +13,7 @@ from core.mapping import FUNNEL_LABELS, FUNNEL_STEPS
 from ui.cache import correlation_figure, feature_summary, features_version
 from ui.errors import show_notices, shows_errors
 from ui.progress import progress_bar
-from ui.state import workspace
+from ui.state import require_features, workspace
 
 #: Rows sent to the table widget; more would slow every redraw (the download has all).
 MAX_TABLE_ROWS = 1000
@@ -23,12 +23,7 @@ st.title("Features")
 st.caption("One row per user. Hover a column header for its definition; the full list "
            "is under **Feature definitions**.")
 
-features = ws.features
-if features is None:
-    st.info("There is no feature table yet. Load a file or the sample on the **Data** page.",
-            icon=":material/upload_file:")
-    st.page_link("pages/data.py", label="Go to Data", icon=":material/arrow_forward:")
-    st.stop()
+features = require_features(ws)
 
 
 def settings_form() -> None:

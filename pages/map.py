@@ -10,7 +10,7 @@ from core.export import safe_csv_bytes
 from core.preprocess import PreprocessConfig, Preprocessor
 from core.projection import pca_projection, selection_profile
 from ui.errors import shows_errors
-from ui.state import workspace
+from ui.state import require_features, workspace
 
 #: Points drawn on the map; more would make the browser slow (the rest are sampled out).
 MAX_POINTS = 20_000
@@ -20,11 +20,7 @@ st.title("Map")
 st.caption("Users placed by their behavior: nearby users behave alike. Drag a box or a "
            "lasso over a group to see how it differs from everyone and save it as a segment.")
 
-features = ws.features
-if features is None:
-    st.info("There is no feature table yet. Load data on the **Data** page.",
-            icon=":material/upload_file:")
-    st.stop()
+features = require_features(ws)
 
 if ws.preprocess_config:
     config = PreprocessConfig.from_dict(ws.preprocess_config)

@@ -16,18 +16,14 @@ from core.segments import (
     rule_from_rows,
 )
 from ui.errors import shows_errors
-from ui.state import workspace
+from ui.state import require_features, workspace
 
 ws = workspace()
 st.title("Segments")
 st.caption("Define segments by rules on the features: name them, order them by priority, "
            "and see how big they are and how they overlap.")
 
-features = ws.features
-if features is None:
-    st.info("There is no feature table yet. Load data on the **Data** page.",
-            icon=":material/upload_file:")
-    st.stop()
+features = require_features(ws)
 
 
 def saved_rules() -> list[SegmentRule]:

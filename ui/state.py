@@ -80,3 +80,14 @@ def replace_workspace(ws: Workspace) -> None:
     """Switch this session to another workspace."""
     st.session_state[STATE_KEY] = ws
     st.query_params["ws"] = ws.id
+
+
+def require_features(ws: Workspace):
+    """Return the workspace's feature table, or say where to get one and stop the page."""
+    features = ws.features
+    if features is None:
+        st.info("There is no feature table yet. Load a file or the sample on the **Data** "
+                "page.", icon=":material/upload_file:")
+        st.page_link("pages/data.py", label="Go to Data", icon=":material/arrow_forward:")
+        st.stop()
+    return features
