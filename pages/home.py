@@ -14,23 +14,37 @@ st.markdown(
     "Every step is saved as it finishes, so a refresh or a restart loses nothing.")
 
 STEPS = [
-    ("load", "Load data", "pages/data.py",
+    ("load", "Load data", "pages/data.py", "Open data",
      "Upload events (CSV, Parquet, JSON lines, Excel) or generate the sample shop; map "
      "columns, clean, sessionize, pseudonymise."),
-    ("features", "Build features", "pages/features.py",
+    ("features", "Build features", "pages/features.py", "Open features",
      "One row per user: sessions, recency, funnel, revenue, RFM, engagement and more."),
+    ("segments", "Define segments", "pages/segments.py", "Open segments",
+     "Segments from rules on the features, with presets from common practice."),
+    ("clusters", "Cluster users", "pages/clustering.py", "Open clustering",
+     "Let the data suggest groups: choose k, fit, check stability and profiles."),
+    ("map", "Explore the map", "pages/map.py", "Open the map",
+     "See users on a map, select a group, profile it and save it as a segment."),
 ]
 
-for step, title, target, text in STEPS:
+
+def _done(step: str) -> bool:
+    if step == "segments":
+        return bool(ws.segment_rules) or ws.segments is not None
+    if step == "map":
+        return ws.segments is not None
+    return step in ws.steps
+
+
+for step, title, target, link, text in STEPS:
     with st.container(border=True):
         cols = st.columns([0.08, 0.62, 0.3], vertical_alignment="center")
-        done = step in ws.steps
+        done = _done(step)
         cols[0].markdown(":material/check_circle:" if done else ":material/radio_button_unchecked:")
         cols[1].markdown(f"**{title}**  \n{text}")
-        if done:
+        if step in ws.steps:
             cols[2].caption(f"done {ws.steps[step].replace('T', ' ').rstrip('Z')} UTC")
-        cols[2].page_link(target, label=f"Open {title.split()[-1].lower()}",
-                          icon=":material/arrow_forward:")
+        cols[2].page_link(target, label=link, icon=":material/arrow_forward:")
 
 if ws.dataset.get("name", "").startswith("Sample"):
     st.info("You are looking at the generated sample shop. Load your own file on the "
