@@ -9,9 +9,10 @@ from ui.state import workspace
 ws = workspace()
 st.title("Persona Lens")
 st.markdown(
-    "Turn behavioral event data into per-user features, segments and named personas, "
-    "write personalization rules for them, and check their effect with A/B statistics. "
-    "Every step is saved as it finishes, so a refresh or a restart loses nothing.")
+    "Turn behavioral event data into per-user features, then find the groups in your "
+    "users: segments you define by rules and clusters the data suggests, checked for "
+    "stability and explored on a map. Every step is saved as it finishes, so a refresh or "
+    "a restart loses nothing.")
 
 STEPS = [
     ("load", "Load data", "pages/data.py", "Open data",
