@@ -123,3 +123,27 @@ def profile_heatmap(profile: pd.DataFrame) -> go.Figure:
     fig.update_yaxes(autorange="reversed")
     return _style(fig, "Cluster profiles (standard deviations from everyone's mean)",
                   height=max(300, 40 * len(profile) + 140))
+
+
+def dendrogram(matrix: np.ndarray, linkage: str = "ward", leaves: int = 30,
+               sample: int = 2_000, random_state: int = 0) -> go.Figure:
+    """Merge tree of agglomerative clustering on a sample, cut to the last merges.
+
+    Drawn from SciPy's hierarchy on at most ``sample`` users (the tree of every user
+    would be unreadable and quadratic in memory); leaves show how many users they hold.
+    """
+    from scipy.cluster import hierarchy
+
+    rng = np.random.default_rng(random_state)
+    rows = rng.choice(len(matrix), size=min(sample, len(matrix)), replace=False)
+    tree = hierarchy.linkage(matrix[rows], method=linkage)
+    parts = hierarchy.dendrogram(tree, truncate_mode="lastp", p=leaves, no_plot=True)
+    fig = go.Figure()
+    for xs, ys in zip(parts["icoord"], parts["dcoord"], strict=True):
+        fig.add_trace(go.Scatter(x=xs, y=ys, mode="lines", line={"color": ACCENT},
+                                 hoverinfo="skip", showlegend=False))
+    ticks = [5 + 10 * i for i in range(len(parts["ivl"]))]
+    fig.update_xaxes(tickvals=ticks, ticktext=parts["ivl"], tickangle=-60, title=None)
+    fig.update_yaxes(title="merge distance")
+    return _style(fig, f"Dendrogram ({linkage} linkage, {len(rows):,} users, "
+                       f"last {len(parts['ivl'])} groups)", height=380)

@@ -129,6 +129,13 @@ def fit_section(pre: PreprocessConfig) -> None:
     seed = int(cols[3].number_input("Seed", 0, 2**31 - 1, 0, key="cluster.seed"))
     if algorithm == "dbscan":
         k_distance_plot(pre, params.get("min_samples", 10))
+    if algorithm == "agglomerative":
+        with st.expander("Dendrogram", icon=":material/account_tree:"):
+            from core.preprocess import Preprocessor
+
+            matrix = Preprocessor(pre).fit_transform(features)
+            st.plotly_chart(charts.dendrogram(matrix, params["linkage"]),
+                            key="cluster.chart.dendrogram")
     if algorithm in ("agglomerative", "dbscan", "hdbscan") and n > MAX_EXACT_ROWS:
         st.caption(f"{ALGORITHMS[algorithm]} will run on a stratified sample of "
                    f"{MAX_EXACT_ROWS:,} of {n:,} users; the rest are assigned afterwards.")

@@ -125,3 +125,16 @@ def test_k_distance_suggests_an_eps_that_separates_the_groups(blobs):
     result = fit_clusters(points, ClusterConfig(algorithm="dbscan", eps=eps, min_samples=5))
     assert adjusted_rand_score(y[result.labels != NOISE],
                                result.labels[result.labels != NOISE]) > 0.95
+
+
+def test_dendrogram_draws_the_last_merges(blobs):
+    from core.charts import dendrogram
+
+    points, _ = blobs
+    fig = dendrogram(points, "ward", leaves=12, sample=500)
+    labels = fig.layout.xaxis.ticktext
+    assert len(labels) == 12
+    # Truncated leaves are labelled with the number of users they hold, e.g. "(37)".
+    sizes = [int(t.strip("()")) if t.startswith("(") else 1 for t in labels]
+    assert sum(sizes) == 500
+    assert len(fig.data) == 11  # n leaves are joined by n - 1 merges

@@ -289,3 +289,14 @@ def test_clustering_dbscan_eps_from_k_distance_and_cross_table(home):
     assert table["Users"].sum() == 5000
     features = at.session_state["workspace"].features
     assert table["High engagement"].sum() == int((features["sessions"] > 10).sum())
+
+
+def test_clustering_agglomerative_shows_a_dendrogram(home):
+    at = _app().run()
+    at.switch_page("pages/clustering.py").run()
+    at.selectbox(key="cluster.algorithm").set_value("agglomerative").run()
+    _no_errors(at)
+    assert any("Dendrogram" in e.label for e in at.expander)
+    at.button(key="cluster.fit").click().run()
+    _no_errors(at)
+    assert at.session_state["workspace"].cluster_config["algorithm"] == "agglomerative"
