@@ -34,15 +34,18 @@ else:
 with shows_errors():
     pre = Preprocessor(config)
     matrix = pre.fit_transform(features)
-    projection = pca_projection(matrix, pre.index_, pre.output_names)
+    cols = st.columns([2, 1, 3])
+    dims = cols[1].radio("View", [2, 3], format_func=lambda d: f"{d}-D", horizontal=True,
+                         key="map.dims", disabled=len(pre.output_names) < 3)
+    projection = pca_projection(matrix, pre.index_, pre.output_names, dimensions=dims)
     coords = projection.coords
     clusters = ws.clusters
     options = (["Cluster"] if clusters is not None else []) + list(config.features)
-    cols = st.columns([2, 3])
     colour = cols[0].selectbox("Colour by", options, key="map.colour")
-    share = sum(projection.explained[:2])
-    cols[1].caption(f"PCA: the two axes carry {share:.0%} of the variance "
-                    f"(PC1 {projection.explained[0]:.0%}, PC2 {projection.explained[1]:.0%}).")
+    share = sum(projection.explained)
+    cols[2].caption(f"PCA: the {dims} axes carry {share:.0%} of the variance ("
+                    + ", ".join(f"PC{i + 1} {v:.0%}" for i, v in enumerate(projection.explained))
+                    + ").")
     plot = coords.copy()
     if colour == "Cluster":
         plot["Cluster"] = clusters["cluster"].reindex(plot.index).fillna("Not clustered")
@@ -52,18 +55,29 @@ with shows_errors():
         plot = plot.sample(MAX_POINTS, random_state=0)
         st.caption(f"Showing a random {MAX_POINTS:,} of {len(coords):,} users.")
     plot["user_id"] = plot.index
-    fig = px.scatter(plot, x="PC1", y="PC2", color=colour, custom_data=["user_id"],
-                     hover_data={"user_id": True}, opacity=0.7, height=560,
-                     category_orders={"Cluster": sorted(plot["Cluster"].unique(),
-                                                        key=lambda n: (len(n), n))}
-                     if colour == "Cluster" else None)
-    fig.update_traces(marker_size=5)
-    # Without select as the drag mode, a drag zooms and no selection reaches the app.
-    fig.update_layout(dragmode="select", template="plotly_white",
-                      margin={"l": 10, "r": 10, "t": 30, "b": 10}, legend_title=colour)
-    event = st.plotly_chart(fig, key="map.chart", on_select="rerun",
-                            selection_mode=("box", "lasso"))
-    selected = pd.Index([p["customdata"][0] for p in event.selection.get("points", [])
+    order = {"Cluster": sorted(plot["Cluster"].unique(), key=lambda n: (len(n), n))} \
+        if colour == "Cluster" else None
+    if dims == 3:
+        fig = px.scatter_3d(plot, x="PC1", y="PC2", z="PC3", color=colour,
+                            hover_data={"user_id": True}, opacity=0.7, height=620,
+                            category_orders=order)
+        fig.update_traces(marker_size=3)
+        fig.update_layout(template="plotly_white", margin={"l": 0, "r": 0, "t": 30, "b": 0})
+        st.plotly_chart(fig, key="map.chart3d")
+        st.caption("Selection works on the 2-D view; switch back to select users.")
+        event = {"selection": {}}
+    else:
+        fig = px.scatter(plot, x="PC1", y="PC2", color=colour, custom_data=["user_id"],
+                         hover_data={"user_id": True}, opacity=0.7, height=560,
+                         category_orders=order)
+        fig.update_traces(marker_size=5)
+        # Without select as the drag mode, a drag zooms and no selection reaches the app.
+        fig.update_layout(dragmode="select", template="plotly_white",
+                          margin={"l": 10, "r": 10, "t": 30, "b": 10}, legend_title=colour)
+        event = st.plotly_chart(fig, key="map.chart", on_select="rerun",
+                                selection_mode=("box", "lasso"))
+    selection = event["selection"] if isinstance(event, dict) else event.selection
+    selected = pd.Index([p["customdata"][0] for p in selection.get("points", [])
                          if p.get("customdata")]).unique()
 
     with st.expander("Loadings (how each feature drives the axes)"):

@@ -300,3 +300,14 @@ def test_clustering_agglomerative_shows_a_dendrogram(home):
     at.button(key="cluster.fit").click().run()
     _no_errors(at)
     assert at.session_state["workspace"].cluster_config["algorithm"] == "agglomerative"
+
+
+def test_map_page_2d_and_3d(home):
+    at = _app().run()
+    at.switch_page("pages/map.py").run()
+    _no_errors(at)
+    assert any("the 2 axes carry" in c.value for c in at.caption)
+    at.radio(key="map.dims").set_value(3).run()
+    _no_errors(at)
+    assert any("the 3 axes carry" in c.value for c in at.caption)
+    assert any("Selection works on the 2-D view" in c.value for c in at.caption)
