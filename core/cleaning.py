@@ -10,7 +10,6 @@ that DuckDB sorted once, about four times faster here than SQL window functions.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -23,7 +22,7 @@ from core import privacy
 from core.engine import Scratch, quote_ident
 from core.errors import ConfigError, DataError
 from core.mapping import ROLE_LABELS, ColumnMapping
-from core.sessions import DEFAULT_SESSION_GAP_MINUTES, check_gap
+from core.sessions import DEFAULT_SESSION_GAP_MINUTES, check_gap, session_numbers
 
 TimestampUnit = Literal["auto", "text", "s", "ms", "us"]
 Progress = Callable[[float, str], None]
@@ -301,10 +300,15 @@ def _prepare_timestamps(s: Scratch, raw: str, ts_col: str,
                  "ns": "nanoseconds"}[unit_found]
         return raw, _TimestampInfo(ts_col, f"epoch:{unit_found}",
                                    f"epoch {label} since 1970-01-01 UTC")
-    parsed, fmt = _parse_text_timestamps(s.df(f"SELECT {q} AS v FROM {raw}")["v"])
-    frame = s.df(f"SELECT * FROM {raw}")
-    frame["__pl_ts"] = parsed.dt.tz_convert("UTC").dt.tz_localize(None).to_numpy()
-    name = s.register(frame, "raw_ts")
+    # Only the timestamp column goes through pandas; it is joined back by row id rather
+    # than copying every column of the source.
+    values = s.df(f"SELECT {ROW_ID}, {q} AS v FROM {raw}")
+    parsed, fmt = _parse_text_timestamps(values["v"])
+    times = pd.DataFrame({ROW_ID: values[ROW_ID].to_numpy(), "__pl_ts": parsed.dt.tz_convert(
+        "UTC").dt.tz_localize(None).to_numpy()})
+    parsed_name = s.register(times, "parsed_ts")
+    name = s.view("raw_ts", f"SELECT r.*, t.__pl_ts FROM {raw} r "
+                            f"JOIN {parsed_name} t USING ({ROW_ID})")
     return name, _TimestampInfo("__pl_ts", "native", fmt)
 
 
@@ -567,35 +571,6 @@ def _keep_and_number(s: Scratch, typed: str, config: LoadConfig, consented: str 
     return s.register(numbers, "numbers"), users_without_consent
 
 
-def session_numbers(user_keys: np.ndarray, times_us: np.ndarray,
-                    gap_minutes: float) -> np.ndarray:
-    """Number sessions 1, 2, ... per user over rows sorted by user and time.
-
-    Parameters
-    ----------
-    user_keys : ndarray
-        A key per row, equal for the rows of one user; rows of a user are adjacent.
-    times_us : ndarray
-        Event times in microseconds, ascending within each user.
-    gap_minutes : float
-        A gap longer than this starts a new session.
-
-    Returns
-    -------
-    ndarray of int32
-    """
-    n = len(times_us)
-    if n == 0:
-        return np.zeros(0, dtype=np.int32)
-    first_of_user = np.ones(n, dtype=bool)
-    first_of_user[1:] = user_keys[1:] != user_keys[:-1]
-    starts = first_of_user.copy()
-    starts[1:] |= (times_us[1:] - times_us[:-1]) > gap_minutes * 60 * 1_000_000
-    running = np.cumsum(starts)
-    user_start = np.maximum.accumulate(np.where(first_of_user, np.arange(n), 0))
-    return (running - running[user_start] + 1).astype(np.int32)
-
-
 def _consented_users(s: Scratch, typed: str) -> str:
     """Users whose latest recorded consent value is true.
 
@@ -672,8 +647,3 @@ def _report(s: Scratch, events: str, source_name: str, rows_read: int,
         missing_by_column=missing, events_per_day=[(d, int(n)) for d, n in per_day],
         top_events=[(e, int(n)) for e, n in top], timestamp_format=ts_info.description,
     )
-
-
-def report_json(report: LoadReport) -> str:
-    """Serialise a report to JSON."""
-    return json.dumps(report.to_dict(), indent=2, default=str)

@@ -10,7 +10,7 @@ notice says so. Noise is labelled -1 and shown as "Noise", never as a cluster.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Literal
 
 import numpy as np
@@ -113,14 +113,15 @@ def centroids_of(matrix: np.ndarray, labels: np.ndarray) -> np.ndarray:
     return np.vstack([matrix[labels == i].mean(axis=0) for i in ids])
 
 
+#: Rows per chunk when assigning to the nearest centre, so memory stays flat.
+NEAREST_CHUNK = 50_000
+
+
 def nearest(matrix: np.ndarray, centres: np.ndarray) -> np.ndarray:
     """Index of the nearest centre for each row (squared Euclidean distance)."""
-    distances = ((matrix[:, None, :] - centres[None, :, :]) ** 2).sum(axis=2) \
-        if len(matrix) * len(centres) < 5_000_000 else None
-    if distances is None:  # in chunks, so memory stays flat on large data
-        return np.concatenate([nearest(chunk, centres)
-                               for chunk in np.array_split(matrix, len(matrix) // 50_000 + 1)])
-    return distances.argmin(axis=1)
+    chunks = np.array_split(matrix, len(matrix) // NEAREST_CHUNK + 1)
+    return np.concatenate([((chunk[:, None, :] - centres[None, :, :]) ** 2).sum(axis=2)
+                           .argmin(axis=1) for chunk in chunks])
 
 
 def stratified_sample(matrix: np.ndarray, size: int, random_state: int) -> np.ndarray:
@@ -381,8 +382,7 @@ def stability(matrix: np.ndarray, config: ClusterConfig, runs: int = 10,
             rows = rng.choice(len(matrix), size=len(matrix), replace=True)
         else:
             rows = rng.choice(len(matrix), size=len(matrix) // 2, replace=False)
-        refit = fit_clusters(matrix[rows], ClusterConfig(**{**config.__dict__,
-                                                            "random_state": run + 1}))
+        refit = fit_clusters(matrix[rows], replace(config, random_state=run + 1))
         scores.append(float(adjusted_rand_score(reference,
                                                 nearest(matrix, refit.centroids))))
     step(1.0, "Done")

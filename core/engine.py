@@ -87,12 +87,6 @@ def run(
             con.unregister(name)
 
 
-def describe_columns(source_sql: str, **frames: Any) -> dict[str, str]:
-    """Return ``{column: duckdb type}`` of a query without materialising it."""
-    info = run(f"DESCRIBE {source_sql}", **frames)
-    return dict(zip(info["column_name"], info["column_type"], strict=True))
-
-
 class Scratch:
     """Temporary tables on this thread's connection, dropped when the block ends.
 

@@ -1,7 +1,7 @@
 """Per-user behavioral features, computed with DuckDB SQL through :mod:`core.engine`.
 
 One row per user. Every feature has a one-line definition in :data:`DEFINITIONS`
-(or made by :func:`definition_for` for per-event-type counts). Values that are
+(per-event-type counts get theirs when the table is built). Values that are
 undefined for a user (order value without orders, abandonment without a cart) are
 missing, not zero, so they are never mistaken for a measurement.
 """
@@ -18,7 +18,7 @@ import pandas as pd
 from core.cleaning import Notice
 from core.engine import Scratch, quote_ident
 from core.errors import ConfigError, DataError
-from core.mapping import FUNNEL_STEPS, normalise_name
+from core.mapping import FUNNEL_STEPS
 
 #: Tenure below one week would turn one session into "7 sessions per week"; rates per
 #: week and per 30 days use at least this many days.
@@ -153,11 +153,6 @@ def count_column(event: str) -> str:
     """Column name for the count of one event type, e.g. ``count_page_view``."""
     slug = re.sub(r"[^a-z0-9]+", "_", str(event).lower()).strip("_") or "blank"
     return f"count_{slug}"[:60]
-
-
-def definition_for(column: str, definitions: dict[str, str]) -> str:
-    """Return the definition of a feature column."""
-    return definitions.get(column, "")
 
 
 def user_features(events: pd.DataFrame, config: FeatureConfig = FeatureConfig()) -> FeatureTable:
@@ -468,8 +463,3 @@ def user_table_features(frame: pd.DataFrame, user_column: str) -> FeatureTable:
                               "out of the features."))
     definitions = {c: f"Column '{c}' of the per-user table." for c in out.columns}
     return FeatureTable(out, definitions, notices, "users")
-
-
-def normalised_feature_name(name: str) -> str:
-    """Normalise a feature name for matching (see :func:`core.mapping.normalise_name`)."""
-    return normalise_name(name)

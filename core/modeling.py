@@ -17,9 +17,7 @@ import pandas as pd
 from core.clustering import ClusterConfig, ClusterResult, SweepResult, fit_clusters, k_sweep
 from core.errors import ConfigError, DataError
 from core.features import FeatureTable, user_table_features
-from core.io import ReadOptions, read_path
-from core.mapping import guess_mapping
-from core.pipeline import features_from_file
+from core.pipeline import features_from_source, read_source
 from core.preprocess import PreprocessConfig, Preprocessor, suggest_log
 
 MODEL_FORMAT = "persona-lens-model"
@@ -33,23 +31,16 @@ def load_feature_table(path: str | Path) -> FeatureTable:
     have one row per user with a recognisable user id column.
     """
     path = Path(path)
-    if path.suffix.lower() in (".parquet", ".pq"):
-        import pyarrow.parquet as pq
-
-        columns = list(pq.read_schema(path).names)
-    else:
-        columns = list(read_path(path, ReadOptions()).frame.columns)
-    mapping = guess_mapping(columns)
+    source, mapping = read_source(path)
     if mapping.get("ts"):
-        table, _ = features_from_file(path)
+        table, _ = features_from_source(source, mapping, path.name)
         return table
     user = mapping.get("user_id")
     if not user:
         raise DataError(f"'{path.name}' has neither a timestamp column (an event log) nor a "
                         "user id column (a per-user table). Rename the columns or use the app "
                         "to map them.")
-    frame = pd.read_parquet(path) if path.suffix.lower() in (".parquet", ".pq") \
-        else read_path(path, ReadOptions()).frame
+    frame = pd.read_parquet(source) if isinstance(source, Path) else source
     return user_table_features(frame, user)
 
 

@@ -16,7 +16,7 @@ from core.engine import Scratch
 from core.errors import DataError
 from core.features import FeatureConfig, FeatureTable, features_from_table
 from core.io import ReadOptions, read_path
-from core.mapping import guess_event_roles, guess_mapping
+from core.mapping import ColumnMapping, guess_event_roles, guess_mapping
 
 Progress = Callable[[float, str], None]
 #: Formats DuckDB reads straight from disk; others go through core.io's readers.
@@ -50,21 +50,40 @@ def features_from_file(
     (FeatureTable, LoadReport)
     """
     path = Path(path)
-    if not path.exists():
-        raise DataError(f"File '{path}' does not exist. Check the path.")
-    source: pd.DataFrame | Path
-    if path.suffix.lower() in (".parquet", ".pq"):
-        source = path
-        mapping = guess_mapping(_parquet_columns(path))
-    else:
-        raw = read_path(path, ReadOptions())
-        source = raw.frame
-        mapping = guess_mapping(raw.frame.columns, raw.frame)
+    source, mapping = read_source(path)
     for role, column in (mapping_overrides or {}).items():
         mapping = mapping.with_role(role, column)
+    return features_from_source(source, mapping, path.name, load_config, feature_config,
+                                progress)
+
+
+def read_source(path: str | Path) -> tuple[pd.DataFrame | Path, ColumnMapping]:
+    """Open an input once and guess its mapping.
+
+    Parquet stays on disk for DuckDB to scan; other formats are read with
+    :mod:`core.io`. Returns the source (path or frame) and the guessed mapping.
+    """
+    path = Path(path)
+    if not path.exists():
+        raise DataError(f"File '{path}' does not exist. Check the path.")
+    if path.suffix.lower() in (".parquet", ".pq"):
+        return path, guess_mapping(_parquet_columns(path))
+    raw = read_path(path, ReadOptions())
+    return raw.frame, guess_mapping(raw.frame.columns, raw.frame)
+
+
+def features_from_source(
+    source: pd.DataFrame | Path,
+    mapping: ColumnMapping,
+    source_name: str,
+    load_config: LoadConfig = LoadConfig(),
+    feature_config: FeatureConfig | None = None,
+    progress: Progress | None = None,
+) -> tuple[FeatureTable, LoadReport]:
+    """Clean an opened source and compute its features without leaving DuckDB."""
     with Scratch() as s:
         events, report, _ = clean_into(s, source, mapping, load_config,
-                                       source_name=path.name, progress=progress)
+                                       source_name=source_name, progress=progress)
         if feature_config is None:
             names = [r[0] for r in s.rows(f"SELECT DISTINCT event FROM {events}")]
             feature_config = FeatureConfig(event_roles=guess_event_roles(names))

@@ -1,10 +1,14 @@
-"""Sessions: the file's session id when there is one, else an inactivity gap."""
+"""Sessions: the file's session id when there is one, else an inactivity gap.
+
+One rule, :func:`session_numbers`, numbers sessions over rows sorted by user and time;
+loading (:mod:`core.cleaning`) and :func:`sessionize` both use it.
+"""
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
-from core.engine import Scratch, quote_ident
 from core.errors import ConfigError
 
 #: Common web-analytics convention (GA, Adobe, Snowplow) for the inactivity gap.
@@ -20,43 +24,37 @@ def check_gap(gap_minutes: float) -> None:
         )
 
 
-def session_start_sql(gap_minutes: float, window: str = "w") -> str:
-    """SQL flag (1/0) for a row that starts a session, over a per-user time-ordered window.
+def session_numbers(user_keys: np.ndarray, times_us: np.ndarray,
+                    gap_minutes: float) -> np.ndarray:
+    """Number sessions 1, 2, ... per user over rows sorted by user and time.
 
     A session starts at a user's first event and after every gap longer than
-    ``gap_minutes`` between consecutive events. (Loading uses the same rule through
-    :func:`core.cleaning.session_numbers`, on the events that survive cleaning.)
+    ``gap_minutes`` between consecutive events.
+
+    Parameters
+    ----------
+    user_keys : ndarray
+        A key per row, equal for the rows of one user; rows of a user are adjacent.
+    times_us : ndarray
+        Event times in microseconds, ascending within each user.
+    gap_minutes : float
+        A gap longer than this starts a new session.
+
+    Returns
+    -------
+    ndarray of int32
     """
     check_gap(gap_minutes)
-    gap_us = int(gap_minutes * 60 * 1_000_000)
-    return (f"CASE WHEN lag(ts) OVER {window} IS NULL OR "
-            f"epoch_us(ts) - epoch_us(lag(ts) OVER {window}) > {gap_us} THEN 1 ELSE 0 END")
-
-
-def number_sessions_sql(table: str, columns: list[str], has_session_column: bool,
-                        order: str = "ts") -> str:
-    """Return SQL numbering sessions from the ``__pl_new_session`` flag of ``table``.
-
-    Gap-based sessions are numbered 1, 2, ... per user. When the file has its own
-    session id it is used, and only events without one get a gap-based id (``gap-N``).
-    """
-    others = ", ".join(quote_ident(c) for c in columns if c != "session_id")
-    number = (f"sum(__pl_new_session) OVER (PARTITION BY user_id ORDER BY {order} "
-              "ROWS UNBOUNDED PRECEDING)")
-    if has_session_column:
-        session = f"coalesce(session_id, 'gap-' || CAST({number} AS VARCHAR))"
-    else:
-        session = f"CAST({number} AS INTEGER)"
-    return f"SELECT {others}, {session} AS session_id FROM {table}"
-
-
-def sessionize_sql(table: str, columns: list[str], gap_minutes: float,
-                   has_session_column: bool) -> str:
-    """Return SQL adding ``session_id`` to an events table (see :func:`session_start_sql`)."""
-    col_sql = ", ".join(quote_ident(c) for c in columns)
-    starts = (f"(SELECT {col_sql}, {session_start_sql(gap_minutes)} AS __pl_new_session "
-              f"FROM {table} WINDOW w AS (PARTITION BY user_id ORDER BY ts))")
-    return number_sessions_sql(starts, columns, has_session_column)
+    n = len(times_us)
+    if n == 0:
+        return np.zeros(0, dtype=np.int32)
+    first_of_user = np.ones(n, dtype=bool)
+    first_of_user[1:] = user_keys[1:] != user_keys[:-1]
+    starts = first_of_user.copy()
+    starts[1:] |= (times_us[1:] - times_us[:-1]) > gap_minutes * 60 * 1_000_000
+    running = np.cumsum(starts)
+    user_start = np.maximum.accumulate(np.where(first_of_user, np.arange(n), 0))
+    return (running - running[user_start] + 1).astype(np.int32)
 
 
 def sessionize(events: pd.DataFrame, gap_minutes: float = DEFAULT_SESSION_GAP_MINUTES,
@@ -70,26 +68,25 @@ def sessionize(events: pd.DataFrame, gap_minutes: float = DEFAULT_SESSION_GAP_MI
     gap_minutes : float
         Inactivity gap that ends a session when the file has no session id.
     use_file_sessions : bool
-        Keep an existing ``session_id`` column; when False it is recomputed.
+        Keep an existing ``session_id`` column (events without one get a gap-based id
+        ``gap-N``); when False it is recomputed.
 
     Returns
     -------
     DataFrame
         Sorted by user and time.
     """
+    check_gap(gap_minutes)
     has_file = use_file_sessions and "session_id" in events.columns
     frame = events if has_file or "session_id" not in events.columns else events.drop(
         columns="session_id")
+    frame = frame.sort_values(["user_id", "ts"], kind="stable", ignore_index=True)
+    times = (pd.to_datetime(frame["ts"], utc=True) - pd.Timestamp(0, tz="UTC")) \
+        // pd.Timedelta(microseconds=1)
+    numbers = session_numbers(pd.factorize(frame["user_id"])[0], times.to_numpy(),
+                              gap_minutes)
     if has_file:
-        frame = frame.assign(session_id=frame["session_id"].astype("string"))
-    tz_aware = isinstance(frame["ts"].dtype, pd.DatetimeTZDtype)
-    if tz_aware:
-        frame = frame.assign(ts=frame["ts"].dt.tz_convert("UTC").dt.tz_localize(None))
-    with Scratch() as s:
-        name = s.register(frame, "events")
-        sql = sessionize_sql(name, list(frame.columns), gap_minutes, has_file)
-        out = s.df(f"SELECT * FROM ({sql}) ORDER BY user_id, ts")
-    if tz_aware:
-        out["ts"] = out["ts"].dt.tz_localize("UTC")
-    columns = list(frame.columns)
-    return out[columns if "session_id" in columns else [*columns, "session_id"]]
+        gap_ids = pd.Series(numbers, index=frame.index).map(lambda n: f"gap-{n}")
+        session = frame["session_id"].astype("string").fillna(gap_ids)
+        return frame.assign(session_id=session)
+    return frame.assign(session_id=numbers)

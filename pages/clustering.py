@@ -7,8 +7,16 @@ import plotly.express as px
 import streamlit as st
 
 from core import analysis, charts
-from core.clustering import ALGORITHMS, MAX_EXACT_ROWS, MINIBATCH_SUGGESTED_ABOVE
+from core.clustering import (
+    ALGORITHMS,
+    MAX_EXACT_ROWS,
+    MINIBATCH_SUGGESTED_ABOVE,
+    ClusterConfig,
+    k_distance,
+)
 from core.preprocess import PreprocessConfig, suggest_log
+from core.segments import SegmentRule, evaluate
+from ui.cache import features_version, preprocessed
 from ui.errors import show_notices, shows_errors
 from ui.progress import progress_bar
 from ui.state import require_features, workspace
@@ -131,17 +139,13 @@ def fit_section(pre: PreprocessConfig) -> None:
         k_distance_plot(pre, params.get("min_samples", 10))
     if algorithm == "agglomerative":
         with st.expander("Dendrogram", icon=":material/account_tree:"):
-            from core.preprocess import Preprocessor
-
-            matrix = Preprocessor(pre).fit_transform(features)
+            matrix, _, _ = preprocessed(features_version(ws), pre.to_dict(), features)
             st.plotly_chart(charts.dendrogram(matrix, params["linkage"]),
                             key="cluster.chart.dendrogram")
     if algorithm in ("agglomerative", "dbscan", "hdbscan") and n > MAX_EXACT_ROWS:
         st.caption(f"{ALGORITHMS[algorithm]} will run on a stratified sample of "
                    f"{MAX_EXACT_ROWS:,} of {n:,} users; the rest are assigned afterwards.")
     if st.button("Cluster", type="primary", key="cluster.fit", icon=":material/hub:"):
-        from core.clustering import ClusterConfig
-
         update, close = progress_bar("Clustering")
         with shows_errors():
             analysis.cluster_into(ws, pre, ClusterConfig(algorithm=algorithm,
@@ -151,11 +155,8 @@ def fit_section(pre: PreprocessConfig) -> None:
 
 def k_distance_plot(pre: PreprocessConfig, k: int) -> None:
     """Sorted distance to the k-th neighbour: eps sits where the curve bends up."""
-    from core.clustering import k_distance
-    from core.preprocess import Preprocessor
-
     with st.expander("Choose eps with the k-distance plot", icon=":material/show_chart:"):
-        matrix = Preprocessor(pre).fit_transform(features)
+        matrix, _, _ = preprocessed(features_version(ws), pre.to_dict(), features)
         curve, eps = k_distance(matrix, k=k)
         fig = px.line(x=range(len(curve)), y=curve,
                       labels={"x": "users, sorted", "y": f"distance to neighbour {k}"})
@@ -171,8 +172,6 @@ def k_distance_plot(pre: PreprocessConfig, k: int) -> None:
 
 def cross_table(clusters: pd.DataFrame) -> None:
     """Clusters against rule segments: where the two views of the users agree."""
-    from core.segments import SegmentRule, evaluate
-
     if not ws.segment_rules:
         st.caption("Define rule segments on the **Segments** page to compare them with the "
                    "clusters here.")

@@ -7,8 +7,9 @@ import plotly.express as px
 import streamlit as st
 
 from core.export import safe_csv_bytes
-from core.preprocess import PreprocessConfig, Preprocessor
-from core.projection import pca_projection, selection_profile
+from core.preprocess import PreprocessConfig
+from core.projection import selection_profile
+from ui.cache import features_version, map_projection, preprocessed
 from ui.errors import shows_errors
 from ui.state import require_features, workspace
 
@@ -32,12 +33,11 @@ else:
                "standard scaling. Set other preprocessing on the Clustering page.")
 
 with shows_errors():
-    pre = Preprocessor(config)
-    matrix = pre.fit_transform(features)
+    _, _, names = preprocessed(features_version(ws), config.to_dict(), features)
     cols = st.columns([2, 1, 3])
     dims = cols[1].radio("View", [2, 3], format_func=lambda d: f"{d}-D", horizontal=True,
-                         key="map.dims", disabled=len(pre.output_names) < 3)
-    projection = pca_projection(matrix, pre.index_, pre.output_names, dimensions=dims)
+                         key="map.dims", disabled=len(names) < 3)
+    projection = map_projection(features_version(ws), config.to_dict(), dims, features)
     coords = projection.coords
     clusters = ws.clusters
     options = (["Cluster"] if clusters is not None else []) + list(config.features)
@@ -65,7 +65,7 @@ with shows_errors():
         fig.update_layout(template="plotly_white", margin={"l": 0, "r": 0, "t": 30, "b": 0})
         st.plotly_chart(fig, key="map.chart3d")
         st.caption("Selection works on the 2-D view; switch back to select users.")
-        event = {"selection": {}}
+        selection = {}
     else:
         fig = px.scatter(plot, x="PC1", y="PC2", color=colour, custom_data=["user_id"],
                          hover_data={"user_id": True}, opacity=0.7, height=560,
@@ -74,9 +74,8 @@ with shows_errors():
         # Without select as the drag mode, a drag zooms and no selection reaches the app.
         fig.update_layout(dragmode="select", template="plotly_white",
                           margin={"l": 10, "r": 10, "t": 30, "b": 10}, legend_title=colour)
-        event = st.plotly_chart(fig, key="map.chart", on_select="rerun",
-                                selection_mode=("box", "lasso"))
-    selection = event["selection"] if isinstance(event, dict) else event.selection
+        selection = st.plotly_chart(fig, key="map.chart", on_select="rerun",
+                                    selection_mode=("box", "lasso")).selection
     selected = pd.Index([p["customdata"][0] for p in selection.get("points", [])
                          if p.get("customdata")]).unique()
 

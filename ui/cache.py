@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 import streamlit as st
 
 from core import sample_data
 from core.io import RawTable, ReadOptions, read_bytes
+from core.preprocess import PreprocessConfig, Preprocessor
+from core.projection import Projection, pca_projection
 
 
 @st.cache_data(show_spinner=False, max_entries=4)
@@ -43,3 +46,24 @@ def correlation_figure(version: str, _features: pd.DataFrame, columns: tuple[str
     from core import charts
 
     return charts.correlation_heatmap(_features[list(columns)], method)
+
+
+@st.cache_data(show_spinner=False, max_entries=4)
+def preprocessed(version: str, config: dict, _features: pd.DataFrame
+                 ) -> tuple[np.ndarray, pd.Index, list[str]]:
+    """The preprocessed matrix, its users and column names (cached per table and settings).
+
+    Pages that only look at the matrix (map, k-distance plot, dendrogram) rerun on every
+    widget change; the matrix is made once.
+    """
+    pre = Preprocessor(PreprocessConfig.from_dict(config))
+    matrix = pre.fit_transform(_features)
+    return matrix, pre.index_, pre.output_names
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def map_projection(version: str, config: dict, dimensions: int,
+                   _features: pd.DataFrame) -> Projection:
+    """PCA coordinates of the users (cached per table, settings and dimensions)."""
+    matrix, index, names = preprocessed(version, config, _features)
+    return pca_projection(matrix, index, names, dimensions=dimensions)
