@@ -57,10 +57,17 @@ with shows_errors():
     plot["user_id"] = plot.index
     order = {"Cluster": sorted(plot["Cluster"].unique(), key=lambda n: (len(n), n))} \
         if colour == "Cluster" else None
+    # A feature's colour scale spans its 1st-99th percentiles: a few bots with extreme
+    # values would otherwise paint everyone else the same pale shade.
+    shading = {} if colour == "Cluster" else {
+        "color_continuous_scale": "Viridis",
+        "range_color": tuple(plot[colour].quantile([0.01, 0.99]).astype(float))}
+    hover = {"user_id": True, **({} if colour == "Cluster" else {colour: ":.3g"}),
+             "PC1": ":.2f", "PC2": ":.2f"}
     if dims == 3:
         fig = px.scatter_3d(plot, x="PC1", y="PC2", z="PC3", color=colour,
-                            hover_data={"user_id": True}, opacity=0.7, height=620,
-                            category_orders=order)
+                            hover_data={**hover, "PC3": ":.2f"}, opacity=0.7, height=620,
+                            category_orders=order, **shading)
         fig.update_traces(marker_size=3)
         fig.update_layout(template="plotly_white", margin={"l": 0, "r": 0, "t": 30, "b": 0})
         st.plotly_chart(fig, key="map.chart3d")
@@ -68,8 +75,8 @@ with shows_errors():
         selection = {}
     else:
         fig = px.scatter(plot, x="PC1", y="PC2", color=colour, custom_data=["user_id"],
-                         hover_data={"user_id": True}, opacity=0.7, height=560,
-                         category_orders=order)
+                         hover_data=hover, opacity=0.7, height=560,
+                         category_orders=order, **shading)
         fig.update_traces(marker_size=5)
         # Without select as the drag mode, a drag zooms and no selection reaches the app.
         fig.update_layout(dragmode="select", template="plotly_white",
