@@ -13,6 +13,8 @@ message says why and what to do), 1 an unexpected error (a bug).
 from __future__ import annotations
 
 import argparse
+import importlib
+import importlib.util
 import re
 import sys
 import time
@@ -23,6 +25,9 @@ from core.errors import ConfigError, PersonaLensError
 from core.export import parquet_bytes, safe_csv_bytes
 from core.mapping import ROLES
 
+#: Modules that add a sub-command through ``register(subparsers)``; each sets
+#: ``func`` to a callable taking the parsed arguments and returning an exit code.
+PLUGIN_COMMANDS = ("core.cli_personas", "core.cli_rules", "core.cli_abtest")
 EXIT_OK, EXIT_BUG, EXIT_USAGE, EXIT_DATA = 0, 1, 2, 3
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|m|min|h)?\s*$")
 
@@ -202,6 +207,9 @@ def build_parser() -> argparse.ArgumentParser:
     sweep.add_argument("--algorithm", default="kmeans", choices=["kmeans", "minibatch", "gmm"])
     sweep.add_argument("--json", action="store_true", help="print JSON instead of a table")
     sweep.set_defaults(func=cmd_sweep)
+    for module in PLUGIN_COMMANDS:
+        if importlib.util.find_spec(module) is not None:
+            importlib.import_module(module).register(sub)
     return parser
 
 

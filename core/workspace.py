@@ -24,7 +24,7 @@ from core.errors import ConfigError, DataError
 FORMAT_VERSION = 1
 #: Where workspaces live unless PERSONA_LENS_HOME says otherwise.
 DEFAULT_HOME = Path.home() / ".persona_lens"
-FRAMES = ("events", "features", "clusters", "segments")
+FRAMES = ("events", "features", "clusters", "segments", "experiment")
 _ID_PATTERN = re.compile(r"^[a-f0-9]{12}$")
 
 
@@ -64,6 +64,13 @@ class Workspace:
     sweep: dict[str, Any] = field(default_factory=dict)
     stability: dict[str, Any] = field(default_factory=dict)
     segment_rules: list[dict[str, Any]] = field(default_factory=list)
+    #: Named personas: ``{"names": {cluster label: persona name}, ...}`` plus whatever
+    #: the Personas page keeps (descriptions, traits, centroids for matching).
+    personas: dict[str, Any] = field(default_factory=dict)
+    #: Personalization rules as edited on the Rules page (JSON-ready).
+    rules: dict[str, Any] = field(default_factory=dict)
+    #: A/B test settings and results of the Experiments page (JSON-ready).
+    experiment: dict[str, Any] = field(default_factory=dict)
     pseudonym_key: str | None = None
     steps: dict[str, str] = field(default_factory=dict)
     _frames: dict[str, pd.DataFrame | None] = field(default_factory=dict, repr=False)
@@ -106,6 +113,17 @@ class Workspace:
     def segments(self) -> pd.DataFrame | None:
         """Saved segments in long form: columns ``segment`` and ``user_id``."""
         return self.frame("segments")
+
+    def persona_labels(self) -> pd.Series | None:
+        """Persona name of each clustered user (user id index), or None before clustering.
+
+        A cluster without a given name keeps its label ("Cluster 3", "Noise").
+        """
+        clusters = self.clusters
+        if clusters is None:
+            return None
+        names = self.personas.get("names", {})
+        return clusters["cluster"].map(lambda label: names.get(label, label)).rename("persona")
 
     def save_segment(self, name: str, user_ids: list[str]) -> int:
         """Store (or replace) a segment of users; return its size."""
