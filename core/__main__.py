@@ -27,7 +27,7 @@ from core.mapping import ROLES
 
 #: Modules that add a sub-command through ``register(subparsers)``; each sets
 #: ``func`` to a callable taking the parsed arguments and returning an exit code.
-PLUGIN_COMMANDS = ("core.cli_personas", "core.cli_rules", "core.cli_abtest")
+PLUGIN_COMMANDS = ("core.cli_score", "core.cli_report", "core.cli_rules", "core.cli_abtest")
 EXIT_OK, EXIT_BUG, EXIT_USAGE, EXIT_DATA = 0, 1, 2, 3
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|m|min|h)?\s*$")
 
