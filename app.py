@@ -6,6 +6,7 @@ import streamlit as st
 
 from ui.sidebar import dataset_summary
 from ui.state import workspace
+from ui.warmup import warm_up_at_start
 
 st.set_page_config(page_title="Persona Lens", page_icon=":material/diversity_3:",
                    layout="wide")
@@ -28,6 +29,7 @@ PAGES = {
     ],
 }
 
+warm_up_at_start()
 navigation = st.navigation(PAGES)
 dataset_summary(workspace())
 navigation.run()

@@ -147,3 +147,55 @@ def dendrogram(matrix: np.ndarray, linkage: str = "ward", leaves: int = 30,
     fig.update_yaxes(title="merge distance")
     return _style(fig, f"Dendrogram ({linkage} linkage, {len(rows):,} users, "
                        f"last {len(parts['ivl'])} groups)", height=380)
+
+
+#: Loading arrows drawn on a biplot: the features that drive the two axes most.
+BIPLOT_ARROWS = 6
+
+
+def projection_scatter(plot: pd.DataFrame, axes: list[str], colour: str,
+                       hover: list[str] | None = None,
+                       loadings: pd.DataFrame | None = None) -> go.Figure:
+    """Users on a 2-D or 3-D map, coloured by a label or a feature.
+
+    ``plot`` holds the axis columns, ``colour``, ``user_id`` and the ``hover`` features.
+    With ``loadings`` (PCA, 2-D) the strongest features are drawn as arrows (a biplot).
+    A feature's colour scale spans its 1st-99th percentiles, so a few extreme users (bots)
+    do not paint everyone else the same shade.
+    """
+    categorical = not pd.api.types.is_numeric_dtype(plot[colour])
+    shading = {"category_orders": {colour: sorted(plot[colour].astype(str).unique(),
+                                                  key=lambda n: (len(n), n))}} \
+        if categorical else {
+            "color_continuous_scale": "Viridis",
+            "range_color": tuple(plot[colour].quantile([0.01, 0.99]).astype(float))}
+    hover_data = {"user_id": True, **{f: ":.3g" for f in hover or []},
+                  **({} if categorical else {colour: ":.3g"}),
+                  **{axis: ":.2f" for axis in axes}}
+    if len(axes) == 3:
+        fig = px.scatter_3d(plot, x=axes[0], y=axes[1], z=axes[2], color=colour,
+                            hover_data=hover_data, opacity=0.7, height=620, **shading)
+        fig.update_traces(marker_size=3)
+        fig.update_layout(template="plotly_white", margin={"l": 0, "r": 0, "t": 30, "b": 0})
+        return fig
+    fig = px.scatter(plot, x=axes[0], y=axes[1], color=colour, custom_data=["user_id"],
+                     hover_data=hover_data, opacity=0.7, height=560, **shading)
+    fig.update_traces(marker_size=5)
+    if loadings is not None:
+        _add_loading_arrows(fig, plot[axes], loadings[axes[:2]])
+    # Without select as the drag mode, a drag zooms and no selection reaches the app.
+    fig.update_layout(dragmode="select", template="plotly_white",
+                      margin={"l": 10, "r": 10, "t": 30, "b": 10}, legend_title=colour)
+    return fig
+
+
+def _add_loading_arrows(fig: go.Figure, coords: pd.DataFrame, loadings: pd.DataFrame) -> None:
+    strength = np.hypot(loadings.iloc[:, 0], loadings.iloc[:, 1])
+    top = loadings.loc[strength.sort_values(ascending=False).index[:BIPLOT_ARROWS]]
+    # Arrows are scaled so the longest reaches about 80 % of the points' spread.
+    reach = 0.8 * coords.abs().quantile(0.95).min() / max(float(strength.max()), 1e-12)
+    for feature, (dx, dy) in top.iterrows():
+        fig.add_annotation(x=dx * reach, y=dy * reach, ax=0, ay=0, axref="x", ayref="y",
+                           xref="x", yref="y", text=str(feature), showarrow=True,
+                           arrowhead=2, arrowwidth=1.5, arrowcolor="#333",
+                           font={"size": 11, "color": "#111"}, bgcolor="rgba(255,255,255,0.7)")

@@ -138,7 +138,14 @@ def stratified_sample(matrix: np.ndarray, size: int, random_state: int) -> np.nd
         members = np.flatnonzero(strata == s)
         take = max(1, round(size * len(members) / len(matrix)))
         chosen.append(rng.choice(members, size=min(take, len(members)), replace=False))
-    return np.sort(np.concatenate(chosen))
+    rows = np.concatenate(chosen)
+    # Rounding per stratum misses the size by a few rows: trim or top up at random.
+    if len(rows) > size:
+        rows = rng.choice(rows, size=size, replace=False)
+    elif len(rows) < size:
+        rest = np.setdiff1d(np.arange(len(matrix)), rows)
+        rows = np.concatenate([rows, rng.choice(rest, size=size - len(rows), replace=False)])
+    return np.sort(rows)
 
 
 def fit_clusters(matrix: np.ndarray, config: ClusterConfig,

@@ -1,20 +1,35 @@
-"""Map page: users projected to 2-D, coloured by cluster or feature; select to profile."""
+"""Map page: users projected to 2-D or 3-D (PCA, UMAP, t-SNE), coloured by cluster, segment
+or feature; select a group to profile it, save it as a segment or download it."""
 
 from __future__ import annotations
 
 import pandas as pd
-import plotly.express as px
 import streamlit as st
 
+from core import charts
 from core.export import safe_csv_bytes
 from core.preprocess import PreprocessConfig
-from core.projection import selection_profile
-from ui.cache import features_version, map_projection, preprocessed
+from core.projection import (
+    TSNE_MAX_SAMPLE,
+    TSNE_SAMPLE_SIZE,
+    UMAP_METRICS,
+    UMAP_PREVIEW_SIZE,
+    Projection,
+    selection_profile,
+)
+from core.segments import SegmentRule, evaluate
+from ui.cache import features_version, map_projection, preprocessed, tsne_map, umap_map
 from ui.errors import shows_errors
+from ui.progress import progress_bar
 from ui.state import require_features, workspace
+from ui.warmup import umap_warm_up
 
 #: Points drawn on the map; more would make the browser slow (the rest are sampled out).
 MAX_POINTS = 20_000
+#: Features shown when hovering over a user.
+HOVER_FEATURES = 3
+#: Typical compile time of UMAP in a fresh process on this kind of machine (seconds).
+UMAP_COMPILE_S = 60
 
 ws = workspace()
 st.title("Map")
@@ -31,63 +46,139 @@ else:
     config = PreprocessConfig(features=tuple(ws.selected_features))
     st.caption(f"The {len(config.features)} features selected on the Features page, "
                "standard scaling. Set other preprocessing on the Clustering page.")
+version, settings = features_version(ws), config.to_dict()
+
+
+def wait_for_umap() -> None:
+    """Block with a progress bar until the background UMAP compilation has finished."""
+    warm = umap_warm_up()
+    if warm.done.is_set():
+        return
+    update, close = progress_bar("Preparing UMAP (a one-time compile after the app starts)")
+    while not warm.done.wait(0.5):
+        update(min(warm.waited / UMAP_COMPILE_S, 0.99), f"{warm.waited:.0f} s of about "
+               f"{UMAP_COMPILE_S} s")
+    close()
+
+
+def umap_view(dims: int, users: int) -> Projection:
+    cols = st.columns(4)
+    params = {
+        "n_neighbors": cols[0].slider("Neighbours", 5, 100, 15, key="map.umap_neighbors",
+                                      help="More neighbours keep the global shape; fewer "
+                                           "keep local detail."),
+        "min_dist": cols[1].slider("Minimum distance", 0.0, 0.99, 0.1, 0.01,
+                                   key="map.umap_min_dist",
+                                   help="Smaller values pack similar users more tightly."),
+        "metric": cols[2].selectbox("Metric", UMAP_METRICS, key="map.umap_metric"),
+    }
+    wait_for_umap()
+    full_key = ("map.umap_full", version, str(settings), dims, str(params))
+    if users <= UMAP_PREVIEW_SIZE or st.session_state.get("map.umap_full_for") == full_key:
+        update, close = progress_bar(f"UMAP of {users:,} users")
+        projection = umap_map(version, settings, dims, params, None, features, update)
+        close()
+        return projection
+    with st.spinner(f"Quick preview on {UMAP_PREVIEW_SIZE:,} users…"):
+        projection = umap_map(version, settings, dims, params, UMAP_PREVIEW_SIZE, features)
+    if cols[3].button(f"Map all {users:,} users", key="map.umap_full", type="primary",
+                      help="The preview places a stratified sample; the full map places "
+                           "everyone (about a minute per 100,000 users)."):
+        update, close = progress_bar(f"UMAP of all {users:,} users")
+        projection = umap_map(version, settings, dims, params, None, features, update)
+        close()
+        st.session_state["map.umap_full_for"] = full_key
+    return projection
+
+
+def tsne_view(dims: int, users: int) -> Projection:
+    cols = st.columns(3)
+    top = min(users, TSNE_MAX_SAMPLE)
+    size = cols[0].number_input("Sample of users", 10, top, min(users, TSNE_SAMPLE_SIZE),
+                                step=500, key="map.tsne_sample",
+                                help=f"t-SNE's time and memory grow with the square of the "
+                                     f"users, so it places a stratified sample (at most "
+                                     f"{TSNE_MAX_SAMPLE:,}).")
+    perplexity = cols[1].slider("Perplexity", 5, 50, 30, key="map.tsne_perplexity",
+                                help="About how many neighbours each user keeps close.")
+    with st.spinner(f"t-SNE on {size:,} users (about {size / 150:.0f} s)…"):
+        return tsne_map(version, settings, dims, float(perplexity), int(size), features)
+
+
+def colour_column(option: str, index: pd.Index) -> pd.Series:
+    if option == "Cluster":
+        return ws.clusters["cluster"].reindex(index).fillna("Not clustered")
+    if option == "Persona":
+        return ws.persona_labels().reindex(index).fillna("Not clustered")
+    if option == "Rule segment":
+        rules = [SegmentRule.from_dict(r) for r in ws.segment_rules]
+        return evaluate(features, rules, exclusive=True).exclusive.reindex(index)
+    return features.loc[index, option]
+
+
+def caption_for(projection: Projection) -> str:
+    if projection.method == "PCA":
+        return (f"PCA: the axes carry {sum(projection.explained):.0%} of the variance ("
+                + ", ".join(f"PC{i + 1} {v:.0%}" for i, v in enumerate(projection.explained))
+                + ").")
+    placed = (f"a stratified sample of {projection.sample_size:,} of "
+              f"{projection.total_users:,} users" if projection.sample_size
+              else f"all {projection.total_users:,} users")
+    return (f"{projection.method} of {placed}; distances between far-apart groups are not "
+            f"meaningful, only who sits near whom.")
+
 
 with shows_errors():
-    _, _, names = preprocessed(features_version(ws), config.to_dict(), features)
-    cols = st.columns([2, 1, 3])
+    _, _, names = preprocessed(version, settings, features)
+    cols = st.columns([1.2, 1, 1.2, 2])
+    method = cols[0].radio("Method", ["PCA", "UMAP", "t-SNE"], horizontal=True,
+                           key="map.method")
     dims = cols[1].radio("View", [2, 3], format_func=lambda d: f"{d}-D", horizontal=True,
                          key="map.dims", disabled=len(names) < 3)
-    projection = map_projection(features_version(ws), config.to_dict(), dims, features)
-    coords = projection.coords
     clusters = ws.clusters
-    options = (["Cluster"] if clusters is not None else []) + list(config.features)
-    colour = cols[0].selectbox("Colour by", options, key="map.colour")
-    share = sum(projection.explained)
-    cols[2].caption(f"PCA: the {dims} axes carry {share:.0%} of the variance ("
-                    + ", ".join(f"PC{i + 1} {v:.0%}" for i, v in enumerate(projection.explained))
-                    + ").")
-    plot = coords.copy()
-    if colour == "Cluster":
-        plot["Cluster"] = clusters["cluster"].reindex(plot.index).fillna("Not clustered")
+    options = (["Cluster"] if clusters is not None else []) \
+        + (["Persona"] if clusters is not None and ws.personas.get("names") else []) \
+        + (["Rule segment"] if ws.segment_rules else []) + list(config.features)
+    colour = cols[2].selectbox("Colour by", options, key="map.colour")
+    users = len(preprocessed(version, settings, features)[1])
+    if method == "UMAP":
+        projection = umap_view(dims, users)
+    elif method == "t-SNE":
+        projection = tsne_view(dims, users)
     else:
-        plot[colour] = features.loc[plot.index, colour]
+        projection = map_projection(version, settings, dims, features)
+    cols[3].caption(caption_for(projection))
+
+    plot = projection.coords.copy()
     if len(plot) > MAX_POINTS:
         plot = plot.sample(MAX_POINTS, random_state=0)
-        st.caption(f"Showing a random {MAX_POINTS:,} of {len(coords):,} users.")
-    plot["user_id"] = plot.index
-    order = {"Cluster": sorted(plot["Cluster"].unique(), key=lambda n: (len(n), n))} \
-        if colour == "Cluster" else None
-    # A feature's colour scale spans its 1st-99th percentiles: a few bots with extreme
-    # values would otherwise paint everyone else the same pale shade.
-    shading = {} if colour == "Cluster" else {
-        "color_continuous_scale": "Viridis",
-        "range_color": tuple(plot[colour].quantile([0.01, 0.99]).astype(float))}
-    hover = {"user_id": True, **({} if colour == "Cluster" else {colour: ":.3g"}),
-             "PC1": ":.2f", "PC2": ":.2f"}
+        st.caption(f"Drawing a random {MAX_POINTS:,} of the {len(projection.coords):,} "
+                   f"placed users to keep the browser responsive.")
+    plot[colour] = colour_column(colour, plot.index).to_numpy()
+    for feature in [f for f in config.features if f != colour][:HOVER_FEATURES]:
+        plot[feature] = features.loc[plot.index, feature].to_numpy()
+    plot["user_id"] = plot.index.astype(str)
+    show_arrows = method == "PCA" and dims == 2 and st.toggle(
+        "Feature arrows (biplot)", value=True, key="map.biplot",
+        help="Each arrow shows the direction in which a feature grows on the map; longer "
+             "arrows drive the axes more.")
+    fig = charts.projection_scatter(
+        plot, list(projection.coords.columns), colour,
+        hover=[f for f in config.features if f != colour][:HOVER_FEATURES],
+        loadings=projection.loadings if show_arrows else None)
     if dims == 3:
-        fig = px.scatter_3d(plot, x="PC1", y="PC2", z="PC3", color=colour,
-                            hover_data={**hover, "PC3": ":.2f"}, opacity=0.7, height=620,
-                            category_orders=order, **shading)
-        fig.update_traces(marker_size=3)
-        fig.update_layout(template="plotly_white", margin={"l": 0, "r": 0, "t": 30, "b": 0})
         st.plotly_chart(fig, key="map.chart3d")
         st.caption("Selection works on the 2-D view; switch back to select users.")
         selection = {}
     else:
-        fig = px.scatter(plot, x="PC1", y="PC2", color=colour, custom_data=["user_id"],
-                         hover_data=hover, opacity=0.7, height=560,
-                         category_orders=order, **shading)
-        fig.update_traces(marker_size=5)
-        # Without select as the drag mode, a drag zooms and no selection reaches the app.
-        fig.update_layout(dragmode="select", template="plotly_white",
-                          margin={"l": 10, "r": 10, "t": 30, "b": 10}, legend_title=colour)
         selection = st.plotly_chart(fig, key="map.chart", on_select="rerun",
                                     selection_mode=("box", "lasso")).selection
     selected = pd.Index([p["customdata"][0] for p in selection.get("points", [])
                          if p.get("customdata")]).unique()
 
-    with st.expander("Loadings (how each feature drives the axes)"):
-        st.dataframe(projection.loadings.round(3), width="stretch")
+    if projection.loadings is not None:
+        with st.expander("Loadings (how each feature drives the axes)"):
+            st.dataframe(projection.loadings.round(3), width="stretch")
 
     st.subheader("Selection")
     if selected.empty:
@@ -95,7 +186,7 @@ with shows_errors():
                 icon=":material/select:")
     else:
         st.markdown(f"**{len(selected):,} users selected** "
-                    f"({len(selected) / len(coords):.1%} of those on the map).")
+                    f"({len(selected) / len(projection.coords):.1%} of those on the map).")
         profile = selection_profile(features, selected)
         st.dataframe(profile.head(12), width="stretch", column_config={
             "Selected": st.column_config.NumberColumn(format="%.3g"),

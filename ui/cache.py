@@ -9,7 +9,7 @@ import streamlit as st
 from core import sample_data
 from core.io import RawTable, ReadOptions, read_bytes
 from core.preprocess import PreprocessConfig, Preprocessor
-from core.projection import Projection, pca_projection
+from core.projection import Projection, pca_projection, tsne_projection, umap_projection
 
 
 @st.cache_data(show_spinner=False, max_entries=4)
@@ -67,3 +67,21 @@ def map_projection(version: str, config: dict, dimensions: int,
     """PCA coordinates of the users (cached per table, settings and dimensions)."""
     matrix, index, names = preprocessed(version, config, _features)
     return pca_projection(matrix, index, names, dimensions=dimensions)
+
+
+@st.cache_data(show_spinner=False, max_entries=6)
+def umap_map(version: str, config: dict, dimensions: int, params: dict,
+             sample_size: int | None, _features: pd.DataFrame, _progress=None) -> Projection:
+    """UMAP coordinates (cached per table, preprocessing, UMAP settings and sample)."""
+    matrix, index, _ = preprocessed(version, config, _features)
+    return umap_projection(matrix, index, dimensions=dimensions, sample_size=sample_size,
+                           progress=_progress, **params)
+
+
+@st.cache_data(show_spinner=False, max_entries=6)
+def tsne_map(version: str, config: dict, dimensions: int, perplexity: float,
+             sample_size: int, _features: pd.DataFrame) -> Projection:
+    """t-SNE coordinates of a sample (cached per table, preprocessing and settings)."""
+    matrix, index, _ = preprocessed(version, config, _features)
+    return tsne_projection(matrix, index, dimensions=dimensions, perplexity=perplexity,
+                           sample_size=sample_size)

@@ -15,3 +15,10 @@ import pytest
 @pytest.fixture(autouse=True)
 def _no_router_guard(monkeypatch):
     monkeypatch.setattr("ui.state.ensure_router", lambda: None)
+
+
+@pytest.fixture(autouse=True)
+def _no_umap_warm_up_at_start(monkeypatch):
+    """Compiling UMAP in the background would slow every other page test; the Map page
+    starts it itself when UMAP is chosen."""
+    monkeypatch.setenv("PERSONA_LENS_UMAP_WARMUP", "0")

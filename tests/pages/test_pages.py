@@ -11,6 +11,8 @@ from streamlit.testing.v1 import AppTest
 from core.workspace import Workspace
 
 TIMEOUT = 120
+#: The first UMAP call in a process compiles for about a minute (more on a busy machine).
+UMAP_TIMEOUT = 400
 APP = str(Path(__file__).resolve().parents[2] / "app.py")
 SMALL_SAMPLE = 400
 
@@ -306,8 +308,26 @@ def test_map_page_2d_and_3d(home):
     at = _app().run()
     at.switch_page("pages/map.py").run()
     _no_errors(at)
-    assert any("the 2 axes carry" in c.value for c in at.caption)
+    assert any("PCA: the axes carry" in c.value for c in at.caption)
+    assert at.toggle(key="map.biplot").value  # feature arrows on the 2-D PCA view
     at.radio(key="map.dims").set_value(3).run()
     _no_errors(at)
-    assert any("the 3 axes carry" in c.value for c in at.caption)
+    assert any("PC3" in c.value for c in at.caption)
     assert any("Selection works on the 2-D view" in c.value for c in at.caption)
+
+
+def test_map_page_umap_preview_then_full_and_tsne_sample(home):
+    at = AppTest.from_file(APP, default_timeout=UMAP_TIMEOUT).run()
+    at.switch_page("pages/map.py").run()
+    at.radio(key="map.method").set_value("UMAP").run()
+    _no_errors(at)
+    assert any("UMAP of a stratified sample of 3,000 of 5,000 users" in c.value
+               for c in at.caption)
+    at.button(key="map.umap_full").click().run()
+    _no_errors(at)
+    assert any("UMAP of all 5,000 users" in c.value for c in at.caption)
+    at.radio(key="map.method").set_value("t-SNE").run()
+    at.number_input(key="map.tsne_sample").set_value(800).run()
+    _no_errors(at)
+    assert any("t-SNE of a stratified sample of 800 of 5,000 users" in c.value
+               for c in at.caption)

@@ -1,0 +1,48 @@
+"""UMAP's one-time compilation, moved to a background thread when the server starts."""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from dataclasses import dataclass, field
+
+import streamlit as st
+
+from core.projection import warm_up_umap
+
+
+@dataclass
+class WarmUp:
+    """State of the background compilation shared by every session of this server."""
+
+    started: float = field(default_factory=time.monotonic)
+    done: threading.Event = field(default_factory=threading.Event)
+    seconds: float | None = None
+    error: str | None = None
+
+    def run(self) -> None:
+        try:
+            self.seconds = warm_up_umap()
+        except Exception as exc:  # the Map page's own UMAP call raises it again
+            self.error = f"{type(exc).__name__}: {exc}"
+        finally:
+            self.done.set()
+
+    @property
+    def waited(self) -> float:
+        return time.monotonic() - self.started
+
+
+@st.cache_resource(show_spinner=False)
+def umap_warm_up() -> WarmUp:
+    """Start (once per server process) the background UMAP compilation."""
+    state = WarmUp()
+    threading.Thread(target=state.run, name="umap-warm-up", daemon=True).start()
+    return state
+
+
+def warm_up_at_start() -> None:
+    """Start the warm-up unless ``PERSONA_LENS_UMAP_WARMUP=0`` (tests that never map)."""
+    if os.environ.get("PERSONA_LENS_UMAP_WARMUP", "1") != "0":
+        umap_warm_up()
