@@ -27,6 +27,9 @@ PAGES = {
                 url_path="clustering"),
         st.Page("pages/map.py", title="Map", icon=":material/scatter_plot:", url_path="map"),
     ],
+    "Share": [
+        st.Page("pages/share.py", title="Export", icon=":material/ios_share:", url_path="export"),
+    ],
 }
 
 warm_up_at_start()

@@ -1,0 +1,167 @@
+"""Export page: the segment CSV a CRM imports, the model and SQL a scheduled job applies
+to new data, the persona report, and the whole workspace as one zip (export and import)."""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import json
+
+import streamlit as st
+
+from core.bundle import bundle_name, export_bundle, open_bundle
+from core.export import parquet_bytes, safe_csv_bytes
+from core.share_export import persona_options, segment_export
+from ui.errors import show_notices, shows_errors
+from ui.share import model_key, workspace_model
+from ui.state import replace_workspace, workspace
+
+#: Rows shown in the preview table; the downloads hold every row.
+PREVIEW_ROWS = 200
+SCORE_COMMAND = ("python -m core score new_events.parquet --model model.json "
+                 "-o memberships.csv --sql-out assign.sql")
+
+ws = workspace()
+st.title("Export")
+st.caption("Take the analysis out of the app: segments for a CRM, a model for scheduled "
+           "scoring, the persona report, and the whole workspace as one file.")
+
+
+def segment_section() -> None:
+    st.subheader("Segment export")
+    features = ws.features
+    if features is None:
+        st.info("There is no feature table yet. Load data on the **Data** page.",
+                icon=":material/upload_file:")
+        return
+    cols = st.columns([3, 2])
+    chosen = cols[0].multiselect("Features to include", list(features.columns),
+                                 key="share.features",
+                                 help="Besides user id, cluster, persona and segments.")
+    options = persona_options(ws)
+    personas = cols[1].multiselect(
+        "Only these personas", options, key="share.personas", disabled=not options,
+        placeholder="All users" if options else "Cluster the users first",
+        help="Persona names are edited on the Personas page; unnamed clusters keep their "
+             "label.")
+    with shows_errors():
+        export = segment_export(ws, chosen, personas)
+        show_notices(export.notices, "info")
+        frame = export.frame
+        cols = st.columns([1, 1, 1, 2])
+        cols[0].metric("Rows to export", f"{export.rows:,}")
+        cols[1].metric("Columns", f"{len(frame.columns) + 1}")
+        cols[2].metric("Users in total", f"{export.users_total:,}")
+        cols[3].caption("Columns: user_id, " + ", ".join(map(str, frame.columns)) + ". "
+                        "Cells a spreadsheet would run as a formula (starting with = + - @, "
+                        "tab or CR) are prefixed with a quote in the CSV.")
+        st.dataframe(frame.head(PREVIEW_ROWS), height=260, width="stretch",
+                     key="share.preview")
+        cols = st.columns([1, 1, 3])
+        # Bytes are built when a button is pressed, not on every redraw.
+        cols[0].download_button(
+            "Download CSV", data=lambda: safe_csv_bytes(frame), file_name="segments.csv",
+            mime="text/csv", key="share.download_csv", icon=":material/download:",
+            on_click="ignore", disabled=frame.empty)
+        cols[1].download_button(
+            "Download Parquet", data=lambda: parquet_bytes(frame),
+            file_name="segments.parquet", mime="application/octet-stream",
+            key="share.download_parquet", icon=":material/download:", on_click="ignore",
+            disabled=frame.empty)
+
+
+def model_section() -> None:
+    st.subheader("Model for scoring new users")
+    if ws.clusters is None:
+        st.info("Cluster the users first (**Clustering** page): the model holds the "
+                "clusters' centres and the preprocessing that places new users among them.",
+                icon=":material/hub:")
+        return
+    with shows_errors():
+        model, sql = workspace_model(model_key(ws), ws)
+        names = model.get("personas", {})
+        st.markdown(
+            f"{len(model['cluster']['labels'])} clusters on "
+            f"{len(model['preprocess']['features'])} features"
+            + (f"; persona names of {len(names)} of them included." if names
+               else "; no persona names yet (name them on the Personas page)."))
+        cols = st.columns([1, 1, 3])
+        cols[0].download_button(
+            "Download model (JSON)", data=json.dumps(model, indent=2),
+            file_name="model.json", mime="application/json", key="share.download_model",
+            icon=":material/download:", on_click="ignore")
+        cols[1].download_button(
+            "Download SQL", data=sql, file_name="assign.sql", mime="application/sql",
+            key="share.download_sql", icon=":material/download:", on_click="ignore")
+        st.caption("Score next week's users from a scheduler with the same features, "
+                   "preprocessing and centres:")
+        st.code(SCORE_COMMAND, language="bash")
+        with st.expander("Assignment as SQL", icon=":material/database:"):
+            st.caption("Runs in a warehouse on the **per-user feature table** (one row per "
+                       "user with the model's feature columns, as `python -m core features` "
+                       "writes it), not on raw events: some features are relative to "
+                       "everyone in the data (engagement percentiles, RFM quintiles). It "
+                       "applies the saved preprocessing and picks the nearest centre.")
+            st.code(sql, language="sql")
+
+
+def report_section() -> None:
+    # The persona report arrives with the Personas work; until then this stays hidden.
+    if importlib.util.find_spec("core.report") is None:
+        return
+    st.subheader("Persona report")
+    if ws.clusters is None:
+        st.info("Cluster the users first: the report describes each persona.",
+                icon=":material/hub:")
+        return
+    report = importlib.import_module("core.report")
+    st.caption("One HTML file that opens offline, with the data summary, the method and a "
+               "card per persona. Print it from the browser to save it as PDF.")
+    st.download_button(
+        "Download persona report", data=lambda: report.build_report(ws).encode("utf-8"),
+        file_name="persona-report.html", mime="text/html", key="share.download_report",
+        icon=":material/description:", on_click="ignore")
+
+
+def workspace_section() -> None:
+    st.subheader("Workspace")
+    left, right = st.columns(2, gap="large")
+    with left:
+        st.markdown("**Export** settings, reports and tables as one `.zip` of JSON and "
+                    "Parquet files.")
+        include_key = bool(ws.pseudonym_key) and st.checkbox(
+            "Include the pseudonymisation key", key="share.include_key",
+            help="Whoever holds the key can link pseudonyms back to real user ids. Leave "
+                 "it out unless the recipient must pseudonymise new data the same way.")
+        st.download_button(
+            "Download workspace .zip", data=lambda: export_bundle(ws, include_key),
+            file_name=bundle_name(ws), mime="application/zip", key="share.download_zip",
+            icon=":material/folder_zip:", on_click="ignore", disabled=not ws.has_data)
+    with right:
+        upload = st.file_uploader(
+            "Import a workspace .zip", type=["zip"], key="share.upload",
+            help="Every file in the zip is checked; anything but the JSON and Parquet "
+                 "files of a Persona Lens export is refused. The import opens as a new "
+                 "workspace; this one stays saved.")
+        if st.button("Import", key="share.import", type="primary", disabled=upload is None,
+                     icon=":material/upload:"):
+            with shows_errors():
+                bundle = open_bundle(upload.getvalue(), save=True)
+                replace_workspace(bundle.workspace)
+                st.session_state["share.imported"] = bundle.summary
+                st.rerun()
+    summary = st.session_state.pop("share.imported", None)
+    if summary is not None:
+        frames = ", ".join(f"{name} ({rows:,} rows)" for name, rows in summary.frames.items())
+        st.success(f"Imported **{summary.dataset}** as workspace `{ws.id}` (exported from "
+                   f"`{summary.original_id}`): {frames or 'settings only'}.",
+                   icon=":material/check_circle:")
+        show_notices(summary.notices)
+
+
+segment_section()
+st.divider()
+model_section()
+report_section()
+st.divider()
+workspace_section()
