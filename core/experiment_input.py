@@ -237,3 +237,47 @@ def join_labels(frame: pd.DataFrame, labels: pd.Series, name: str,
     out = frame.copy()
     out[name] = mapped.astype(object).where(mapped.notna(), missing).astype(str)
     return out, int(mapped.isna().sum())
+
+
+# ----------------------------------------------------------------------------- reading
+
+_TRUE, _FALSE = {"true", "t", "yes", "y", "1"}, {"false", "f", "no", "n", "0"}
+
+
+def infer_types(frame: pd.DataFrame) -> pd.DataFrame:
+    """Turn text columns that hold only numbers or true/false into numbers or booleans.
+
+    CSV files are read as text (:mod:`core.io` keeps ids such as ``00123`` intact);
+    id-like and variant-like columns stay text.
+    """
+    out = frame.copy()
+    keep_text = re.compile(rf"^(?:{_PATTERNS['user']}|{_PATTERNS['variant']})$", re.I)
+    for col in out.columns:
+        values = out[col]
+        if keep_text.match(str(col)) or not (pd.api.types.is_object_dtype(values)
+                                              or pd.api.types.is_string_dtype(values)):
+            continue
+        text = values.astype("string").str.strip().str.lower()
+        seen = set(text.dropna().unique())
+        if seen and seen <= _TRUE | _FALSE and not seen <= {"0", "1"}:
+            out[col] = text.map(lambda v: None if pd.isna(v) else v in _TRUE).astype(
+                "boolean")
+            continue
+        numbers = pd.to_numeric(text.replace("", None), errors="coerce")
+        if seen and int(numbers.isna().sum()) == int(text.replace("", None).isna().sum()):
+            out[col] = numbers.astype(float)
+    return out
+
+
+def read_experiment_bytes(data: bytes, name: str) -> pd.DataFrame:
+    """Read an uploaded experiment file (CSV, Parquet, JSON lines, Excel) with types."""
+    from core.io import read_bytes
+
+    return infer_types(read_bytes(data, name).frame)
+
+
+def read_experiment_path(path) -> pd.DataFrame:
+    """Read an experiment file from disk with types (see :func:`infer_types`)."""
+    from core.io import read_path
+
+    return infer_types(read_path(path).frame)

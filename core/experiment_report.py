@@ -64,11 +64,13 @@ def sentence(row: MetricComparison, spec: ExperimentSpec) -> str:
     level = (1 - spec.alpha) * 100
     text = (f"{row.variant} {verb} {label} from {fmt_value(row.control_value, row.kind)} "
             f"to {fmt_value(row.treatment_value, row.kind)}")
-    if math.isfinite(row.relative_lift):
-        text += (f", {fmt_pct(row.relative_lift)} relative "
-                 f"({_interval_text(row.relative_lift_ci, level)})")
     if row.cuped_theta is not None:
-        text += f" after CUPED (variance {fmt_pct(-row.variance_reduction)})"
+        text += (f"; adjusted for the pre-period (CUPED, variance "
+                 f"{fmt_pct(-row.variance_reduction)}) the effect is")
+    if math.isfinite(row.relative_lift):
+        text += (f"{'' if row.cuped_theta is not None else ','} "
+                 f"{fmt_pct(row.relative_lift)} relative "
+                 f"({_interval_text(row.relative_lift_ci, level)})")
     p = row.p_value if row.family_size == 1 else row.p_adjusted
     text += f", {fmt_p(row.p_value)}"
     verdict = "significant" if row.significant else "not significant"
