@@ -26,6 +26,8 @@ PAGES = {
         st.Page("pages/clustering.py", title="Clustering", icon=":material/hub:",
                 url_path="clustering"),
         st.Page("pages/map.py", title="Map", icon=":material/scatter_plot:", url_path="map"),
+        st.Page("pages/personas.py", title="Personas", icon=":material/badge:",
+                url_path="personas"),
     ],
     "Share": [
         st.Page("pages/share.py", title="Export", icon=":material/ios_share:", url_path="export"),

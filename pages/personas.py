@@ -1,0 +1,199 @@
+"""Personas page: each cluster as a named persona with its profile, and how users move."""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from core import persona_charts, personas
+from core.persona_migration import (
+    DEFAULT_WINDOW_DAYS,
+    Migration,
+    period_migration,
+    rerun_migration,
+)
+from core.report import build_report
+from ui.cache import features_version
+from ui.errors import show_notices, shows_errors
+from ui.persona_cache import cluster_profiles
+from ui.state import require_features, workspace
+
+EDIT_FIELDS = ("name", "description", "traits", "preferred_content", "action")
+
+ws = workspace()
+st.title("Personas")
+st.caption("Each cluster as a persona: who they are, how they differ from everyone, what "
+           "to offer them. Names stay with their persona when you re-cluster.")
+
+features = require_features(ws)
+if ws.clusters is None:
+    st.info("There are no clusters yet. Cluster the users on the **Clustering** page; each "
+            "cluster becomes a persona here.", icon=":material/hub:")
+    st.page_link("pages/clustering.py", label="Go to Clustering", icon=":material/arrow_forward:")
+    st.stop()
+
+
+def forget_edits() -> None:
+    """Drop the edit boxes' state so they show the refreshed personas."""
+    for key in [k for k in st.session_state if str(k).startswith("personas.edit.")]:
+        del st.session_state[key]
+
+
+if not personas.is_fresh(ws):
+    with shows_errors():
+        refresh = personas.refresh_personas(ws)
+        forget_edits()
+        if refresh.kept or refresh.retired:
+            text = f"The clusters changed: {len(refresh.kept)} persona(s) kept their names"
+            if refresh.new:
+                text += f"; new: {', '.join(refresh.new)}"
+            if refresh.retired:
+                text += f"; no longer found: {', '.join(refresh.retired)}"
+            st.info(text + ".", icon=":material/sync:")
+if not personas.is_fresh(ws):
+    st.stop()
+
+labels = ws.clusters["cluster"].astype(str)
+profiles = cluster_profiles(ws.personas["fingerprint"], features_version(ws), features, labels)
+state, names = ws.personas, ws.personas["names"]
+clustered_on = list(ws.preprocess_config.get("features", ()))
+shown_features = persona_charts.profile_features(profiles, clustered_on)
+
+if message := st.session_state.pop("personas.saved", None):
+    st.success(message, icon=":material/check_circle:")
+cols = st.columns([1, 1, 1, 2])
+cols[0].metric("Personas", len(profiles.labels), border=True)
+cols[1].metric("Users", f"{int(profiles.sizes.sum()):,}", border=True)
+cols[2].metric("New since the last clustering",
+               sum(bool(state["personas"][k].get("new")) for k in profiles.labels), border=True)
+cols[3].download_button(
+    "Download persona report", data=lambda: build_report(ws).encode("utf-8"),
+    file_name="persona-report.html", mime="text/html", key="personas.report",
+    icon=":material/download:", on_click="ignore", type="primary",
+    help="One HTML file that opens offline: data, method, a card per persona and the A/B "
+         "test. Print it to PDF from the browser.")
+show_notices(profiles.notices, kind="info")
+
+
+def save_edits(label: str) -> None:
+    values = {f: st.session_state[f"personas.edit.{label}.{f}"] for f in EDIT_FIELDS}
+    with shows_errors():
+        personas.update_persona(ws, label, **values)
+        st.session_state["personas.saved"] = f"Saved persona '{values['name'].strip()}'."
+        st.rerun()
+
+
+def card(label: str) -> None:
+    info, name = state["personas"][label], names[label]
+    with st.container(border=True):
+        left, right = st.columns([3, 2])
+        left.subheader(name + (" :orange-badge[New]" if info.get("new") else ""),
+                       anchor=False)
+        share = f"{profiles.share_users[label]:.0%} of users"
+        if profiles.share_revenue is not None:
+            share += f" · {profiles.share_revenue[label]:.0%} of revenue"
+        left.caption(f"{label} · {int(profiles.sizes[label]):,} users · {share}")
+        left.markdown(info.get("description", ""))
+        left.markdown("**Traits**\n" + "".join(f"\n- {t}" for t in info.get("traits", [])))
+        left.markdown(f"**Preferred content:** {info.get('preferred_content') or '—'}")
+        left.info(f"**Recommended action:** {info.get('action', '')}",
+                  icon=":material/campaign:")
+        right.plotly_chart(persona_charts.traits(profiles, label, name),
+                           key=f"personas.chart.traits.{label}")
+        with st.expander("Edit this persona", icon=":material/edit:"), \
+                st.form(f"personas.form.{label}", border=False):
+            key = f"personas.edit.{label}"
+            st.text_input("Name", name, key=f"{key}.name", max_chars=80)
+            st.text_input("Description", info.get("description", ""), key=f"{key}.description")
+            st.text_area("Traits (one per line)", "\n".join(info.get("traits", [])),
+                         key=f"{key}.traits")
+            st.text_input("Preferred content", info.get("preferred_content", ""),
+                          key=f"{key}.preferred_content")
+            st.text_area("Recommended action", info.get("action", ""), key=f"{key}.action",
+                         height=80)
+            if st.form_submit_button("Save", icon=":material/save:"):
+                save_edits(label)
+
+
+def compare_tab() -> None:
+    st.plotly_chart(persona_charts.sizes(profiles, names), key="personas.chart.sizes")
+    st.plotly_chart(persona_charts.heatmap(profiles, names, shown_features),
+                    key="personas.chart.heatmap")
+    st.plotly_chart(persona_charts.snake(profiles, names, shown_features),
+                    key="personas.chart.snake")
+    view = st.radio("Table", ["Mean", "Median", "Difference (sd)"], horizontal=True,
+                    key="personas.table")
+    table = {"Mean": profiles.means, "Median": profiles.medians,
+             "Difference (sd)": profiles.z}[view]
+    table = table.rename(index=names).T
+    table.insert(0, "Everyone", profiles.everyone_mean if view == "Mean" else
+                 profiles.everyone_median if view == "Median" else 0.0)
+    st.dataframe(table, width="stretch", height=420,
+                 column_config={c: st.column_config.NumberColumn(format="%.3g")
+                                for c in table.columns})
+
+
+def distributions_tab() -> None:
+    numeric = [c for c in features.columns if pd.api.types.is_numeric_dtype(features[c])]
+    default = shown_features[0] if shown_features else numeric[0]
+    feature = st.selectbox("Feature", numeric, index=numeric.index(default),
+                           key="personas.feature")
+    st.plotly_chart(persona_charts.distribution(features, labels, names, feature),
+                    key="personas.chart.distribution")
+
+
+def show_migration(result: Migration) -> None:
+    cols = st.columns(3)
+    cols[0].metric("Users compared", f"{result.users:,}", border=True)
+    cols[1].metric("Same persona", f"{result.stayed:,}", border=True,
+                   help="Users with the same persona in both.")
+    cols[2].metric("Moved", f"{result.users - result.stayed:,}", border=True,
+                   help="Including users active in only one of the two.")
+    show_notices(result.notices, kind="info")
+    st.plotly_chart(persona_charts.sankey(result.table, result.before_name, result.after_name),
+                    key="personas.chart.sankey")
+    st.caption(f"Rows: {result.before_name}; columns: {result.after_name}.")
+    st.dataframe(result.table, width="stretch")
+
+
+def migration_tab() -> None:
+    kind = st.radio("Compare", ["period", "rerun"], horizontal=True, key="personas.migration",
+                    format_func={"period": "First and last days of the data",
+                                 "rerun": "Before and after the last re-clustering"}.get)
+    if kind == "rerun":
+        result = rerun_migration(ws)
+        if result is None:
+            st.info("There is no earlier clustering of the same users yet. Re-cluster on the "
+                    "Clustering page (another k, seed or features) and come back to see how "
+                    "users moved.", icon=":material/info:")
+            return
+        show_migration(result)
+        return
+    if ws.events is None:
+        st.info("Comparing periods needs an event log; this workspace holds a per-user table.")
+        return
+    cols = st.columns([1, 3])
+    days = int(cols[0].number_input("Days in each window", 1, 365, DEFAULT_WINDOW_DAYS,
+                                    key="personas.days"))
+    cols[1].caption("Features are computed for the first and the last days separately and "
+                    "each user is assigned to the nearest persona with the saved "
+                    "preprocessing.")
+    key = (ws.personas["fingerprint"], days)
+    if st.button("Compare periods", key="personas.compare", icon=":material/compare_arrows:"):
+        with shows_errors(), st.spinner("Computing features for both windows..."):
+            st.session_state["personas.period"] = (key, period_migration(ws, days))
+    saved = st.session_state.get("personas.period")
+    if saved and saved[0] == key:
+        show_migration(saved[1])
+
+
+tabs = st.tabs(["Cards", "Compare", "Distributions", "Migration"])
+with tabs[0]:
+    for cluster_label in profiles.labels:
+        card(cluster_label)
+with tabs[1]:
+    compare_tab()
+with tabs[2]:
+    distributions_tab()
+with tabs[3]:
+    migration_tab()

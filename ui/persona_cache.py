@@ -1,0 +1,15 @@
+"""Cached persona profiles for the Personas page (caching lives in ui/, never in core)."""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from core.personas import ClusterProfiles, profile_clusters
+
+
+@st.cache_data(show_spinner=False, max_entries=4)
+def cluster_profiles(fingerprint: str, features_key: str, _features: pd.DataFrame,
+                     _labels: pd.Series) -> ClusterProfiles:
+    """Profiles of the clusters, made once per clustering (fingerprint) and feature table."""
+    return profile_clusters(_features, _labels)
