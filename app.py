@@ -29,6 +29,8 @@ PAGES = {
         st.Page("pages/personas.py", title="Personas", icon=":material/badge:",
                 url_path="personas"),
     ],
+    "Test": [st.Page("pages/experiments.py", title="Experiments", icon=":material/science:",
+                     url_path="experiments")],
     "Share": [
         st.Page("pages/share.py", title="Export", icon=":material/ios_share:", url_path="export"),
     ],

@@ -1,0 +1,69 @@
+"""Cached wrappers and small helpers for the Experiments page."""
+
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+import streamlit as st
+
+from core import experiments
+from core.experiment_input import read_experiment_bytes
+from core.workspace import Workspace
+from ui.state import DEFAULT_SAMPLE
+
+NONE = "— none —"
+PERSONA = "Persona (from clustering)"
+
+
+def sample_parameters(ws: Workspace) -> dict[str, int]:
+    """The workspace's sample size, days and seed when it holds the sample, else the
+    app's default sample."""
+    sample = ws.dataset.get("sample") if ws.dataset else None
+    if sample:
+        return {"n_users": int(sample["users"]), "days": int(sample["days"]),
+                "seed": int(sample["seed"])}
+    return dict(DEFAULT_SAMPLE)
+
+
+@st.cache_data(show_spinner=False, max_entries=4)
+def sample_experiment(n_users: int, days: int, seed: int) -> pd.DataFrame:
+    """The sample shop's A/B test table, cached per size and seed."""
+    return experiments.sample_experiment(n_users, days, seed)
+
+
+@st.cache_data(show_spinner=False, max_entries=2)
+def read_upload(data: bytes, name: str) -> pd.DataFrame:
+    """An uploaded experiment file read once per content."""
+    return read_experiment_bytes(data, name)
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def analysed(version: str, spec_json: str, _frame: pd.DataFrame):
+    """The analysis of the stored experiment (cached per data version and settings)."""
+    spec = experiments.ExperimentSpec.from_dict(json.loads(spec_json))
+    return experiments.analyse_experiment(_frame, spec)
+
+
+def show_notices(notices) -> None:
+    """Errors (results not trustworthy) in red, warnings in yellow, notes as captions."""
+    for notice in notices:
+        if notice.level == "error":
+            st.error(notice.message, icon=":material/report:")
+        elif notice.level == "warning":
+            st.warning(notice.message, icon=":material/warning:")
+    notes = [n.message for n in notices if n.level == "info"]
+    if notes:
+        st.caption("Notes: " + " ".join(notes))
+
+
+def format_table(table: pd.DataFrame) -> pd.DataFrame:
+    """The comparison table with readable column names for the page."""
+    names = {"metric": "Metric", "variant": "Variant", "control_value": "Control",
+             "variant_value": "Variant value", "difference": "Difference",
+             "difference_ci_low": "CI low", "difference_ci_high": "CI high",
+             "relative_lift": "Lift", "relative_lift_ci_low": "Lift CI low",
+             "relative_lift_ci_high": "Lift CI high", "statistic": "Statistic",
+             "dof": "df", "p_value": "p", "p_adjusted": "Adjusted p",
+             "significant": "Significant", "test": "Test", "interval": "Interval"}
+    return table[list(names)].rename(columns=names)
