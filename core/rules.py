@@ -4,7 +4,8 @@ A rule's condition combines comparisons with AND / OR / NOT. A comparison reads 
 value per user: a feature (``days_since_last_event``), a recent-behavior signal
 (``session_category_views``, see :mod:`core.behavior`), a windowed event count
 (``count(add_to_cart, 7d)``), the user's persona (``persona = "Loyal buyers"``) or a
-segment membership (``segment = "At risk"``). Missing values never match.
+segment membership (``segment = "At risk"``). A comparison on a missing value is
+false (so ``not`` of it is true).
 
 The action shows a content module in a slot, with a priority, a frequency cap and an
 optional hold-out share. How conflicts resolve (documented here, shown on the page):
@@ -396,7 +397,8 @@ def comparison_mask(leaf: Comparison, context: RuleContext) -> np.ndarray:
     if leaf.subject == PERSONA:
         if context.persona is None:
             raise ConfigError("A rule compares personas, but users are not clustered yet. "
-                              "Cluster them on the Clustering page or remove the condition.")
+                              "Cluster them on the Clustering page (on the command line: "
+                              "pass --personas), or remove the condition.")
         return _equality(context.persona, leaf)
     if leaf.subject == SEGMENT:
         if leaf.value not in context.segments:
