@@ -29,6 +29,8 @@ PAGES = {
         st.Page("pages/personas.py", title="Personas", icon=":material/badge:",
                 url_path="personas"),
     ],
+    "Personalize": [st.Page("pages/rules.py", title="Rules", icon=":material/rule:",
+                            url_path="rules")],
     "Test": [st.Page("pages/experiments.py", title="Experiments", icon=":material/science:",
                      url_path="experiments")],
     "Share": [
