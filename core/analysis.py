@@ -24,6 +24,7 @@ from core.errors import ConfigError
 from core.features import FeatureConfig, user_features, user_table_features
 from core.mapping import ColumnMapping, guess_event_roles, guess_mapping
 from core.preprocess import PreprocessConfig, Preprocessor
+from core.segments import SMALL_SEGMENT_SHARE, Memberships, SegmentRule, evaluate
 from core.workspace import Workspace
 
 Progress = Callable[[float, str], None]
@@ -217,3 +218,22 @@ def stability_into(ws: Workspace, runs: int = 10,
                     "unstable": result.unstable, "scores": result.scores}
     ws.save()
     return result
+
+
+def segment_memberships(ws: Workspace, rules: list[SegmentRule] | None = None,
+                        exclusive: bool = False, users: pd.Index | None = None,
+                        small_share: float = SMALL_SEGMENT_SHARE) -> Memberships:
+    """Evaluate rule segments (the workspace's, or ``rules``) on its users.
+
+    Conditions with a time window are counted on the workspace's event log.
+    """
+    features = ws.features
+    if features is None:
+        raise ConfigError("There is no feature table yet. Load data on the Data page.")
+    if users is not None:
+        features = features.loc[users]
+    chosen = rules if rules is not None else [SegmentRule.from_dict(r)
+                                              for r in ws.segment_rules]
+    needs_events = any(r.windows() for r in chosen)
+    return evaluate(features, chosen, exclusive=exclusive, small_share=small_share,
+                    events=ws.events if needs_events else None, event_roles=ws.event_roles)

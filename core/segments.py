@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from core.errors import ConfigError
+from core.windows import supports_window, window_column, windowed_counts
 
 Operator = Literal[">", ">=", "<", "<=", "==", "!=", "between"]
 OPERATORS: tuple[str, ...] = (">", ">=", "<", "<=", "==", "!=", "between")
@@ -29,16 +30,28 @@ class Condition:
     operator: Operator
     value: float | str
     upper: float | None = None
+    #: Count the feature over the last this many days only (counts and sums; see
+    #: ``core.windows``); None means over the whole history.
+    window_days: float | None = None
+
+    @property
+    def column(self) -> str:
+        """The feature column this condition reads (a windowed one when it has a window)."""
+        return self.feature if self.window_days is None \
+            else window_column(self.feature, self.window_days)
 
     def mask(self, features: pd.DataFrame) -> pd.Series:
         """True for users meeting the condition; missing values never match."""
+        if self.window_days is not None and self.column not in features.columns:
+            raise ConfigError(f"'{self.text()}' needs the event log to count the window; "
+                              "evaluate it with the events (a per-user table has none).")
         if self.feature not in features.columns:
             raise ConfigError(f"Unknown feature '{self.feature}' in a segment condition. "
                               f"Available: {', '.join(map(str, features.columns[:12]))}, ...")
         if self.operator not in OPERATORS:
             raise ConfigError(f"Unknown operator '{self.operator}'. Use one of "
                               f"{', '.join(OPERATORS)}.")
-        column = features[self.feature]
+        column = features[self.column]
         if self.operator in ("==", "!="):
             result = column.astype(str) == str(self.value) if not \
                 pd.api.types.is_numeric_dtype(column) else column == float(self.value)
@@ -57,9 +70,9 @@ class Condition:
 
     def text(self) -> str:
         if self.operator == "between":
-            return f"{self.feature} between {self.value:g} and {self.upper:g}"
+            return f"{self.column} between {self.value:g} and {self.upper:g}"
         value = f'"{self.value}"' if isinstance(self.value, str) else f"{self.value:g}"
-        return f"{self.feature} {self.operator} {value}"
+        return f"{self.column} {self.operator} {value}"
 
 
 @dataclass(frozen=True)
@@ -83,6 +96,11 @@ class SegmentRule:
         result = pd.Series(result, index=features.index)
         return ~result if self.negate else result
 
+    def windows(self) -> list[tuple[str, float]]:
+        """``(feature, days)`` of every condition with a time window."""
+        return [(c.feature, c.window_days) for c in self.conditions
+                if c.window_days is not None]
+
     def text(self) -> str:
         joined = f" {self.combine.upper()} ".join(c.text() for c in self.conditions)
         return f"NOT ({joined})" if self.negate else joined
@@ -102,14 +120,21 @@ class SegmentRule:
             raise ConfigError(f"A saved segment rule is damaged ({exc}).") from exc
 
 
-def presets(features: pd.DataFrame) -> list[SegmentRule]:
-    """Common-practice segments for the features this table has (editable copies)."""
+def presets(features: pd.DataFrame, windows: bool = True) -> list[SegmentRule]:
+    """Common-practice segments for the features this table has (editable copies).
+
+    With ``windows`` (an event log is there), "frequent buyers" counts purchases in the
+    last 30 days; without it, it uses the purchase rate over the user's tenure.
+    """
     c = Condition
+    frequent = (c("purchases", ">", 5, window_days=30),) if windows \
+        else (c("purchases_per_30_days", ">", 5),)
     candidates = [
         SegmentRule("High engagement", (c("sessions", ">", 10),), priority=50,
                     description="More than 10 sessions."),
-        SegmentRule("Frequent buyers", (c("purchases_per_30_days", ">", 5),), priority=60,
-                    description="More than 5 purchases per 30 days."),
+        SegmentRule("Frequent buyers", frequent, priority=60,
+                    description="More than 5 purchases in the last 30 days." if windows
+                    else "More than 5 purchases per 30 days of tenure."),
         SegmentRule("Cart abandoners", (c("cart_abandonment_rate", ">=", 0.5),
                                         c("cart_adds", ">=", 2)), priority=40,
                     description="Half or more of their cart sessions end without a "
@@ -164,8 +189,12 @@ class Memberships:
 
 
 def evaluate(features: pd.DataFrame, rules: list[SegmentRule], exclusive: bool = False,
-             small_share: float = SMALL_SEGMENT_SHARE) -> Memberships:
+             small_share: float = SMALL_SEGMENT_SHARE, events: pd.DataFrame | None = None,
+             event_roles: dict[str, list[str]] | None = None) -> Memberships:
     """Evaluate segment rules on every user.
+
+    Conditions with a time window are counted on ``events`` (with ``event_roles`` for
+    funnel counts such as purchases); the other conditions read ``features``.
 
     With ``exclusive``, a user matching several segments belongs to the one with the
     highest priority (ties: the earlier rule); users matching none are "Unsegmented".
@@ -173,6 +202,17 @@ def evaluate(features: pd.DataFrame, rules: list[SegmentRule], exclusive: bool =
     names = [r.name for r in rules]
     if len(set(names)) != len(names):
         raise ConfigError("Two segments share a name; give each a unique name.")
+    wanted = [w for r in rules for w in r.windows()]
+    if wanted:
+        if events is None:
+            raise ConfigError("Conditions with a time window ('in the last N days') need an "
+                              "event log; this data is a per-user table. Remove the window.")
+        for feature, _ in wanted:
+            if not supports_window(feature):
+                raise ConfigError(f"'{feature}' has no 'in the last N days' form; windows "
+                                  "work on counts and sums such as sessions or purchases.")
+        windowed = windowed_counts(events, wanted, event_roles or {}, features.index)
+        features = features.join(windowed.drop(columns=features.columns, errors="ignore"))
     matrix = pd.DataFrame({r.name: r.mask(features) for r in rules}, index=features.index)
     result = Memberships(matrix)
     if exclusive and rules:
@@ -191,7 +231,7 @@ def evaluate(features: pd.DataFrame, rules: list[SegmentRule], exclusive: bool =
 
 def rule_from_rows(name: str, rows: list[dict[str, Any]], combine: str = "and",
                    negate: bool = False, priority: int = 0) -> SegmentRule:
-    """Build a rule from edited table rows ``{feature, operator, value, upper}``.
+    """Build a rule from edited table rows ``{feature, operator, value, upper, window_days}``.
 
     Blank rows are skipped; a value that looks like a number is a number, otherwise
     text (for == and != on text features such as the RFM segment).
@@ -213,12 +253,17 @@ def rule_from_rows(name: str, rows: list[dict[str, Any]], combine: str = "and",
             parsed: float | str = float(text)
         except ValueError:
             parsed = text
-        upper = row.get("upper")
-        upper = None if upper is None or (isinstance(upper, float) and np.isnan(upper)) \
-            else float(upper)
-        conditions.append(Condition(str(feature), operator, parsed, upper))
+        conditions.append(Condition(str(feature), operator, parsed, _number(row.get("upper")),
+                                    _number(row.get("window_days"))))
     if not conditions:
         raise ConfigError("Add at least one condition.")
     if combine not in ("and", "or"):
         raise ConfigError("Combine conditions with 'and' or 'or'.")
     return SegmentRule(name, tuple(conditions), combine, bool(negate), int(priority))  # type: ignore[arg-type]
+
+
+def _number(value: Any) -> float | None:
+    """A blank cell (None, NaN, empty text) is no value."""
+    if value is None or (isinstance(value, float) and np.isnan(value)) or str(value).strip() == "":
+        return None
+    return float(value)

@@ -15,7 +15,6 @@ from core.clustering import (
     k_distance,
 )
 from core.preprocess import PreprocessConfig, suggest_log
-from core.segments import SegmentRule, evaluate
 from ui.cache import features_version, preprocessed
 from ui.errors import show_notices, shows_errors
 from ui.progress import progress_bar
@@ -176,8 +175,7 @@ def cross_table(clusters: pd.DataFrame) -> None:
         st.caption("Define rule segments on the **Segments** page to compare them with the "
                    "clusters here.")
         return
-    rules = [SegmentRule.from_dict(r) for r in ws.segment_rules]
-    membership = evaluate(features.loc[clusters.index], rules).matrix
+    membership = analysis.segment_memberships(ws, users=clusters.index).matrix
     table = membership.groupby(clusters["cluster"]).sum()
     table.insert(0, "Users", clusters["cluster"].value_counts())
     st.markdown("**Clusters × rule segments** (users in both)")

@@ -7,6 +7,7 @@ import pandas as pd
 import streamlit as st
 
 from core import charts
+from core.analysis import segment_memberships
 from core.export import safe_csv_bytes
 from core.preprocess import PreprocessConfig
 from core.projection import (
@@ -17,7 +18,6 @@ from core.projection import (
     Projection,
     selection_profile,
 )
-from core.segments import SegmentRule, evaluate
 from ui.cache import features_version, map_projection, preprocessed, tsne_map, umap_map
 from ui.errors import shows_errors
 from ui.progress import progress_bar
@@ -111,8 +111,7 @@ def colour_column(option: str, index: pd.Index) -> pd.Series:
     if option == "Persona":
         return ws.persona_labels().reindex(index).fillna("Not clustered")
     if option == "Rule segment":
-        rules = [SegmentRule.from_dict(r) for r in ws.segment_rules]
-        return evaluate(features, rules, exclusive=True).exclusive.reindex(index)
+        return segment_memberships(ws, exclusive=True).exclusive.reindex(index)
     return features.loc[index, option]
 
 

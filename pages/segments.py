@@ -6,15 +6,16 @@ import pandas as pd
 import plotly.express as px
 import streamlit as st
 
+from core.analysis import segment_memberships
 from core.segments import (
     OPERATORS,
     SMALL_SEGMENT_SHARE,
     SegmentRule,
     bucket_presets,
-    evaluate,
     presets,
     rule_from_rows,
 )
+from core.windows import WINDOWED_BASE
 from ui.errors import shows_errors
 from ui.state import require_features, workspace
 
@@ -43,7 +44,9 @@ def add_rules(new: list[SegmentRule]) -> None:
 with shows_errors():
     with st.expander("Add presets from common practice", icon=":material/library_add:",
                      expanded=not ws.segment_rules):
-        library = {r.name: r for r in presets(features) + bucket_presets(features)}
+        has_events = ws.feature_kind == "events"
+        library = {r.name: r for r in presets(features, windows=has_events)
+                   + bucket_presets(features)}
         chosen = st.multiselect(
             "Presets", list(library), key="segments.presets",
             format_func=lambda n: f"{n} — {library[n].description or library[n].text()}")
@@ -65,7 +68,8 @@ with shows_errors():
         choices = [str(c) for c in features.columns]
         rows = st.data_editor(
             pd.DataFrame({"feature": [None], "operator": [">"], "value": [""],
-                          "upper": [None]}).astype({"upper": float}),
+                          "upper": [None], "window_days": [None]}
+                         ).astype({"upper": float, "window_days": float}),
             num_rows="dynamic", key="segments.conditions", width="stretch",
             column_config={
                 "feature": st.column_config.SelectboxColumn("Feature", options=choices,
@@ -74,11 +78,16 @@ with shows_errors():
                                                              options=list(OPERATORS)),
                 "value": st.column_config.TextColumn(
                     "Value", help="A number, or text for == and != on text features."),
-                "upper": st.column_config.NumberColumn("Upper (for between)")})
+                "upper": st.column_config.NumberColumn("Upper (for between)"),
+                "window_days": st.column_config.NumberColumn(
+                    "In the last N days", min_value=0.01, disabled=not has_events,
+                    help="Optional: count only the last N days before the end of the data. "
+                         f"Works on counts and sums: {', '.join(WINDOWED_BASE)} and the "
+                         "count_... columns.")})
         if st.button("Save segment", type="primary", key="segments.save"):
             rule = rule_from_rows(name, rows.to_dict("records"), combine, negate,
                                   int(priority))
-            rule.mask(features)  # refuse a rule that cannot be evaluated, with its message
+            segment_memberships(ws, [rule])  # refuse a rule that cannot be evaluated
             add_rules([rule])
             st.session_state["segments.added"] = f"Saved segment '{rule.name}'."
             st.rerun()
@@ -100,7 +109,7 @@ with shows_errors():
                                     "segment with the highest priority.")
     threshold = cols[1].number_input("Warn below (% of users)", 0.0, 50.0,
                                      SMALL_SEGMENT_SHARE * 100, 0.5, key="segments.small")
-    result = evaluate(features, rules, exclusive=exclusive, small_share=threshold / 100)
+    result = segment_memberships(ws, rules, exclusive=exclusive, small_share=threshold / 100)
     matrix = result.matrix
     if manual is not None and not manual.empty:
         for segment, members in manual.groupby("segment")["user_id"]:

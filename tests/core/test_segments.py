@@ -76,9 +76,12 @@ def test_round_trip_and_presets():
                                        Condition("purchases", "between", 1, 5)),
                        combine="or", priority=3)
     assert SegmentRule.from_dict(rule.to_dict()) == rule
-    names = [r.name for r in presets(FEATURES)]
-    # The others need features this table lacks (purchases_per_30_days, cart rates...).
-    assert names == ["High engagement", "At risk"]
+    # The others need features this table lacks (cart rates, session lengths...);
+    # frequent buyers count purchases over a window of the event log, or, without one,
+    # need purchases_per_30_days.
+    assert [r.name for r in presets(FEATURES)] == ["High engagement", "Frequent buyers",
+                                                   "At risk"]
+    assert [r.name for r in presets(FEATURES, windows=False)] == ["High engagement", "At risk"]
     buckets = evaluate(FEATURES.assign(sessions_per_week=[1.0, 6, 16, 5]),
                        bucket_presets(FEATURES.assign(sessions_per_week=1.0)))
     assert buckets.sizes()["Sessions/week 5-15"] == 2  # 6 and 5 (bounds included)

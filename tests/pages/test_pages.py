@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
@@ -244,16 +245,21 @@ def test_segments_page_presets_sizes_exclusive_and_removal(home):
     _no_errors(at)
     assert any("No segments yet" in i.value for i in at.info)
     at.multiselect(key="segments.presets").set_value(["High engagement", "At risk",
-                                                      "New visitors"]).run()
+                                                      "New visitors", "Frequent buyers"]).run()
     at.button(key="segments.add_presets").click().run()
     _no_errors(at)
     ws = at.session_state["workspace"]
     assert [r["name"] for r in ws.segment_rules] == ["High engagement", "At risk",
-                                                     "New visitors"]
+                                                     "New visitors", "Frequent buyers"]
     sizes = _segment_sizes(at)
     features = ws.features
     assert sizes["High engagement"] == int((features["sessions"] > 10).sum())
     assert sizes["New visitors"] == int((features["days_since_first_event"] < 7).sum())
+    # Frequent buyers: more than 5 purchases in the 30 days before the data ends.
+    events = ws.events
+    recent = events[(events["event"] == "purchase")
+                    & (events["ts"] > events["ts"].max() - pd.Timedelta(days=30))]
+    assert sizes["Frequent buyers"] == int((recent.groupby("user_id").size() > 5).sum()) > 0
     at.toggle(key="segments.exclusive").set_value(True).run()
     _no_errors(at)
     exclusive = _segment_sizes(at)
@@ -262,7 +268,7 @@ def test_segments_page_presets_sizes_exclusive_and_removal(home):
     at.multiselect(key="segments.remove").set_value(["At risk"]).run()
     at.button(key="segments.remove_button").click().run()
     assert [r["name"] for r in at.session_state["workspace"].segment_rules] == [
-        "High engagement", "New visitors"]
+        "High engagement", "New visitors", "Frequent buyers"]
 
 
 def test_segments_page_new_rule_needs_a_name(home):
