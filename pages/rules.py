@@ -1,0 +1,342 @@
+"""Rules page: IF conditions THEN action, written in a form or as one line of text;
+reach, conflicts and overlaps before launch; 'Why am I seeing this?'; export."""
+
+from __future__ import annotations
+
+import pandas as pd
+import plotly.express as px
+import streamlit as st
+
+from core.export import safe_csv_bytes
+from core.rule_grammar import RuleSyntaxError, format_rule, parse_rule
+from core.rules import (
+    COUNT_CHOICE,
+    MODULES,
+    OPS,
+    Action,
+    Rule,
+    RuleSet,
+    ServeSettings,
+    condition_from_rows,
+    condition_mask,
+    evaluation_table,
+    explain_user,
+    holdout_table,
+    read_rules,
+    rules_json_bytes,
+    simulate,
+    starter_rules,
+    window_counts_needed,
+)
+from ui.errors import shows_errors
+from ui.rules import rule_context, store_rules, stored_rules
+from ui.state import require_features, workspace
+
+EXAMPLE = ('persona = "Cart abandoners" and days_since_last_event > 2 -> show reengage_modal '
+           "in slot modal priority 10 cap 1/day holdout 10%")
+OUTCOME_ICONS = {"wins": "✅", "shown after caps": "🔁", "lost on priority": "⬇️",
+                 "held out": "🧪", "not matched": "⛔", "disabled": "⏸️"}
+
+ws = workspace()
+st.title("Rules")
+st.caption("IF conditions THEN action: map personas and recent behavior to content, see whom "
+           "each rule reaches before anything ships, and hand the rules over as JSON and CSV.")
+require_features(ws)
+
+
+def save(rule_set: RuleSet, message: str) -> None:
+    store_rules(ws, rule_set)
+    st.session_state["rules.saved"] = message
+
+
+def load_into_text_box(rule: Rule) -> None:
+    """on_click: put a rule into the text box for editing (its id is kept on save)."""
+    st.session_state["rules.text"] = format_rule(rule.condition, rule.action)
+    st.session_state["rules.text_name"] = rule.name
+    st.session_state["rules.editing"] = rule.id
+
+
+def add_rule(rule_set: RuleSet, name: str, condition, action: Action) -> None:
+    name = (name or "").strip()
+    if not name:
+        st.error("Give the rule a name.", icon=":material/error:")
+        return
+    editing = st.session_state.get("rules.editing")
+    rule_id = editing if editing in {r.id for r in rule_set.rules} else rule_set.new_id(name)
+    save(rule_set.upsert(Rule(rule_id, name, condition, action)), f"Saved rule '{name}'.")
+    st.session_state.pop("rules.editing", None)
+    st.rerun()
+
+
+with shows_errors():
+    rule_set = stored_rules(ws)
+    base = rule_context(ws)
+    vocabulary = base.vocabulary()
+    if base.now is not None:
+        st.caption(f"'Now' is the last timestamp in the data, {base.now:%Y-%m-%d %H:%M} UTC: "
+                   "windows and hours since the last visit count back from it, so results "
+                   "are the same on every run.")
+    if base.persona is None:
+        st.info("No personas yet: cluster users on the **Clustering** page to write persona "
+                "rules. Rules on features, segments and recent behavior work now.",
+                icon=":material/info:")
+    saved = st.session_state.pop("rules.saved", None)
+    if saved:
+        st.success(saved, icon=":material/check_circle:")
+
+    # ------------------------------------------------------------------ write a rule
+    st.subheader("Write a rule")
+    form_col, text_col = st.columns(2, gap="large")
+    with text_col:
+        st.markdown("**As one line of text**")
+        text_name = st.text_input("Rule name", key="rules.text_name",
+                                  placeholder="e.g. Win back cart abandoners")
+        text = st.text_input("Rule", key="rules.text", placeholder=EXAMPLE,
+                             help="CONDITION -> show MODULE [in slot SLOT] [priority N] "
+                                  "[cap N/session or N/day] [holdout P%]")
+        parsed = None
+        if text.strip():
+            try:
+                parsed = parse_rule(text, vocabulary)
+            except RuleSyntaxError as error:
+                st.error(error.problem + f" (column {error.column}).", icon=":material/error:")
+                st.code(error.pointer(), language=None)
+                if error.valid:
+                    st.caption("Valid here: " + ", ".join(f"`{v}`" for v in error.valid[:60]))
+        if parsed is not None:
+            for notice in parsed.notices:
+                st.warning(notice.message, icon=":material/warning:")
+            preview_ctx = rule_context(ws, window_counts_needed(
+                [Rule("preview", "preview", parsed.condition, parsed.action)]))
+            reach = int(condition_mask(parsed.condition, preview_ctx).sum())
+            n_users = len(preview_ctx.users)
+            st.metric("Reach of this rule", f"{reach:,} users",
+                      f"{reach / max(n_users, 1):.1%} of {n_users:,}", delta_color="off")
+            editing = st.session_state.get("rules.editing")
+            label = f"Save changes to '{editing}'" if editing else "Add rule"
+            if st.button(label, key="rules.text_add", type="primary"):
+                add_rule(rule_set, text_name, parsed.condition, parsed.action)
+        with st.expander("Syntax and names", icon=":material/help:"):
+            st.markdown(
+                "`CONDITION -> show MODULE [in slot SLOT] [priority N] [cap N/session | "
+                "N/day] [holdout P%]`\n\n"
+                "Compare a name with `> >= < <= = !=`; combine with `and`, `or`, `not` and "
+                "parentheses. `persona = \"...\"`, `segment = \"...\"`, "
+                "`count(add_to_cart, 7d) >= 2` (days `d` or hours `h`). Defaults: the "
+                "module's usual slot, priority 0, cap 3/session, no hold-out.")
+            definitions = base.definitions
+            names = pd.DataFrame({"Name": vocabulary.subjects(),
+                                  "Meaning": [definitions.get(n, "") for n in
+                                              vocabulary.subjects()]})
+            names.loc[names["Name"] == "persona", "Meaning"] = \
+                "Persona: " + ", ".join(vocabulary.personas or ["(none yet)"])
+            names.loc[names["Name"] == "segment", "Meaning"] = \
+                "Segment: " + ", ".join(vocabulary.segments or ["(none yet)"])
+            st.dataframe(names, hide_index=True, width="stretch", key="rules.names")
+            st.caption("Events for count(): " + ", ".join(vocabulary.events))
+
+    with form_col:
+        st.markdown("**With a form**")
+        form_name = st.text_input("Rule name", key="rules.form.name",
+                                  placeholder="e.g. Welcome new visitors")
+        subjects = [*vocabulary.subjects(), COUNT_CHOICE]
+        rows = st.data_editor(
+            pd.DataFrame({"what": [None], "event": [None], "window": ["7d"], "op": [">"],
+                          "value": [""]}),
+            num_rows="dynamic", key="rules.form.conditions", width="stretch",
+            column_config={
+                "what": st.column_config.SelectboxColumn("Compare", options=subjects),
+                "event": st.column_config.SelectboxColumn(
+                    "Event (for counts)", options=list(vocabulary.events)),
+                "window": st.column_config.TextColumn("Window", help="e.g. 7d or 48h"),
+                "op": st.column_config.SelectboxColumn("Operator", options=list(OPS)),
+                "value": st.column_config.TextColumn(
+                    "Value", help="A number, or a persona, segment or text value.")})
+        cols = st.columns(2)
+        combine = cols[0].radio("Combine", ["and", "or"], horizontal=True,
+                                format_func=str.upper, key="rules.form.combine")
+        negate = cols[1].checkbox("NOT (the opposite)", key="rules.form.negate")
+        cols = st.columns([2, 2, 1])
+        module = cols[0].selectbox("Show", list(MODULES), key="rules.form.module",
+                                   format_func=lambda m: MODULES[m][0])
+        slot = cols[1].text_input("In slot", key="rules.form.slot",
+                                  placeholder=MODULES[module][1],
+                                  help="Where it shows; empty: the module's usual slot.")
+        priority = cols[2].number_input("Priority", -1000, 1000, 0, key="rules.form.priority")
+        cols = st.columns([1, 1, 1])
+        cap = cols[0].number_input("Cap", 1, 100, 3, key="rules.form.cap")
+        per = cols[1].selectbox("Per", ["session", "day"], key="rules.form.per")
+        holdout = cols[2].number_input("Hold-out %", 0.0, 99.0, 0.0, 1.0,
+                                       key="rules.form.holdout")
+        form_rule = None
+        if any(str(v or "").strip() for v in rows["value"]):
+            condition = condition_from_rows(rows.to_dict("records"), combine, negate)
+            action = Action(module, slot.strip() or MODULES[module][1], int(priority),
+                            int(cap), per, float(holdout))
+            action.validate()
+            # Checked like typed text, so both ways give the same messages.
+            form_rule = parse_rule(format_rule(condition, action), vocabulary)
+            st.caption("The same rule as text:")
+            st.code(format_rule(form_rule.condition, form_rule.action), language=None)
+        if st.button("Add rule from the form", key="rules.form.add",
+                     disabled=form_rule is None):
+            add_rule(rule_set, form_name, form_rule.condition, form_rule.action)
+
+    # ------------------------------------------------------------------ the rules
+    st.subheader("Rules")
+    cols = st.columns([1, 3])
+    if cols[0].button("Add starter rules", key="rules.starters",
+                      help="Common practice from the personas: engaged → recommendation "
+                           "carousel, churn risk → re-engagement modal, new visitor → "
+                           "welcome module, loyal → loyalty offer. Editable."):
+        starters = starter_rules(rule_context(ws))
+        updated = rule_set
+        for rule in starters.rules:
+            updated = updated.upsert(rule)
+        save(updated, f"Added {len(starters.rules)} starter rule(s)." +
+             "".join(f" {n.message}" for n in starters.notices))
+        st.rerun()
+    if not rule_set.rules:
+        st.info("No rules yet: write one above, or add the starter rules.")
+        st.stop()
+
+    listing = pd.DataFrame({
+        "Enabled": [r.enabled for r in rule_set.rules],
+        "Id": [r.id for r in rule_set.rules],
+        "Name": [r.name for r in rule_set.rules],
+        "Rule": [format_rule(r.condition, r.action) for r in rule_set.rules]})
+    # The key follows the list, so edits kept by the widget never land on another rule.
+    list_key = "rules.list." + str(abs(hash(tuple(zip(listing["Id"], listing["Enabled"],
+                                                      strict=True)))))
+    edited = st.data_editor(listing, hide_index=True, width="stretch", key=list_key,
+                            disabled=["Id", "Name", "Rule"],
+                            column_config={"Rule": st.column_config.TextColumn(width="large")})
+    if edited["Enabled"].tolist() != listing["Enabled"].tolist():
+        switched = RuleSet([Rule(r.id, r.name, r.condition, r.action, bool(on), r.description)
+                            for r, on in zip(rule_set.rules, edited["Enabled"], strict=True)],
+                           rule_set.settings)
+        save(switched, "Switched rules on or off.")
+        st.rerun()
+    cols = st.columns([2, 1, 2, 1])
+    by_id = {r.id: r for r in rule_set.rules}
+    chosen = cols[0].selectbox("Edit a rule", list(by_id), key="rules.edit_choice",
+                               format_func=lambda i: by_id[i].name)
+    cols[1].button("Load into the text box", key="rules.edit", on_click=load_into_text_box,
+                   args=(by_id[chosen],))
+    remove = cols[2].multiselect("Remove rules", list(by_id), key="rules.remove",
+                                 format_func=lambda i: by_id[i].name)
+    if cols[3].button("Remove", key="rules.remove_button", disabled=not remove):
+        save(rule_set.without(remove), f"Removed {len(remove)} rule(s).")
+        st.rerun()
+
+    # ------------------------------------------------------------------ simulation
+    st.subheader("Simulation on the current users")
+    st.caption("In each slot the matching rule with the highest priority wins (equal "
+               "priorities: the earlier rule in the list). Caps share the slot's requests: "
+               "each request goes to the highest rule still under its cap. Hold-out users "
+               "skip the rule, as if it did not exist.")
+    cols = st.columns(4)
+    sessions = cols[0].number_input("Sessions per day", 1, 24,
+                                    rule_set.settings.sessions_per_day, key="rules.sessions")
+    requests = cols[1].number_input("Slot requests per session", 1, 100,
+                                    rule_set.settings.requests_per_session,
+                                    key="rules.requests")
+    settings = ServeSettings(int(sessions), int(requests))
+    if settings != rule_set.settings:
+        rule_set = RuleSet(rule_set.rules, settings)
+        store_rules(ws, rule_set)
+    context = rule_context(ws, window_counts_needed(rule_set.enabled()))
+    sim = simulate(rule_set, context)
+    n = len(sim.users)
+    reached = n - len(sim.unreached)
+    cols = st.columns(4)
+    cols[0].metric("Users", f"{n:,}")
+    cols[1].metric("Reached by a rule", f"{reached:,}", f"{sim.reached_share:.1%}",
+                   delta_color="off")
+    cols[2].metric("No rule reaches", f"{len(sim.unreached):,}",
+                   f"{len(sim.unreached) / max(n, 1):.1%}", delta_color="off")
+    cols[3].metric("In a conflict", f"{sim.conflicted_users():,}",
+                   help="Users matched by two or more rules for the same slot.")
+    for notice in sim.notices:
+        st.caption(f"Note: {notice.message}")
+    reach = sim.reach
+    st.dataframe(reach, hide_index=True, width="stretch", key="rules.reach",
+                 column_config={"share": st.column_config.NumberColumn("share",
+                                                                       format="percent")})
+    st.markdown("  \n".join(f"**{row.name}**: {row.users:,} users ({row.share:.1%}), wins "
+                            f"{row.wins:,}, held out {row.held_out:,}"
+                            for row in reach.itertuples()))
+    chart_col, overlap_col = st.columns(2)
+    with chart_col:
+        fig = px.bar(reach, x="share", y="name", orientation="h", text="users",
+                     title="Reach per rule (share of users)", labels={"name": "",
+                                                                      "share": "share"})
+        fig.update_layout(height=max(260, 40 * len(reach) + 120), xaxis_tickformat=".0%",
+                          margin={"l": 10, "r": 10, "t": 40, "b": 10})
+        st.plotly_chart(fig, key="rules.chart.reach")
+    with overlap_col:
+        if len(sim.overlap) > 1:
+            names = {r.id: r.name for r in sim.rules}
+            overlap = sim.overlap.rename(index=names, columns=names)
+            fig = px.imshow(overlap, text_auto=True, color_continuous_scale="Blues",
+                            title="Overlap: users matched by both rules")
+            fig.update_layout(height=max(320, 40 * len(overlap) + 160),
+                              margin={"l": 10, "r": 10, "t": 40, "b": 10})
+            st.plotly_chart(fig, key="rules.chart.overlap")
+    st.markdown("**Conflicts per slot**")
+    if sim.conflicts.empty:
+        st.caption("No conflicts: no user is matched by two rules for the same slot.")
+    else:
+        st.dataframe(sim.conflicts, hide_index=True, width="stretch", key="rules.conflicts")
+    if base.persona is not None and len(sim.unreached):
+        st.markdown("**Users no rule reaches, by persona**")
+        counts = base.persona.reindex(sim.unreached).fillna("(no persona)").value_counts()
+        st.dataframe(counts.rename("users").rename_axis("persona").reset_index(),
+                     hide_index=True, key="rules.unreached")
+
+    # ------------------------------------------------------------------ why
+    st.subheader("Why am I seeing this?")
+    user_id = st.text_input("User id", key="rules.user", placeholder=str(sim.users[0]),
+                            help="Which rules fire for this user, which lose on priority, "
+                                 "cap or hold-out, and why, condition by condition.")
+    if user_id.strip():
+        explanation = explain_user(rule_set, context, user_id)
+        shown = [f"**{slot}** → `{by_id[w].action.module}` (rule '{by_id[w].name}')"
+                 for slot, w in explanation.winners.items() if w]
+        st.markdown(f"User **{explanation.user_id}** sees: " +
+                    ("; ".join(shown) if shown else "nothing from these rules") + ".")
+        for verdict in explanation.verdicts:
+            with st.container(border=True):
+                st.markdown(f"{OUTCOME_ICONS[verdict.outcome]} **{verdict.name}** "
+                            f"({verdict.outcome}) — {verdict.reason}")
+                st.markdown("\n".join(
+                    f"{'    ' * row.depth}- {'✓' if row.holds else '✗'} `{row.text}`"
+                    + (f" — user: **{row.value}**" if row.value else "")
+                    for row in verdict.conditions))
+
+    # ------------------------------------------------------------------ export
+    st.subheader("Export and import")
+    st.caption("Rules as versioned JSON (schema: core/schemas/rules.schema.json, checked on "
+               "import); the evaluation as CSV: one row per user and slot with the action, "
+               "the winning rule, its explanation and the hold-out flag. Headless: "
+               "`python -m core rules rules.json events.parquet -o actions.csv`.")
+    cols = st.columns(3)
+    cols[0].download_button("Download rules (JSON)", lambda: rules_json_bytes(rule_set),
+                            file_name="rules.json", mime="application/json",
+                            key="rules.download_json", icon=":material/download:")
+    cols[1].download_button("Download evaluation (CSV)",
+                            lambda: safe_csv_bytes(evaluation_table(sim, context),
+                                                   index=False),
+                            file_name="actions.csv", mime="text/csv",
+                            key="rules.download_csv", icon=":material/download:")
+    cols[2].download_button("Download hold-out groups (CSV)",
+                            lambda: safe_csv_bytes(holdout_table(sim.rules, sim.users),
+                                                   index=False),
+                            file_name="holdouts.csv", mime="text/csv",
+                            key="rules.download_holdouts", icon=":material/download:")
+    upload = st.file_uploader("Import rules (JSON)", type=["json"], key="rules.import")
+    if upload is not None and st.button("Replace the rules with the file",
+                                        key="rules.import_button"):
+        imported = read_rules(upload.getvalue())
+        save(imported, f"Imported {len(imported.rules)} rule(s).")
+        st.rerun()

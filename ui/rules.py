@@ -1,0 +1,49 @@
+"""Cached helpers of the Rules page: the evaluation context and the workspace's rules."""
+
+from __future__ import annotations
+
+import json
+
+import streamlit as st
+
+from core.rules import (
+    RuleContext,
+    RuleSet,
+    WindowCount,
+    context_from_workspace,
+    load_workspace_rules,
+    rule_set_to_json,
+)
+
+
+def data_version(ws) -> str:
+    """A key that changes when anything a rule reads changes (data, personas, segments)."""
+    segments = ws.segments
+    saved = "" if segments is None else f"{len(segments)}:{sorted(segments['segment'].unique())}"
+    return json.dumps([ws.id, ws.steps, ws.personas.get("names", {}), ws.segment_rules,
+                       saved], sort_keys=True, default=str)
+
+
+@st.cache_resource(show_spinner="Computing recent behavior...", max_entries=6)
+def _context(version: str, counts: tuple[tuple[str, int, str], ...], _ws) -> RuleContext:
+    return context_from_workspace(_ws, [WindowCount(*c) for c in counts])
+
+
+def rule_context(ws, counts: list[WindowCount] = ()) -> RuleContext:
+    """The workspace's evaluation context with the given windowed counts (cached).
+
+    The context is shared, not copied: treat it as read-only.
+    """
+    key = tuple(sorted((c.event, c.amount, c.unit) for c in counts))
+    return _context(data_version(ws), key, ws)
+
+
+def stored_rules(ws) -> RuleSet:
+    """The rules kept in the workspace."""
+    return load_workspace_rules(ws.rules)
+
+
+def store_rules(ws, rule_set: RuleSet) -> None:
+    """Keep the rules in the workspace and save it."""
+    ws.rules = rule_set_to_json(rule_set)
+    ws.save()
