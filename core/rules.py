@@ -1148,15 +1148,20 @@ def event_names(events: pd.DataFrame | None, event_roles: dict[str, list[str]]
     return tuple(dict.fromkeys([*steps, *raw]))
 
 
-def workspace_segments(segment_rules: list[dict[str, Any]], saved: pd.DataFrame | None,
-                       features: pd.DataFrame) -> dict[str, pd.Index]:
-    """Members of the Segments page's rule segments and of saved selections."""
-    from core.segments import SegmentRule, evaluate
+def workspace_segments(ws) -> dict[str, pd.Index]:
+    """Members of the Segments page's rule segments and of saved selections.
 
+    A saved selection named like a rule segment is called "NAME (map)", as on the
+    Segments page.
+    """
+    from core.analysis import segment_memberships  # one evaluation path for every page
+
+    features = ws.features
     members: dict[str, pd.Index] = {}
-    if segment_rules:
-        matrix = evaluate(features, [SegmentRule.from_dict(r) for r in segment_rules]).matrix
+    if ws.segment_rules:
+        matrix = segment_memberships(ws).matrix
         members = {str(name): features.index[matrix[name].to_numpy()] for name in matrix}
+    saved = ws.segments
     if saved is not None and not saved.empty:
         for name, ids in saved.groupby("segment")["user_id"]:
             key = f"{name} (map)" if name in members else str(name)
@@ -1199,7 +1204,7 @@ def context_from_workspace(ws, counts: list[WindowCount] = ()) -> RuleContext:
                                                "windowed counts are not available."))
     definitions = {**DEFINITIONS, **ws.feature_definitions, **SIGNAL_DEFINITIONS}
     context = build_context(features, signals, ws.persona_labels(),
-                            workspace_segments(ws.segment_rules, ws.segments, features),
+                            workspace_segments(ws),
                             count_frame, event_names(events, roles), now, definitions)
     context.notices = notices + context.notices
     return context

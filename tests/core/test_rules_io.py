@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import copy
 import json
+import uuid
 
 import jsonschema
 import pandas as pd
@@ -134,6 +135,15 @@ def sample_ws(tmp_path_factory):
     return ws
 
 
+def _copy(ws: Workspace) -> Workspace:
+    """A copy with its own id and frames, so that tests do not change the shared one."""
+    for name in ("events", "features", "clusters", "segments"):
+        ws.frame(name)
+    other = copy.copy(ws)
+    other.id, other._frames, other._dirty = uuid.uuid4().hex[:12], dict(ws._frames), set()
+    return other
+
+
 def test_context_from_a_workspace(sample_ws):
     context = context_from_workspace(sample_ws)
     assert context.users.equals(sample_ws.features.index)
@@ -155,7 +165,7 @@ def test_starters_before_and_after_clustering(sample_ws):
     assert [n.code for n in before.notices] == ["no_personas"]
     assert [r.action.module for r in before.rules] == [
         "recommendation_carousel", "reengage_modal", "welcome_module", "loyalty_offer"]
-    ws = copy.copy(sample_ws)
+    ws = _copy(sample_ws)
     analysis.cluster_into(ws, PreprocessConfig(features=("days_since_first_event",
                                                          "days_since_last_event",
                                                          "purchases", "engagement_score")),
@@ -173,3 +183,19 @@ def test_starters_before_and_after_clustering(sample_ws):
     sim = simulate(RuleSet(after.rules), context_from_workspace(
         ws, window_counts_needed(after.rules)))
     assert sim.reach["users"].sum() > 0
+
+
+def test_segments_of_the_workspace_are_conditions(sample_ws):
+    from core.rules import Comparison, condition_mask
+    from core.segments import Condition, SegmentRule
+
+    ws = _copy(sample_ws)
+    ws.segment_rules = [SegmentRule("Busy", (Condition("sessions", ">", 5),)).to_dict()]
+    ws.set_frame("segments", pd.DataFrame({"segment": ["Busy", "Picked"],
+                                           "user_id": [str(ws.features.index[0])] * 2}))
+    context = context_from_workspace(ws)
+    assert set(context.segments) == {"Busy", "Busy (map)", "Picked"}
+    busy = condition_mask(Comparison("segment", "=", "Busy"), context)
+    assert busy.sum() == (ws.features["sessions"] > 5).sum()
+    picked = condition_mask(Comparison("segment", "=", "Picked"), context)
+    assert list(context.users[picked]) == [str(ws.features.index[0])]
