@@ -127,12 +127,12 @@ def test_rule_set_editing():
 # --------------------------------------------------------------------------- workspace
 @pytest.fixture(scope="module")
 def sample_ws(tmp_path_factory):
-    import os
-
-    os.environ["PERSONA_LENS_HOME"] = str(tmp_path_factory.mktemp("home"))
+    patch = pytest.MonkeyPatch()
+    patch.setenv("PERSONA_LENS_HOME", str(tmp_path_factory.mktemp("home")))
     ws = Workspace()
     analysis.load_sample_into(ws, generate_sample(600, 90, 3).events, 600, 90, 3)
-    return ws
+    yield ws
+    patch.undo()
 
 
 def _copy(ws: Workspace) -> Workspace:
