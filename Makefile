@@ -34,6 +34,7 @@ test-fast: setup
 
 bench: setup
 	$(PY) -m bench.run_bench
+	$(PY) -m bench.bench_experiments
 
 lint: setup
 	$(PY) -m ruff check .

@@ -34,14 +34,17 @@ def cuped_theta(metric, covariate) -> tuple[float, float, float]:
     if len(y) != len(x):
         raise DataError("The metric and the pre-period covariate must have one value per "
                         "user.")
-    dx, dy = x - x.mean(), y - y.mean()
-    var_x, var_y = float(np.dot(dx, dx)), float(np.dot(dy, dy))
+    x_mean, y_mean = float(x.mean()), float(y.mean())
+    dx = x - x_mean
+    var_x = float(np.dot(dx, dx))
     if var_x == 0:
         raise DataError("The pre-period covariate is constant, so it cannot explain any "
                         "variance: choose another column or switch CUPED off.")
-    cov = float(np.dot(dx, dy))
-    reduction = cov * cov / (var_x * var_y) if var_y > 0 else 0.0
-    return cov / var_x, float(x.mean()), reduction
+    # sum(dx) is 0, so sum(dx * (y - mean y)) = sum(dx * y): no centred copy of y.
+    cov = float(np.dot(dx, y))
+    var_y = float(np.dot(y, y)) - len(y) * y_mean**2
+    reduction = min(1.0, cov * cov / (var_x * var_y)) if var_y > 0 else 0.0
+    return cov / var_x, x_mean, reduction
 
 
 def cuped_adjust(metric, covariate) -> CupedResult:

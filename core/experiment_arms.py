@@ -38,9 +38,12 @@ def arm_sums(codes: np.ndarray, values: np.ndarray, k: int
     # Sums of squares around one shift (the first value): subtracting a typical value
     # first avoids the cancellation of sum(x²) - n mean² for metrics with a large level.
     shift = float(values[0]) if len(values) else 0.0
-    dev = values - shift
+    # One temporary of the input's size, squared in place (allocating 10 M-row
+    # temporaries costs more than the sums themselves).
+    dev = values - shift if shift else values
     sums = np.bincount(codes, weights=dev, minlength=k)
-    squares = np.bincount(codes, weights=dev * dev, minlength=k)
+    dev = np.square(dev, out=dev) if shift else np.square(dev)
+    squares = np.bincount(codes, weights=dev, minlength=k)
     with np.errstate(invalid="ignore", divide="ignore"):
         means = sums / n
         var = np.maximum(squares - sums * means, 0.0) / (n - 1)
