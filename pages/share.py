@@ -87,7 +87,7 @@ def model_section() -> None:
                else "; no persona names yet (name them on the Personas page)."))
         cols = st.columns([1, 1, 3])
         cols[0].download_button(
-            "Download model (JSON)", data=json.dumps(model, indent=2),
+            "Download model", data=json.dumps(model, indent=2),
             file_name="model.json", mime="application/json", key="share.download_model",
             icon=":material/download:", on_click="ignore")
         cols[1].download_button(
@@ -109,6 +109,7 @@ def report_section() -> None:
     # The persona report arrives with the Personas work; until then this stays hidden.
     if importlib.util.find_spec("core.report") is None:
         return
+    st.divider()
     st.subheader("Persona report")
     if ws.clusters is None:
         st.info("Cluster the users first: the report describes each persona.",
@@ -148,10 +149,10 @@ def workspace_section() -> None:
             with shows_errors():
                 bundle = open_bundle(upload.getvalue(), save=True)
                 replace_workspace(bundle.workspace)
-                st.session_state["share.imported"] = bundle.summary
+                st.session_state["share.imported"] = (bundle.workspace.id, bundle.summary)
                 st.rerun()
-    summary = st.session_state.pop("share.imported", None)
-    if summary is not None:
+    imported_id, summary = st.session_state.get("share.imported", (None, None))
+    if imported_id == ws.id:
         frames = ", ".join(f"{name} ({rows:,} rows)" for name, rows in summary.frames.items())
         st.success(f"Imported **{summary.dataset}** as workspace `{ws.id}` (exported from "
                    f"`{summary.original_id}`): {frames or 'settings only'}.",
