@@ -56,8 +56,10 @@ def wait_for_umap() -> None:
         return
     update, close = progress_bar("Preparing UMAP (a one-time compile after the app starts)")
     while not warm.done.wait(0.5):
-        update(min(warm.waited / UMAP_COMPILE_S, 0.99), f"{warm.waited:.0f} s of about "
-               f"{UMAP_COMPILE_S} s")
+        waited = warm.waited
+        update(min(waited / UMAP_COMPILE_S, 0.99),
+               f"{waited:.0f} s of about {UMAP_COMPILE_S} s" if waited < UMAP_COMPILE_S
+               else f"{waited:.0f} s; longer than usual, the machine is busy")
     close()
 
 

@@ -61,3 +61,25 @@ def test_box_select_on_the_map_saves_a_segment(app_server, page):
     saved = pd.read_parquet(app_server["home"] / "workspaces" / ws_id / "segments.parquet")
     assert (saved["segment"] == "Middle of the map").sum() == count
     shoot(page, "09_segments")
+
+
+def test_umap_preview_then_the_full_map(app_server, page):
+    """UMAP compiles in the background from start-up; the preview comes first, then the
+    full map on request, and box selection works on it too."""
+    page.goto(app_server["url"] + "/map")
+    page.get_by_role("heading", name="Map").first.wait_for(timeout=90_000)
+    page.get_by_test_id("stRadio").filter(has_text="Method").get_by_text("UMAP").click()
+    page.get_by_text("UMAP of a stratified sample of 3,000 of 5,000 users").wait_for(
+        timeout=300_000)
+    shoot(page, "08b_map_umap_preview")
+    page.get_by_role("button", name="Map all 5,000 users").click()
+    page.get_by_text("UMAP of all 5,000 users").wait_for(timeout=300_000)
+    drag = page.locator(".js-plotly-plot .nsewdrag").first
+    box = drag.bounding_box()
+    # Most of the plot area: some users are certainly inside.
+    page.mouse.move(box["x"] + box["width"] * 0.1, box["y"] + box["height"] * 0.1)
+    page.mouse.down()
+    page.mouse.move(box["x"] + box["width"] * 0.9, box["y"] + box["height"] * 0.9, steps=10)
+    page.mouse.up()
+    page.get_by_text(re.compile(r"[\d,]+ users selected")).wait_for(timeout=60_000)
+    shoot(page, "08c_map_umap_full")
