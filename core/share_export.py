@@ -11,9 +11,10 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
+from core.analysis import segment_memberships
 from core.cleaning import Notice
 from core.errors import ConfigError
-from core.segments import SegmentRule, evaluate
+from core.segments import SegmentRule
 from core.workspace import Workspace
 
 #: Separator of the segments a user belongs to, in the ``segments`` column.
@@ -112,15 +113,17 @@ def _segments(ws: Workspace, table: pd.DataFrame, out: pd.DataFrame,
     rules, broken = [], []
     for data in ws.segment_rules:
         rule = SegmentRule.from_dict(data)
-        usable = all(c.feature in table.columns for c in rule.conditions) and rule.conditions
+        usable = all(c.feature in table.columns for c in rule.conditions) \
+            and rule.conditions and (ws.events is not None or not rule.windows())
         (rules if usable else broken).append(rule)
     if broken:
         notices.append(Notice("rules_skipped", (
-            "Left out segment(s) whose features are no longer in the table: "
+            "Left out segment(s) whose features are no longer in the table (or that count "
+            "a time window without an event log): "
             + ", ".join(r.name for r in broken) + ". Edit them on the Segments page.")))
     masks: list[tuple[str, pd.Series]] = []
     if rules:
-        result = evaluate(table, rules, exclusive=True)
+        result = segment_memberships(ws, rules, exclusive=True)
         out["rule_segment"] = result.exclusive
         masks += [(rule.name, result.matrix[rule.name]) for rule in rules]
     saved = ws.segments

@@ -13,7 +13,7 @@ from core.clustering import ClusterConfig
 from core.errors import ConfigError
 from core.export import FORMULA_PREFIXES, parquet_bytes, safe_csv_bytes
 from core.preprocess import PreprocessConfig
-from core.segments import SegmentRule, evaluate, presets
+from core.segments import SegmentRule, presets
 from core.share_export import NOT_CLUSTERED, persona_options, segment_export
 from core.workspace import Workspace
 
@@ -59,14 +59,14 @@ def test_export_columns_filter_and_csv_round_trip(ws):
     assert export.rows == (ws.clusters["cluster"] == "Cluster 1").sum() > 0
     assert (frame["persona"] == HOSTILE).all() and (frame["cluster"] == "Cluster 1").all()
     rules = [SegmentRule.from_dict(r) for r in ws.segment_rules]
-    expected_rule = evaluate(ws.features, rules, exclusive=True).exclusive
+    expected_rule = analysis.segment_memberships(ws, rules, exclusive=True).exclusive
     assert frame["rule_segment"].equals(expected_rule.reindex(frame.index))
 
     everyone = segment_export(ws, ["revenue"]).frame
     assert len(everyone) == USERS
     hand_picked = everyone["segments"].str.contains("Hand picked")
     assert set(everyone.index[hand_picked]) == {ODD_IDS[0], ODD_IDS[3]}
-    matrix = evaluate(ws.features, rules).matrix
+    matrix = analysis.segment_memberships(ws, rules).matrix
     first = rules[0].name
     assert (everyone["segments"].str.split("; ").map(lambda s: first in s)
             == matrix[first].reindex(everyone.index)).all()
@@ -114,3 +114,9 @@ def test_before_clustering_and_bad_requests(ws):
     export = segment_export(ws)
     assert export.notices[0].code == "rules_skipped" and "Gone" in export.notices[0].message
     assert "rule_segment" not in export.frame
+    # A rule counting a time window cannot be evaluated without the event log.
+    ws.segment_rules = [r.to_dict() for r in presets(ws.features) if r.windows()]
+    assert ws.segment_rules and "rule_segment" in segment_export(ws).frame
+    ws.set_frame("events", None)
+    export = segment_export(ws)
+    assert export.notices[0].code == "rules_skipped" and "rule_segment" not in export.frame
