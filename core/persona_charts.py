@@ -122,31 +122,30 @@ def distribution(features: pd.DataFrame, labels: pd.Series, names: dict[str, str
 
 
 def sankey(table: pd.DataFrame, before: str, after: str) -> go.Figure:
-    """Sankey diagram of users moving from the row personas to the column personas."""
-    sources = [esc(s) for s in table.index]
-    targets = [esc(t) for t in table.columns]
-    nodes = sources + targets
-    colours = [PALETTE[i % len(PALETTE)] for i in range(len(sources))]
-    link_source, link_target, link_value, link_colour = [], [], [], []
-    for i, row in enumerate(table.index):
-        for j, column in enumerate(table.columns):
-            count = int(table.at[row, column])
-            if count:
-                link_source.append(i)
-                link_target.append(len(sources) + j)
-                link_value.append(count)
-                link_colour.append(_fade(colours[i]))
+    """Sankey diagram of users moving from the row personas to the column personas.
+
+    A persona has the same colour on both sides; users without a persona on one side
+    ("Not active", "Not clustered") are grey.
+    """
+    inactive = ("Not active", "Not clustered")
+    names = list(dict.fromkeys([*table.index, *table.columns]))
+    colour = {n: GREY if n in inactive else PALETTE[i % len(PALETTE)]
+              for i, n in enumerate(names)}
+    nodes = [*table.index, *table.columns]
+    totals = [*table.sum(axis=1), *table.sum(axis=0)]
+    flows = [(i, len(table.index) + j, int(table.iat[i, j]))
+             for i in range(len(table.index)) for j in range(len(table.columns))
+             if table.iat[i, j]]
     fig = go.Figure(go.Sankey(
         arrangement="snap",
-        node={"label": [f"{n} ({v:,})" for n, v in zip(
-            nodes, [*table.sum(axis=1), *table.sum(axis=0)], strict=True)],
-              "pad": 14, "thickness": 16,
-              "color": colours + [GREY if t in ("Not active", "Not clustered") else ACCENT
-                                  for t in table.columns]},
-        link={"source": link_source, "target": link_target, "value": link_value,
-              "color": link_colour,
+        node={"label": [f"{esc(n)} ({v:,})" for n, v in zip(nodes, totals, strict=True)],
+              "pad": 14, "thickness": 16, "color": [colour[n] for n in nodes]},
+        link={"source": [f[0] for f in flows], "target": [f[1] for f in flows],
+              "value": [f[2] for f in flows],
+              "color": [_fade(colour[table.index[f[0]]]) for f in flows],
               "hovertemplate": "%{source.label} → %{target.label}: %{value:,} users"
                                "<extra></extra>"}))
+    fig.update_traces(textfont={"size": 12, "color": "#1f2330"})
     return _style(fig, f"{esc(before)} → {esc(after)}", height=max(380, 34 * len(nodes)))
 
 

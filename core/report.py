@@ -23,6 +23,7 @@ from plotly.offline import get_plotlyjs
 from core import persona_charts
 from core.clustering import ALGORITHMS
 from core.personas import ClusterProfiles, persona_state, profile_clusters
+from core.preprocess import PreprocessConfig, Preprocessor
 from core.workspace import Workspace
 
 #: Silhouette is quadratic in users: measured on a sample of this size.
@@ -113,8 +114,6 @@ def quality_metrics(ws: Workspace) -> dict[str, float]:
         silhouette_score,
     )
 
-    from core.preprocess import PreprocessConfig, Preprocessor
-
     if not ws.preprocess_config or ws.clusters is None or ws.features is None:
         return {}
     pre = Preprocessor(PreprocessConfig.from_dict(ws.preprocess_config))
@@ -138,9 +137,10 @@ def method_section(ws: Workspace) -> str:
     features = pre.get("features", ws.selected_features)
     rows = [{"Feature": f, "Log transformed": "yes" if f in pre.get("log_features", []) else "",
              "Definition": ws.feature_definitions.get(f, "")} for f in features]
+    threshold = PreprocessConfig.from_dict(pre).threshold if pre.get("features") else None
     outliers = "kept as they are" if pre.get("outlier_method") == "none" else (
-        f"{pre.get('outlier_method', 'iqr').upper()} rule, threshold "
-        f"{pre.get('outlier_threshold') or 'default'}, {pre.get('outlier_action', 'clip')}")
+        f"{'z-score' if pre.get('outlier_method') == 'zscore' else 'IQR rule'}, threshold "
+        f"{threshold}, {pre.get('outlier_action', 'clip')}")
     pca = {"none": "none", "components": f"{pre.get('pca_components')} components",
            "variance": f"{pre.get('pca_variance', 0):.0%} of the variance"}
     params = {k: cfg[k] for k in ("k", "linkage", "eps", "min_samples", "min_cluster_size",

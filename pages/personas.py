@@ -187,7 +187,10 @@ def migration_tab() -> None:
         show_migration(saved[1])
 
 
-tabs = st.tabs(["Cards", "Compare", "Distributions", "Migration"])
+# Keyed tabs keep the open tab across reruns (a button in the Migration tab would
+# otherwise send the analyst back to the cards). Every tab is still drawn.
+tabs = st.tabs(["Cards", "Compare", "Distributions", "Migration"], key="personas.tab",
+               on_change="rerun")
 with tabs[0]:
     for cluster_label in profiles.labels:
         card(cluster_label)
