@@ -108,17 +108,30 @@ def traits(profiles: ClusterProfiles, label: str, name: str, top: int = 8) -> go
 
 def distribution(features: pd.DataFrame, labels: pd.Series, names: dict[str, str],
                  feature: str) -> go.Figure:
-    """Box plot of one feature per persona (whiskers at 1.5 IQR, outliers not drawn)."""
-    values = features[feature].reindex(labels.index)
+    """Box plot of one feature per persona (whiskers at 1.5 IQR, outliers not drawn).
+
+    Quartiles and whiskers are computed here, so the figure carries five numbers per
+    persona instead of every user's value.
+    """
+    values = features[feature].reindex(labels.index).astype(float)
     fig = go.Figure()
     order = sorted(labels.unique(), key=lambda v: (v == "Noise", len(v), v))
     for i, label in enumerate(order):
         members = values[labels == label].dropna()
-        fig.add_trace(go.Box(y=members.to_numpy(), name=esc(names.get(label, label)),
-                             boxpoints=False, marker_color=PALETTE[i % len(PALETTE)]))
+        if members.empty:
+            continue
+        q1, median, q3 = members.quantile([0.25, 0.5, 0.75])
+        reach = 1.5 * (q3 - q1)
+        low = members[members >= q1 - reach].min()
+        high = members[members <= q3 + reach].max()
+        fig.add_trace(go.Box(
+            x=[esc(names.get(label, label))], q1=[q1], median=[median], q3=[q3],
+            lowerfence=[low], upperfence=[high], mean=[members.mean()],
+            name=esc(names.get(label, label)), marker_color=PALETTE[i % len(PALETTE)]))
     fig.update_layout(showlegend=False)
     fig.update_yaxes(title=esc(feature_label(feature)))
-    return _style(fig, f"Distribution of {esc(feature_label(feature))} by persona")
+    return _style(fig, f"Distribution of {esc(feature_label(feature))} by persona "
+                       "(box: quartiles; whiskers: 1.5 × IQR; dashed: mean)")
 
 
 def sankey(table: pd.DataFrame, before: str, after: str) -> go.Figure:

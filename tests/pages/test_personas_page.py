@@ -146,3 +146,24 @@ def test_period_migration_counts_every_user(clustered):
     assert compared >= len(ws.clusters) - 5  # users seen in either window
     table = next(d.value for d in at.dataframe if d.value.index.name == "First 45 days")
     assert int(table.to_numpy().sum()) == compared
+
+
+def test_a_per_user_table_gets_personas_without_event_views(home, monkeypatch):
+    import numpy as np
+    import pandas as pd
+
+    monkeypatch.setenv("PERSONA_LENS_AUTOLOAD", "0")
+    at = _app().run()
+    ws = at.session_state["workspace"]
+    rng = np.random.default_rng(1)
+    table = pd.DataFrame({"customer": [f"c{i}" for i in range(300)],
+                          "orders": np.r_[rng.poisson(1, 150), rng.poisson(9, 150)],
+                          "ltv": np.r_[rng.gamma(2, 10, 150), rng.gamma(9, 40, 150)]})
+    analysis.load_user_table_into(ws, table, "crm.csv", "customer")
+    analysis.cluster_into(ws, PreprocessConfig(features=("orders", "ltv")),
+                          ClusterConfig(k=2, random_state=0))
+    at.switch_page(PAGE).run()
+    _no_errors(at)
+    assert len(at.session_state["workspace"].personas["names"]) == 2
+    assert any("needs an event log" in i.value for i in at.info)
+    assert any("no revenue feature" in i.value for i in at.info)
