@@ -34,8 +34,10 @@ from ui.state import require_features, workspace
 
 EXAMPLE = ('persona = "Cart abandoners" and days_since_last_event > 2 -> show reengage_modal '
            "in slot modal priority 10 cap 1/day holdout 10%")
-OUTCOME_ICONS = {"wins": "✅", "shown after caps": "🔁", "lost on priority": "⬇️",
-                 "held out": "🧪", "not matched": "⛔", "disabled": "⏸️"}
+OUTCOME_ICONS = {"wins": ":material/check_circle:", "shown after caps": ":material/repeat:",
+                 "lost on priority": ":material/arrow_downward:",
+                 "held out": ":material/science:", "not matched": ":material/block:",
+                 "disabled": ":material/pause_circle:"}
 
 ws = workspace()
 st.title("Rules")
@@ -111,7 +113,8 @@ with shows_errors():
             reach = int(condition_mask(parsed.condition, preview_ctx).sum())
             n_users = len(preview_ctx.users)
             st.metric("Reach of this rule", f"{reach:,} users",
-                      f"{reach / max(n_users, 1):.1%} of {n_users:,}", delta_color="off")
+                      f"{reach / max(n_users, 1):.1%} of {n_users:,}", delta_color="off",
+                      delta_arrow="off")
             editing = st.session_state.get("rules.editing")
             label = f"Save changes to '{editing}'" if editing else "Add rule"
             if st.button(label, key="rules.text_add", type="primary"):
@@ -141,17 +144,23 @@ with shows_errors():
                                   placeholder="e.g. Welcome new visitors")
         subjects = [*vocabulary.subjects(), COUNT_CHOICE]
         rows = st.data_editor(
-            pd.DataFrame({"what": [None], "event": [None], "window": ["7d"], "op": [">"],
-                          "value": [""]}),
+            # Counts' event and window last: most conditions do not need them.
+            pd.DataFrame({"what": [None], "op": [">"], "value": [""], "event": [None],
+                          "window": ["7d"]}),
             num_rows="dynamic", key="rules.form.conditions", width="stretch",
             column_config={
-                "what": st.column_config.SelectboxColumn("Compare", options=subjects),
+                "what": st.column_config.SelectboxColumn("Compare", options=subjects,
+                                                         width="medium"),
                 "event": st.column_config.SelectboxColumn(
-                    "Event (for counts)", options=list(vocabulary.events)),
-                "window": st.column_config.TextColumn("Window", help="e.g. 7d or 48h"),
-                "op": st.column_config.SelectboxColumn("Operator", options=list(OPS)),
+                    "Event", options=list(vocabulary.events), width="small",
+                    help="For a count of an event: which event."),
+                "window": st.column_config.TextColumn(
+                    "Window", width="small", help="For a count: e.g. 7d or 48h."),
+                "op": st.column_config.SelectboxColumn("Op", options=list(OPS),
+                                                       width="small"),
                 "value": st.column_config.TextColumn(
-                    "Value", help="A number, or a persona, segment or text value.")})
+                    "Value", width="small",
+                    help="A number, or a persona, segment or text value.")})
         cols = st.columns(2)
         combine = cols[0].radio("Combine", ["and", "or"], horizontal=True,
                                 format_func=str.upper, key="rules.form.combine")
@@ -217,11 +226,11 @@ with shows_errors():
                            rule_set.settings)
         save(switched, "Switched rules on or off.")
         st.rerun()
-    cols = st.columns([2, 1, 2, 1])
+    cols = st.columns([2, 1, 2, 1], vertical_alignment="bottom")
     by_id = {r.id: r for r in rule_set.rules}
     chosen = cols[0].selectbox("Edit a rule", list(by_id), key="rules.edit_choice",
                                format_func=lambda i: by_id[i].name)
-    cols[1].button("Load into the text box", key="rules.edit", on_click=load_into_text_box,
+    cols[1].button("Edit as text", key="rules.edit", on_click=load_into_text_box,
                    args=(by_id[chosen],))
     remove = cols[2].multiselect("Remove rules", list(by_id), key="rules.remove",
                                  format_func=lambda i: by_id[i].name)
@@ -252,9 +261,10 @@ with shows_errors():
     cols = st.columns(4)
     cols[0].metric("Users", f"{n:,}")
     cols[1].metric("Reached by a rule", f"{reached:,}", f"{sim.reached_share:.1%}",
-                   delta_color="off")
+                   delta_color="off", delta_arrow="off")
     cols[2].metric("No rule reaches", f"{len(sim.unreached):,}",
-                   f"{len(sim.unreached) / max(n, 1):.1%}", delta_color="off")
+                   f"{len(sim.unreached) / max(n, 1):.1%}", delta_color="off",
+                   delta_arrow="off")
     cols[3].metric("In a conflict", f"{sim.conflicted_users():,}",
                    help="Users matched by two or more rules for the same slot.")
     for notice in sim.notices:
@@ -323,17 +333,20 @@ with shows_errors():
     cols = st.columns(3)
     cols[0].download_button("Download rules (JSON)", lambda: rules_json_bytes(rule_set),
                             file_name="rules.json", mime="application/json",
-                            key="rules.download_json", icon=":material/download:")
+                            key="rules.download_json", icon=":material/download:",
+                            on_click="ignore")
     cols[1].download_button("Download evaluation (CSV)",
                             lambda: safe_csv_bytes(evaluation_table(sim, context),
                                                    index=False),
                             file_name="actions.csv", mime="text/csv",
-                            key="rules.download_csv", icon=":material/download:")
+                            key="rules.download_csv", icon=":material/download:",
+                            on_click="ignore")
     cols[2].download_button("Download hold-out groups (CSV)",
                             lambda: safe_csv_bytes(holdout_table(sim.rules, sim.users),
                                                    index=False),
                             file_name="holdouts.csv", mime="text/csv",
-                            key="rules.download_holdouts", icon=":material/download:")
+                            key="rules.download_holdouts", icon=":material/download:",
+                            on_click="ignore")
     upload = st.file_uploader("Import rules (JSON)", type=["json"], key="rules.import")
     if upload is not None and st.button("Replace the rules with the file",
                                         key="rules.import_button"):
