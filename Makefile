@@ -35,6 +35,7 @@ test-fast: setup
 bench: setup
 	$(PY) -m bench.run_bench
 	$(PY) -m bench.bench_experiments
+	$(PY) -m bench.bench_rules
 
 lint: setup
 	$(PY) -m ruff check .
