@@ -289,3 +289,33 @@ def test_evaluation_table_is_one_row_per_reached_user_and_slot():
     assert row["action"] == "welcome_module" and row["winning_rule"] == "welcome"
     assert row["explanation"] == 'persona = "New" [Churn risk]; sessions > 5 [7]'
     assert not table["holdout"].any()
+
+
+# --------------------------------------------------------------------------- form
+def test_form_rows_build_the_same_condition_as_the_text():
+    from core.rules import COUNT_CHOICE, condition_from_rows
+
+    rows = [{"what": "persona", "op": "=", "value": "Churn risk"},
+            {"what": None, "op": ">", "value": ""},  # a blank row is skipped
+            {"what": COUNT_CHOICE, "event": "add_to_cart", "window": "48h", "op": ">=",
+             "value": "2"},
+            {"what": "rfm_segment", "op": "!=", "value": '"Champions"'}]
+    condition = condition_from_rows(rows, "or", negate=True)
+    text = ('not (persona = "Churn risk" or count(add_to_cart, 48h) >= 2 or '
+            'rfm_segment != "Champions") -> show x')
+    assert condition == parse_rule(text).condition
+
+
+@pytest.mark.parametrize("rows,message", [
+    ([], "at least one condition"),
+    ([{"what": "sessions", "op": ">", "value": None}], "incomplete"),
+    ([{"what": "sessions", "op": "~", "value": "1"}], "operator must be one of"),
+    ([{"what": "count of an event", "op": ">", "value": "1"}], "choose the event"),
+    ([{"what": "count of an event", "event": "x", "window": "7 days", "op": ">",
+       "value": "1"}], "not a window"),
+])
+def test_incomplete_form_rows_say_what_is_missing(rows, message):
+    from core.rules import condition_from_rows
+
+    with pytest.raises(ConfigError, match=message):
+        condition_from_rows(rows)

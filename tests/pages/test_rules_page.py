@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from core.rule_grammar import parse_rule
+from core.rule_grammar import format_rule, parse_rule
 from core.rules import condition_mask, context_from_workspace, load_workspace_rules
 
 TIMEOUT = 120
@@ -108,3 +108,22 @@ def test_an_unknown_user_gets_a_message(home):
     at.text_input(key="rules.user").set_value("nobody").run()
     assert [e.value for e in at.exception] == []
     assert "'nobody' is not in the data" in at.error[0].value
+
+
+def test_edit_a_rule_as_text_keeps_its_id(home):
+    at = _rules_page()
+    at.button(key="rules.starters").click().run()
+    rules = load_workspace_rules(at.session_state["workspace"].rules)
+    first = rules.rules[0]
+    at.selectbox(key="rules.edit_choice").set_value(first.id)
+    at.button(key="rules.edit").click().run()
+    _no_errors(at)
+    text = at.text_input(key="rules.text").value
+    assert text == format_rule(first.condition, first.action)
+    assert "priority 20" in text
+    at.text_input(key="rules.text").set_value(text.replace("priority 20", "priority 99")).run()
+    at.button(key="rules.text_add").click().run()
+    _no_errors(at)
+    after = load_workspace_rules(at.session_state["workspace"].rules)
+    assert [r.id for r in after.rules] == [r.id for r in rules.rules]
+    assert after.get(first.id).action.priority == 99
