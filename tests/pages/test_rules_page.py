@@ -127,3 +127,30 @@ def test_edit_a_rule_as_text_keeps_its_id(home):
     after = load_workspace_rules(at.session_state["workspace"].rules)
     assert [r.id for r in after.rules] == [r.id for r in rules.rules]
     assert after.get(first.id).action.priority == 99
+
+
+def test_persona_rules_after_clustering(home):
+    from core.analysis import cluster_into
+    from core.clustering import ClusterConfig
+    from core.preprocess import PreprocessConfig
+
+    at = _rules_page()
+    ws = at.session_state["workspace"]
+    cluster_into(ws, PreprocessConfig(features=tuple(ws.selected_features)),
+                 ClusterConfig(k=4, random_state=0))
+    ws.personas = {"names": {"Cluster 2": "Big spenders"}}
+    ws.save()
+    at.run()
+    _no_errors(at)
+    assert not any("No personas yet" in i.value for i in at.info)
+    at.text_input(key="rules.text_name").set_value("Spenders")
+    at.text_input(key="rules.text").set_value(
+        'persona = "Big spenders" -> show loyalty_offer').run()
+    _no_errors(at)
+    size = int((ws.persona_labels() == "Big spenders").sum())
+    assert _metric(at, "Reach of this rule").value == f"{size:,} users"
+    at.button(key="rules.text_add").click().run()
+    _no_errors(at)
+    unreached = next(d.value for d in at.dataframe if "persona" in d.value.columns)
+    assert "Big spenders" not in set(unreached["persona"])
+    assert unreached["users"].sum() == 5000 - size
