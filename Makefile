@@ -36,6 +36,7 @@ bench: setup
 	$(PY) -m bench.run_bench
 	$(PY) -m bench.bench_experiments
 	$(PY) -m bench.bench_rules
+	$(PY) -m bench.bench_segmentation
 
 lint: setup
 	$(PY) -m ruff check .

@@ -281,3 +281,47 @@ def read_experiment_path(path) -> pd.DataFrame:
     from core.io import read_path
 
     return infer_types(read_path(path).frame)
+
+
+#: Label of experiment users a rule does not reach when its hold-out groups are joined.
+NOT_REACHED = "(not reached)"
+
+
+@dataclass(frozen=True)
+class RuleTest:
+    """A rule's own test: the group of each user it reaches and the planned hold-out."""
+
+    groups: pd.Series
+    holdout_share: float
+
+    def planned_split(self) -> str:
+        """Weights in the page's order: control ("holdout") first, then "treatment"."""
+        return f"{self.holdout_share * 100:g},{(1 - self.holdout_share) * 100:g}"
+
+
+def rule_test_groups(matched: pd.DataFrame, held_out: pd.DataFrame,
+                     rules: dict[str, tuple[str, float]]) -> dict[str, RuleTest]:
+    """The test groups of each rule with a hold-out: who saw it and who was held out.
+
+    Parameters
+    ----------
+    matched, held_out : DataFrame
+        Users × rule id booleans from the rule simulation (held out = matched and drawn
+        into the rule's hold-out).
+    rules : dict
+        Rule id -> (rule name, hold-out share in [0, 1]) for the rules with a hold-out.
+
+    Returns
+    -------
+    dict
+        ``"Rule test: <name>"`` -> :class:`RuleTest` whose ``groups`` holds "holdout" or
+        "treatment" (user id index) for the users the rule reaches; the others are absent.
+    """
+    tests = {}
+    for rule_id, (name, share) in rules.items():
+        reached = matched[rule_id].to_numpy(bool)
+        held = held_out[rule_id].to_numpy(bool)[reached]
+        groups = pd.Series(np.where(held, "holdout", "treatment"),
+                           index=matched.index[reached].astype(str))
+        tests[f"Rule test: {name}"] = RuleTest(groups, share)
+    return tests

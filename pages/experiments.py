@@ -9,7 +9,7 @@ import pandas as pd
 import streamlit as st
 
 from core import experiment_charts as charts
-from core.experiment_input import ExperimentSpec, guess_columns, join_labels
+from core.experiment_input import NOT_REACHED, ExperimentSpec, guess_columns, join_labels
 from core.experiment_planning import mde_proportions, plan_means, plan_proportions
 from core.experiment_report import fmt_p, fmt_pct, fmt_value, metric_label
 from core.export import safe_csv_bytes
@@ -73,10 +73,37 @@ def pick(label: str, options: list[str], default: str | None, key: str, **kw) ->
     return None if value == ui.NONE else value
 
 
+def join_rule_tests(frame: pd.DataFrame, user: str | None) -> tuple[pd.DataFrame, dict]:
+    """Add the chosen rules' hold-out groups as columns (usable as variant or breakdown)."""
+    tests = ui.rule_tests(ws)
+    if not tests or not user:
+        return frame, {}
+    chosen = st.multiselect(
+        "Join rule hold-outs", list(tests), key="experiments.col.rule_tests",
+        help="Adds one column per rule: 'holdout' or 'treatment' for the users the rule "
+             f"reaches (the draw exported with the rules), '{NOT_REACHED}' for the others. "
+             "Choose it as the variant column, with 'holdout' as control, to test the rule.")
+    for name in chosen:
+        frame, _ = join_labels(frame, tests[name].groups, name, user, missing=NOT_REACHED)
+    return frame, {name: tests[name] for name in chosen}
+
+
+def drop_unreached(frame: pd.DataFrame, variant: str, joined: dict) -> pd.DataFrame:
+    """A rule's own test compares only the users it reaches: say how many are left out."""
+    if variant not in joined:
+        return frame
+    outside = frame[variant] == NOT_REACHED
+    if outside.any():
+        st.caption(f"{int(outside.sum()):,} users of the experiment are not reached by the "
+                   "rule and are left out of its test.")
+    return frame[~outside]
+
+
 def columns_and_settings(frame: pd.DataFrame) -> tuple[ExperimentSpec, pd.DataFrame, str]:
     guess = guess_columns(frame)
-    names = [str(c) for c in frame.columns]
     with st.expander("Columns and settings", icon=":material/tune:", expanded=False):
+        frame, joined = join_rule_tests(frame, guess.user)
+        names = [str(c) for c in frame.columns]
         top = st.columns(4)
         layout = top[0].radio("Rows are", ["per_user", "aggregated"],
                               index=["per_user", "aggregated"].index(guess.layout),
@@ -87,8 +114,10 @@ def columns_and_settings(frame: pd.DataFrame) -> tuple[ExperimentSpec, pd.DataFr
                                    index=names.index(guess.variant)
                                    if guess.variant in names else 0,
                                    key="experiments.col.variant")
+        frame = drop_unreached(frame, variant, joined)
         values = sorted(map(str, frame[variant].dropna().unique()))[:50]
-        default_control = "control" if "control" in values else values[0] if values else None
+        default_control = next((v for v in ("control", "holdout") if v in values),
+                               values[0] if values else None)
         control = top[2].selectbox("Control", values, key="experiments.col.control",
                                    index=values.index(default_control)
                                    if default_control in values else 0)
@@ -131,10 +160,11 @@ def columns_and_settings(frame: pd.DataFrame) -> tuple[ExperimentSpec, pd.DataFr
                 st.caption("Numeric metrics from sum and sum-of-squares columns: "
                            + ", ".join(m[0] for m in guess.mean_cols))
         st.divider()
-        return _settings(variant, control, layout, extra), frame, note
+        split = joined[variant].planned_split() if variant in joined else ""
+        return _settings(variant, control, layout, extra, split), frame, note
 
 
-def _settings(variant, control, layout, extra) -> ExperimentSpec:
+def _settings(variant, control, layout, extra, split: str = "") -> ExperimentSpec:
     row = st.columns(5)
     alpha = row[0].selectbox("α", [0.01, 0.05, 0.10], index=1, key="experiments.alpha")
     alternative = row[1].selectbox(
@@ -153,7 +183,9 @@ def _settings(variant, control, layout, extra) -> ExperimentSpec:
                                 format_func={"wald": "Wald (unpooled)",
                                              "newcombe": "Newcombe"}.get)
     row = st.columns(5)
-    split = row[0].text_input("Planned split", "", key="experiments.split",
+    # A rule's test is planned with its hold-out share; a new key makes that the default.
+    split = row[0].text_input("Planned split", split,
+                              key=f"experiments.split.{variant}" if split else "experiments.split",
                               placeholder="equal, or e.g. 50,50",
                               help="Weights per variant in the order control, then the "
                                    "others alphabetically.")

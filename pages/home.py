@@ -9,10 +9,12 @@ from ui.state import workspace
 ws = workspace()
 st.title("Persona Lens")
 st.markdown(
-    "Turn behavioral event data into per-user features, then find the groups in your "
-    "users: segments you define by rules and clusters the data suggests, checked for "
-    "stability and explored on a map. Every step is saved as it finishes, so a refresh or "
-    "a restart loses nothing.")
+    "Turn behavioral event data into per-user features, find the groups in your users "
+    "(segments you define by rules and clusters the data suggests, checked for stability "
+    "and explored on a map), name them as personas, write the personalization rules that "
+    "act on them, test those rules with A/B statistics, and share the result as segment "
+    "files and a persona report. Every step is saved as it finishes, so a refresh or a "
+    "restart loses nothing.")
 
 STEPS = [
     ("load", "Load data", "pages/data.py", "Open data",
@@ -25,7 +27,20 @@ STEPS = [
     ("clusters", "Cluster users", "pages/clustering.py", "Open clustering",
      "Let the data suggest groups: choose k, fit, check stability and profiles."),
     ("map", "Explore the map", "pages/map.py", "Open the map",
-     "See users on a map, select a group, profile it and save it as a segment."),
+     "See users on a PCA, UMAP or t-SNE map, select a group, profile it and save it as a "
+     "segment."),
+    ("personas", "Name personas", "pages/personas.py", "Open personas",
+     "Profiles of each cluster in words, suggested names you can edit, and how users move "
+     "between personas over time."),
+    ("rules", "Write rules", "pages/rules.py", "Open rules",
+     "If-then personalization rules on personas and behavior: reach, conflicts and why a "
+     "user sees what they see."),
+    ("experiment", "Test with A/B statistics", "pages/experiments.py", "Open experiments",
+     "Significance, intervals, power, sample-ratio checks, a Bayesian view and a "
+     "per-persona breakdown."),
+    ("export", "Share", "pages/share.py", "Open export",
+     "Segment CSVs, the persona report, the model for scoring new data and the whole "
+     "workspace as one file."),
 ]
 
 
@@ -34,6 +49,12 @@ def _done(step: str) -> bool:
         return bool(ws.segment_rules) or ws.segments is not None
     if step == "map":
         return ws.segments is not None
+    if step == "personas":
+        return bool(ws.personas.get("names"))
+    if step == "rules":
+        return bool(ws.rules.get("rules"))
+    if step == "experiment":
+        return bool(ws.experiment.get("summary"))
     return step in ws.steps
 
 

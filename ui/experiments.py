@@ -67,3 +67,20 @@ def format_table(table: pd.DataFrame) -> pd.DataFrame:
              "dof": "df", "p_value": "p", "p_adjusted": "Adjusted p",
              "significant": "Significant", "test": "Test", "interval": "Interval"}
     return table[list(names)].rename(columns=names)
+
+
+def rule_tests(ws) -> dict:
+    """Hold-out groups of the workspace's rules that have a hold-out (empty when none)."""
+    from core.experiment_input import rule_test_groups
+    from core.rules import simulate, window_counts_needed
+    from ui.rules import rule_context, stored_rules
+
+    if not ws.rules or ws.features is None:
+        return {}
+    rule_set = stored_rules(ws)
+    tested = {r.id: (r.name, r.action.holdout_percent / 100) for r in rule_set.rules
+              if r.enabled and r.action.holdout_percent > 0}
+    if not tested:
+        return {}
+    sim = simulate(rule_set, rule_context(ws, window_counts_needed(rule_set.rules)))
+    return rule_test_groups(sim.matched, sim.held_out, tested)

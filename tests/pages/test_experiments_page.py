@@ -89,3 +89,38 @@ def test_persona_breakdown_after_clustering(home):
     personas = set(ws.persona_labels())
     assert set(table["segment"]) <= personas | {"(none)"}
     assert len(set(table["segment"]) & personas) >= 2
+
+
+def test_a_rule_hold_out_becomes_the_variant_of_its_own_test(home):
+    """Rules written on the Rules page carry a deterministic hold-out; joined here, the
+    rule's test compares held-out and treated users among those it reaches."""
+    from core.rule_grammar import parse_rule
+    from core.rules import condition_mask, context_from_workspace
+
+    rule = "sessions > 3 -> show reengage_modal in slot modal priority 10 holdout 20%"
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT).run()
+    at.switch_page("pages/rules.py").run()
+    at.text_input(key="rules.text_name").set_value("Win back")
+    at.text_input(key="rules.text").set_value(rule).run()
+    at.button(key="rules.text_add").click().run()
+    _no_errors(at)
+    at.switch_page("pages/experiments.py").run()
+    at.button(key="experiments.load_sample").click().run()
+    at.multiselect(key="experiments.col.rule_tests").set_value(["Rule test: Win back"]).run()
+    at.selectbox(key="experiments.col.variant").set_value("Rule test: Win back").run()
+    _no_errors(at)
+    assert at.selectbox(key="experiments.col.control").value == "holdout"
+    ws = at.session_state["workspace"]
+    reached = condition_mask(parse_rule(rule).condition, context_from_workspace(ws))
+    users = set(ws.frame("experiment")["user_id"].astype(str))
+    in_test = len(users & set(ws.features.index[reached].astype(str)))
+    left_out = len(users) - in_test
+    assert any(f"{left_out:,} users of the experiment are not reached by the rule" in c.value
+               for c in at.caption)
+    # Planned with the rule's 20 % hold-out, so no sample-ratio alarm (checked above).
+    assert at.text_input(key="experiments.split.Rule test: Win back").value == "20,80"
+    first = at.session_state["workspace"].experiment["summary"]["table"][0]
+    assert (first["control"], first["variant"]) == ("holdout", "treatment")
+    assert first["control_users"] + first["variant_users"] == in_test
+    assert 0.15 < first["control_users"] / in_test < 0.25
+    assert any("treatment" in m.value and "conversion from" in m.value for m in at.markdown)
