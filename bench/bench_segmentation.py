@@ -161,6 +161,10 @@ def main(argv: list[str] | None = None) -> int:
                   if k not in ("seconds", "peak_rss_mb", "load_avg_1min_before")}
         print(f"{name:<14}{row['seconds']:>9.1f}{row['peak_rss_mb']:>13.0f}  {verdict:<9}"
               f"{detail}")
+    # Running a subset of tasks updates their rows and keeps the others.
+    kept = json.loads(RESULTS_PATH.read_text()) if RESULTS_PATH.exists() else {}
+    if kept.get("users") == args.users:
+        rows = {**kept.get("results", {}), **rows}
     RESULTS_PATH.write_text(json.dumps({"users": args.users, "machine": machine(),
                                         "results": rows}, indent=2))
     print(f"\nwrote {RESULTS_PATH.relative_to(BENCH_DIR.parent)}")

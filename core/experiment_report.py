@@ -65,8 +65,10 @@ def sentence(row: MetricComparison, spec: ExperimentSpec) -> str:
     text = (f"{row.variant} {verb} {label} from {fmt_value(row.control_value, row.kind)} "
             f"to {fmt_value(row.treatment_value, row.kind)}")
     if row.cuped_theta is not None:
-        text += (f"; adjusted for the pre-period (CUPED, variance "
-                 f"{fmt_pct(-row.variance_reduction)}) the effect is")
+        change = (f"variance {fmt_pct(row.variance_reduction, signed=False)} lower"
+                  if row.variance_reduction >= 0
+                  else f"variance {fmt_pct(-row.variance_reduction, signed=False)} higher")
+        text += f"; adjusted for the pre-period (CUPED, {change}) the effect is"
     if math.isfinite(row.relative_lift):
         text += (f"{'' if row.cuped_theta is not None else ','} "
                  f"{fmt_pct(row.relative_lift)} relative "

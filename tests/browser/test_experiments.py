@@ -28,6 +28,10 @@ def test_sample_experiment_verdict_bayes_and_download(app_server, page):
                                   ExperimentSpec(metrics=("converted", "revenue"),
                                                  pre_col="pre_period_revenue"))
     assert expected.sentences[0] in sentence
+    # Let the metrics and the forest plot draw before the picture.
+    page.get_by_test_id("stMetric").first.wait_for()
+    page.locator(".js-plotly-plot").first.wait_for()
+    page.wait_for_timeout(1500)
     shoot(page, "20_experiments_verdict")
 
     page.get_by_test_id("stButtonGroup").get_by_text("Bayesian", exact=True).click()
