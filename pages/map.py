@@ -18,7 +18,14 @@ from core.projection import (
     Projection,
     selection_profile,
 )
-from ui.cache import features_version, map_projection, preprocessed, tsne_map, umap_map
+from ui.cache import (
+    features_version,
+    has_umap_map,
+    map_projection,
+    preprocessed,
+    tsne_map,
+    umap_map,
+)
 from ui.errors import shows_errors
 from ui.progress import progress_bar
 from ui.state import require_features, workspace
@@ -80,21 +87,21 @@ def umap_view(dims: int, users: int) -> Projection:
     # A seed makes UMAP run on one thread: 80 s instead of 33 s for 100,000 users here.
     params["random_state"] = 0 if users <= SEEDED_UMAP_MAX_USERS else None
     wait_for_umap()
-    full_key = ("map.umap_full", version, str(settings), dims, str(params))
-    if users <= UMAP_PREVIEW_SIZE or st.session_state.get("map.umap_full_for") == full_key:
-        update, close = progress_bar(f"UMAP of {users:,} users")
-        projection = umap_map(version, settings, dims, params, None, features, update)
-        close()
-        return projection
+    if users <= UMAP_PREVIEW_SIZE or has_umap_map(version, settings, dims, params, None):
+        return full_umap(dims, params, users)
     with st.spinner(f"Quick preview on {UMAP_PREVIEW_SIZE:,} users…"):
         projection = umap_map(version, settings, dims, params, UMAP_PREVIEW_SIZE, features)
     if cols[3].button(f"Map all {users:,} users", key="map.umap_full", type="primary",
                       help="The preview places a stratified sample; the full map places "
-                           "everyone (about a minute per 100,000 users)."):
-        update, close = progress_bar(f"UMAP of all {users:,} users")
-        projection = umap_map(version, settings, dims, params, None, features, update)
-        close()
-        st.session_state["map.umap_full_for"] = full_key
+                           "everyone (about 35 s per 100,000 users here)."):
+        return full_umap(dims, params, users)
+    return projection
+
+
+def full_umap(dims: int, params: dict, users: int) -> Projection:
+    update, close = progress_bar(f"Placing all {users:,} users with UMAP")
+    projection = umap_map(version, settings, dims, params, None, features, update)
+    close()
     return projection
 
 

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+from collections import OrderedDict
+
 import numpy as np
 import pandas as pd
 import streamlit as st
@@ -69,13 +72,41 @@ def map_projection(version: str, config: dict, dimensions: int,
     return pca_projection(matrix, index, names, dimensions=dimensions)
 
 
-@st.cache_data(show_spinner=False, max_entries=6)
+#: UMAP maps kept per server process (each is a few MB of coordinates).
+UMAP_MAPS_KEPT = 6
+
+
+@st.cache_resource(show_spinner=False)
+def _umap_maps() -> OrderedDict:
+    return OrderedDict()
+
+
 def umap_map(version: str, config: dict, dimensions: int, params: dict,
-             sample_size: int | None, _features: pd.DataFrame, _progress=None) -> Projection:
-    """UMAP coordinates (cached per table, preprocessing, UMAP settings and sample)."""
-    matrix, index, _ = preprocessed(version, config, _features)
-    return umap_projection(matrix, index, dimensions=dimensions, sample_size=sample_size,
-                           progress=_progress, **params)
+             sample_size: int | None, features: pd.DataFrame, progress=None) -> Projection:
+    """UMAP coordinates, kept per table, preprocessing, UMAP settings and sample.
+
+    Not ``st.cache_data``: that would record the progress bar's updates made inside the
+    call and fail to replay them on the next run, so the maps are kept in a small store.
+    """
+    key = json.dumps([version, config, dimensions, params, sample_size], sort_keys=True,
+                     default=str)
+    maps = _umap_maps()
+    if key not in maps:
+        matrix, index, _ = preprocessed(version, config, features)
+        maps[key] = umap_projection(matrix, index, dimensions=dimensions,
+                                    sample_size=sample_size, progress=progress, **params)
+        while len(maps) > UMAP_MAPS_KEPT:
+            maps.popitem(last=False)
+    maps.move_to_end(key)
+    return maps[key]
+
+
+def has_umap_map(version: str, config: dict, dimensions: int, params: dict,
+                 sample_size: int | None) -> bool:
+    """Whether this UMAP map is already computed."""
+    key = json.dumps([version, config, dimensions, params, sample_size], sort_keys=True,
+                     default=str)
+    return key in _umap_maps()
 
 
 @st.cache_data(show_spinner=False, max_entries=6)

@@ -73,13 +73,23 @@ def test_umap_preview_then_the_full_map(app_server, page):
         timeout=300_000)
     shoot(page, "08b_map_umap_preview")
     page.get_by_role("button", name="Map all 5,000 users").click()
-    page.get_by_text("UMAP of all 5,000 users").wait_for(timeout=300_000)
+    page.get_by_text("UMAP of all 5,000 users; distances").wait_for(timeout=300_000)
     drag = page.locator(".js-plotly-plot .nsewdrag").first
+    drag.wait_for()
+    page.wait_for_timeout(1000)  # the new figure replaces the preview's
     box = drag.bounding_box()
     # Most of the plot area: some users are certainly inside.
     page.mouse.move(box["x"] + box["width"] * 0.1, box["y"] + box["height"] * 0.1)
     page.mouse.down()
     page.mouse.move(box["x"] + box["width"] * 0.9, box["y"] + box["height"] * 0.9, steps=10)
     page.mouse.up()
-    page.get_by_text(re.compile(r"[\d,]+ users selected")).wait_for(timeout=60_000)
+    selected = page.get_by_text(re.compile(r"[\d,]+ users selected"))
+    selected.wait_for(timeout=60_000)
+    # The selection's rerun keeps the full map: shares are of all 5,000 users.
+    assert page.get_by_text("UMAP of all 5,000 users").is_visible()
+    count = int(re.search(r"([\d,]+) users selected", selected.inner_text()).group(1)
+                .replace(",", ""))
+    line = selected.locator("xpath=..").inner_text()  # the bold count's paragraph
+    share = re.search(r"\(([\d.]+)% of those on the map\)", line).group(1)
+    assert f"{count / 5000:.1%}" == f"{share}%"
     shoot(page, "08c_map_umap_full")

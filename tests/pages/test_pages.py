@@ -332,6 +332,10 @@ def test_map_page_umap_preview_then_full_and_tsne_sample(home):
     at.button(key="map.umap_full").click().run()
     _no_errors(at)
     assert any("UMAP of all 5,000 users" in c.value for c in at.caption)
+    at.run()  # any later rerun (a selection, a colour) keeps the full map
+    _no_errors(at)
+    assert any("UMAP of all 5,000 users" in c.value for c in at.caption)
+    assert not [b for b in at.button if b.key == "map.umap_full"]
     at.radio(key="map.method").set_value("t-SNE").run()
     at.number_input(key="map.tsne_sample").set_value(800).run()
     _no_errors(at)
