@@ -14,26 +14,35 @@ from typing import Any
 
 import pandas as pd
 
+from core.cleaning import LoadConfig
 from core.clustering import ClusterConfig, ClusterResult, SweepResult, fit_clusters, k_sweep
 from core.errors import ConfigError, DataError
-from core.features import FeatureTable, user_table_features
-from core.pipeline import features_from_source, read_source
+from core.features import FeatureConfig, FeatureTable, user_table_features
+from core.pipeline import Progress, features_from_source, read_source
 from core.preprocess import PreprocessConfig, Preprocessor, suggest_log
 
 MODEL_FORMAT = "persona-lens-model"
 MODEL_VERSION = 1
 
 
-def load_feature_table(path: str | Path) -> FeatureTable:
+def load_feature_table(path: str | Path, load_config: LoadConfig | None = None,
+                       feature_config: FeatureConfig | None = None,
+                       progress: Progress | None = None) -> FeatureTable:
     """Features of an event file, or a per-user table as it is.
 
-    A file with a recognisable timestamp column is read as events; otherwise it must
-    have one row per user with a recognisable user id column.
+    A file with a recognisable timestamp column is read as events (cleaned and turned
+    into features with the given settings, or the defaults); otherwise it must have one
+    row per user with a recognisable user id column.
     """
     path = Path(path)
     source, mapping = read_source(path)
     if mapping.get("ts"):
-        table, _ = features_from_source(source, mapping, path.name)
+        try:
+            table, _ = features_from_source(source, mapping, path.name,
+                                            load_config or LoadConfig(), feature_config,
+                                            progress)
+        except TypeError as exc:  # settings written by another version
+            raise DataError(f"The saved feature settings cannot be used ({exc}).") from exc
         return table
     user = mapping.get("user_id")
     if not user:

@@ -27,9 +27,8 @@ from core.cleaning import LoadConfig, Notice
 from core.clustering import centroids_of
 from core.engine import quote_ident
 from core.errors import ConfigError, DataError
-from core.features import FeatureConfig, FeatureTable, user_table_features
-from core.modeling import MODEL_FORMAT, MODEL_VERSION
-from core.pipeline import features_from_source, read_source
+from core.features import FeatureConfig, FeatureTable
+from core.modeling import MODEL_FORMAT, MODEL_VERSION, load_feature_table
 from core.preprocess import PreprocessConfig, Preprocessor
 
 Progress = Callable[[float, str], None]
@@ -307,26 +306,10 @@ def score_file(path: str | Path, model: dict[str, Any] | ScoringModel,
 def feature_table_for(path: str | Path, scoring: ScoringModel,
                       progress: Progress | None = None) -> FeatureTable:
     """The feature table of an input file, computed as the model's features were."""
-    path = Path(path)
-    source, mapping = read_source(path)
-    if mapping.get("ts"):
-        feature_config = FeatureConfig.from_dict(scoring.feature_config) \
-            if scoring.feature_config else None
-        load_config = LoadConfig.from_dict(scoring.load_config) if scoring.load_config \
-            else LoadConfig()
-        try:
-            table, _ = features_from_source(source, mapping, path.name, load_config,
-                                            feature_config, progress)
-        except TypeError as exc:  # settings of another version
-            raise DataError(f"The model's feature settings cannot be used ({exc}).") from exc
-        return table
-    user = mapping.get("user_id")
-    if not user:
-        raise DataError(f"'{path.name}' has neither a timestamp column (an event log) nor a "
-                        "user id column (a per-user table). Rename the columns so they can "
-                        "be recognised.")
-    frame = pd.read_parquet(source) if isinstance(source, Path) else source
-    return user_table_features(frame, user)
+    feature_config = FeatureConfig.from_dict(scoring.feature_config) \
+        if scoring.feature_config else None
+    load_config = LoadConfig.from_dict(scoring.load_config) if scoring.load_config else None
+    return load_feature_table(path, load_config, feature_config, progress)
 
 
 # SQL ---------------------------------------------------------------------------------

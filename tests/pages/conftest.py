@@ -22,3 +22,10 @@ def _no_umap_warm_up_at_start(monkeypatch):
     """Compiling UMAP in the background would slow every other page test; the Map page
     starts it itself when UMAP is chosen."""
     monkeypatch.setenv("PERSONA_LENS_UMAP_WARMUP", "0")
+
+
+@pytest.fixture
+def home(tmp_path, monkeypatch):
+    """An empty workspace folder for the test."""
+    monkeypatch.setenv("PERSONA_LENS_HOME", str(tmp_path))
+    return tmp_path

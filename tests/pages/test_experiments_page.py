@@ -3,27 +3,12 @@ change settings by key, switch views, and find the summary in the workspace."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
-import pytest
 from streamlit.testing.v1 import AppTest
 
 from core.experiments import ExperimentSpec, analyse_experiment, sample_experiment
 from core.workspace import Workspace
-
-TIMEOUT = 120
-APP = str(Path(__file__).resolve().parents[2] / "app.py")
-
-
-@pytest.fixture
-def home(tmp_path, monkeypatch):
-    monkeypatch.setenv("PERSONA_LENS_HOME", str(tmp_path))
-    return tmp_path
-
-
-def _no_errors(at: AppTest) -> None:
-    assert [e.value for e in at.exception] == []
-    assert [e.value for e in at.error] == []
+from tests.pages.apptest import APP, TIMEOUT
+from tests.pages.apptest import no_errors as _no_errors
 
 
 def _loaded() -> AppTest:

@@ -3,34 +3,20 @@ no exception, and the workspace restored from the URL's id."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pandas as pd
-import pytest
 from streamlit.testing.v1 import AppTest
 
 from core.workspace import Workspace
+from tests.pages.apptest import APP, TIMEOUT
+from tests.pages.apptest import no_errors as _no_errors
 
-TIMEOUT = 120
 #: The first UMAP call in a process compiles for about a minute (more on a busy machine).
 UMAP_TIMEOUT = 400
-APP = str(Path(__file__).resolve().parents[2] / "app.py")
 SMALL_SAMPLE = 400
-
-
-@pytest.fixture
-def home(tmp_path, monkeypatch):
-    monkeypatch.setenv("PERSONA_LENS_HOME", str(tmp_path))
-    return tmp_path
 
 
 def _app() -> AppTest:
     return AppTest.from_file(APP, default_timeout=TIMEOUT)
-
-
-def _no_errors(at: AppTest) -> None:
-    assert [e.value for e in at.exception] == []
-    assert [e.value for e in at.error] == []
 
 
 def test_home_starts_with_the_sample(home):

@@ -3,33 +3,20 @@ re-run, charts and the migration views."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 from streamlit.testing.v1 import AppTest
 
 from core import analysis
 from core.clustering import ClusterConfig
 from core.preprocess import PreprocessConfig, suggest_log
+from tests.pages.apptest import APP, TIMEOUT
+from tests.pages.apptest import no_errors as _no_errors
 
-TIMEOUT = 120
-APP = str(Path(__file__).resolve().parents[2] / "app.py")
 PAGE = "pages/personas.py"
-
-
-@pytest.fixture
-def home(tmp_path, monkeypatch):
-    monkeypatch.setenv("PERSONA_LENS_HOME", str(tmp_path))
-    return tmp_path
 
 
 def _app() -> AppTest:
     return AppTest.from_file(APP, default_timeout=TIMEOUT)
-
-
-def _no_errors(at: AppTest) -> None:
-    assert [e.value for e in at.exception] == []
-    assert [e.value for e in at.error] == []
 
 
 def _cluster(ws, k: int = 6, seed: int = 0) -> None:

@@ -3,29 +3,15 @@ starters, the simulation, one user's explanation, and bad input as a message."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
-import pytest
 from streamlit.testing.v1 import AppTest
 
 from core.rule_grammar import format_rule, parse_rule
 from core.rules import condition_mask, context_from_workspace, load_workspace_rules
+from tests.pages.apptest import APP, TIMEOUT
+from tests.pages.apptest import no_errors as _no_errors
 
-TIMEOUT = 120
-APP = str(Path(__file__).resolve().parents[2] / "app.py")
 RULE = "sessions > 3 and hours_since_last_event >= 48 -> show reengage_modal in slot modal " \
        "priority 10 cap 1/day holdout 10%"
-
-
-@pytest.fixture
-def home(tmp_path, monkeypatch):
-    monkeypatch.setenv("PERSONA_LENS_HOME", str(tmp_path))
-    return tmp_path
-
-
-def _no_errors(at: AppTest) -> None:
-    assert [e.value for e in at.exception] == []
-    assert [e.value for e in at.error] == []
 
 
 def _rules_page() -> AppTest:
