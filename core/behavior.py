@@ -20,6 +20,7 @@ import pandas as pd
 from core.cleaning import Notice
 from core.engine import run
 from core.errors import DataError
+from core.windows import data_now, event_window_counts
 
 #: Signals and their definitions, in the order they are shown.
 SIGNAL_DEFINITIONS: dict[str, str] = {
@@ -81,20 +82,6 @@ def naive_utc(ts: pd.Series) -> pd.Series:
     return ts.dt.tz_convert("UTC").dt.tz_localize(None) if ts.dt.tz is not None else ts
 
 
-def data_now(events: pd.DataFrame) -> pd.Timestamp:
-    """'Now' for every window: the last timestamp in the data (naive UTC).
-
-    Raises
-    ------
-    DataError
-        When the log has no events.
-    """
-    if events is None or events.empty:
-        raise DataError("The event log is empty: load data on the Data page first.")
-    last = pd.Timestamp(events["ts"].max())
-    return last.tz_convert("UTC").tz_localize(None) if last.tzinfo is not None else last
-
-
 def window_counts(events: pd.DataFrame, event: str | Iterable[str], days: float,
                   now: pd.Timestamp | None = None,
                   users: pd.Index | None = None) -> pd.Series:
@@ -120,15 +107,8 @@ def window_counts(events: pd.DataFrame, event: str | Iterable[str], days: float,
     Series
         Integer counts indexed by ``user_id``.
     """
-    if days <= 0:
-        raise DataError(f"A window must be longer than 0 days (got {days}).")
     names = [event] if isinstance(event, str) else list(event)
-    now = data_now(events) if now is None else pd.Timestamp(now)
-    ts = naive_utc(events["ts"])
-    start = now - pd.Timedelta(days=days)
-    mask = events["event"].isin(names).to_numpy() & (ts > start).to_numpy() & \
-        (ts <= now).to_numpy()
-    counts = events["user_id"][mask].value_counts()
+    counts = event_window_counts(events, {"count": (names, days)}, now)["count"]
     index = pd.Index(events["user_id"].unique(), name="user_id") if users is None else users
     return counts.reindex(index, fill_value=0).astype("int64").rename(None)
 

@@ -119,13 +119,13 @@ def count_columns(events: pd.DataFrame, event_roles: dict[str, list[str]],
                   counts: list[WindowCount], now: pd.Timestamp | None = None,
                   users: pd.Index | None = None) -> pd.DataFrame:
     """One column per windowed count (a funnel step counts all its event names)."""
-    from core.behavior import window_counts
+    from core.windows import event_window_counts
 
-    columns = {}
-    for count in counts:
-        names = event_roles.get(count.event) or [count.event]
-        columns[count.column] = window_counts(events, names, count.days, now, users)
-    return pd.DataFrame(columns, index=users)
+    wanted = {count.column: (event_roles.get(count.event) or [count.event], count.days)
+              for count in counts}
+    frame = event_window_counts(events, wanted, now)  # one scan for every count
+    index = pd.Index(events["user_id"].unique(), name="user_id") if users is None else users
+    return frame.reindex(index, fill_value=0).astype("int64")
 
 
 def event_names(events: pd.DataFrame | None, event_roles: dict[str, list[str]]

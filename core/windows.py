@@ -1,7 +1,8 @@
 """Counts over a recent time window ("purchases in the last 30 days"), from the event log.
 
 Whole-history features cannot answer "in the last 7 days", so a segment condition with a
-window is evaluated on a column computed here. "Now" is the last timestamp in the data,
+window is evaluated on a column computed here, and so are the rules' ``count(EVENT, 7d)``
+(through :func:`core.behavior.window_counts`). "Now" is the last timestamp in the data,
 not the wall clock, so the same data always gives the same segments.
 """
 
@@ -10,13 +11,27 @@ from __future__ import annotations
 import pandas as pd
 
 from core.engine import quote_ident, run
-from core.errors import ConfigError
+from core.errors import ConfigError, DataError
 
 #: Features that can be counted over a window, and the funnel role each one counts.
 ROLE_FEATURES = {"product_views": "product_view", "cart_adds": "add_to_cart",
                  "checkouts": "checkout", "purchases": "purchase"}
 WINDOWED_BASE = ("events", "sessions", "revenue", *ROLE_FEATURES)
 MICROSECONDS_PER_DAY = 86_400_000_000
+
+
+def data_now(events: pd.DataFrame) -> pd.Timestamp:
+    """'Now' for every window: the last timestamp in the data (naive UTC).
+
+    Raises
+    ------
+    DataError
+        When the log has no events.
+    """
+    if events is None or events.empty:
+        raise DataError("The event log is empty: load data on the Data page first.")
+    last = pd.Timestamp(events["ts"].max())
+    return last.tz_convert("UTC").tz_localize(None) if last.tzinfo is not None else last
 
 
 def window_column(feature: str, days: float) -> str:
@@ -84,21 +99,72 @@ def windowed_counts(events: pd.DataFrame, wanted: list[tuple[str, float]],
     if not wanted:
         return pd.DataFrame(index=users)
     params: list = []
-    selects = []
+    specs = []
     for feature, days in dict.fromkeys(wanted):
         if not days or days <= 0:
             raise ConfigError(f"The window on '{feature}' must be a positive number of days.")
         aggregate, only = _aggregate(feature, events, event_roles, params)
-        params.append(float(days) * MICROSECONDS_PER_DAY)
-        window = f"ts > last_ts - to_microseconds(CAST(${len(params)} AS BIGINT))"
-        condition = window if only is None else f"{window} AND {only}"
-        selects.append(f"coalesce({aggregate} FILTER (WHERE {condition}), 0) AS "
-                       f"{quote_ident(window_column(feature, days))}")
-    sql = (f"SELECT user_id, {', '.join(selects)} FROM events, "
-           "(SELECT max(ts) AS last_ts FROM events) GROUP BY user_id")
-    counts = run(sql, params, events=events).set_index("user_id")
+        specs.append((window_column(feature, days), aggregate, only, days))
+    counts = _count_windows(events, specs, params)
     counts.index = counts.index.astype(str)
     return counts.reindex(users.astype(str)).fillna(0).set_axis(users)
+
+
+def event_window_counts(events: pd.DataFrame, wanted: dict[str, tuple[list[str], float]],
+                        now: pd.Timestamp | None = None) -> pd.DataFrame:
+    """Count events of the given names per user, each over its own recent window.
+
+    Parameters
+    ----------
+    events : DataFrame
+        Events with ``user_id``, ``ts`` and ``event``.
+    wanted : dict
+        Column name -> (event names counted together, window length in days). A window
+        is ``(now - days, now]``.
+    now : Timestamp, optional
+        End of every window (naive times are UTC); defaults to the last timestamp in the
+        data (see :func:`data_now`).
+
+    Returns
+    -------
+    DataFrame
+        One integer column per entry of ``wanted``, indexed by ``user_id``; only users
+        with events are listed (reindex to add the others with 0).
+    """
+    if not wanted:
+        return pd.DataFrame(index=pd.Index([], name="user_id"))
+    params: list = []
+    specs = []
+    for column, (names, days) in wanted.items():
+        if days <= 0:
+            raise DataError(f"A window must be longer than 0 days (got {days}).")
+        params.append(list(names))
+        specs.append((column, "count(*)", f"event = ANY(${len(params)})", days))
+    return _count_windows(events, specs, params, data_now(events) if now is None else now)
+
+
+def _count_windows(events: pd.DataFrame, specs: list[tuple[str, str, str | None, float]],
+                   params: list, now: pd.Timestamp | None = None) -> pd.DataFrame:
+    """One scan of the log for every ``(column, aggregate, only, days)`` of ``specs``.
+
+    ``params`` already holds the values that the ``only`` conditions refer to.
+    """
+    selects = []
+    for column, aggregate, only, days in specs:
+        params.append(float(days) * MICROSECONDS_PER_DAY)
+        window = f"ts > last_ts - to_microseconds(CAST(${len(params)} AS BIGINT))"
+        if now is not None:  # a given end may fall before the last event
+            window += " AND ts <= last_ts"
+        condition = window if only is None else f"{window} AND {only}"
+        selects.append(f"coalesce({aggregate} FILTER (WHERE {condition}), 0) AS "
+                       f"{quote_ident(column)}")
+    if now is None:
+        end = "(SELECT max(ts) AS last_ts FROM events)"
+    else:
+        params.append(pd.Timestamp(now).to_pydatetime())
+        end = f"(SELECT ${len(params)} AS last_ts)"
+    sql = f"SELECT user_id, {', '.join(selects)} FROM events, {end} GROUP BY user_id"
+    return run(sql, params, events=events).set_index("user_id")
 
 
 def _counted_event(events: pd.DataFrame, feature: str) -> str:
