@@ -50,18 +50,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=cmd_abtest)
 
 
-def _numbers(text: str | None, what: str) -> tuple[float, ...] | None:
-    if not text:
-        return None
-    try:
-        return tuple(float(v) for v in text.split(","))
-    except ValueError:
-        raise ConfigError(f"{what} '{text}' must be numbers separated by commas.") from None
-
-
 def spec_from_args(args: argparse.Namespace, frame):
     """Build the ExperimentSpec from the arguments, guessing what is not given."""
-    from core.experiment_input import ExperimentSpec, guess_columns
+    from core.experiment_input import ExperimentSpec, guess_columns, parse_numbers
 
     guess = guess_columns(frame)
     variant = args.variant_col or guess.variant
@@ -73,13 +64,13 @@ def spec_from_args(args: argparse.Namespace, frame):
         if len(parts) != 3:
             raise ConfigError(f"--mean-cols '{item}' must be NAME:SUM:SUMSQ.")
         mean_cols.append(tuple(parts))
-    prior = _numbers(args.prior, "--prior")
+    prior = parse_numbers(args.prior, "--prior")
     if prior is None or len(prior) != 2:
         raise ConfigError("--prior must be two numbers, e.g. 1,1.")
     common = dict(variant_col=variant, control=args.control, alpha=args.alpha,
                   alternative=args.alternative, correction=args.correction,
                   family=args.family, interval=args.interval,
-                  planned_weights=_numbers(args.split, "--split"), prior=prior,
+                  planned_weights=parse_numbers(args.split, "--split"), prior=prior,
                   bootstrap=args.bootstrap, sequential=args.sequential,
                   rank_test=not args.no_rank_test)
     if args.users_col or (guess.layout == "aggregated" and not args.metric):

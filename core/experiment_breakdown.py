@@ -59,12 +59,13 @@ def segment_table(arms: list[ArmStats], segments: np.ndarray, names: list[str],
 def _segment_row(arm, label, n, means, sds, sums, i, names, spec) -> list:
     base = [str(label), arm.name, names[i], int(n[0]), int(n[i]), float(means[0]),
             float(means[i])]
+    untestable = [*base, *[float("nan")] * 6, False]
+    if arm.kind == "conversion" and (sums[0] + sums[i] in (0, n[0] + n[i])):
+        return untestable  # every user has the same outcome
     try:
         res = _pair(arm.kind, n, means, sds, sums, i, spec)
     except PersonaLensError:
-        return [*base, *[float("nan")] * 6, False]  # too few users or no variation
-    if arm.kind == "conversion" and (sums[0] + sums[i] in (0, n[0] + n[i])):
-        return [*base, *[float("nan")] * 6, False]
+        return untestable  # too few users or no variation
     return [*base, res.difference, *res.difference_ci, res.relative_lift, res.p_value,
             float("nan"), False]
 

@@ -16,6 +16,7 @@ from core.experiment_stats import (
     Notice,
     compare_two_proportions,
     fisher_test,
+    interval_label,
     mann_whitney_test,
     means_test_from_stats,
     normalise_alternative,
@@ -105,13 +106,11 @@ def _conversion(arm: ArmStats, i: int, names: list[str], spec: ExperimentSpec
                         "same outcome, so the rates cannot differ.")
     pair = compare_two_proportions(x0, n0, x1, n1, spec.alpha, spec.alternative,
                                    spec.interval)
-    interval = ("Newcombe hybrid score interval" if spec.interval == "newcombe"
-                else "unpooled (Wald) standard error")
     result = MetricComparison(
         arm.name, "conversion", names[i], names[0], int(n0), int(n1), x0 / n0, x1 / n1,
         pair.difference, pair.difference_ci, pair.relative_lift, pair.relative_lift_ci,
         pair.statistic, float("nan"), pair.p_value,
-        "two-proportion z-test, pooled SE under H0", interval,
+        "two-proportion z-test, pooled SE under H0", interval_label(spec.interval),
         float(np.sqrt(x0 / n0 * (1 - x0 / n0) / n0 + x1 / n1 * (1 - x1 / n1) / n1)))
     pooled = (x0 + x1) / (n0 + n1)
     expected = min(n0, n1) * min(pooled, 1 - pooled)

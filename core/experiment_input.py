@@ -189,6 +189,16 @@ def encode_variants(frame: pd.DataFrame, column: str, control: str | None) -> Va
     return Variants([names[i] for i in order], codes, int((raw_codes < 0).sum()))
 
 
+def parse_numbers(text: str | None, what: str) -> tuple[float, ...] | None:
+    """Numbers separated by commas (a planned split, a prior), or None for empty text."""
+    if not text or not text.strip():
+        return None
+    try:
+        return tuple(float(v) for v in text.split(","))
+    except ValueError:
+        raise ConfigError(f"{what} '{text}' must be numbers separated by commas.") from None
+
+
 def numeric_column(frame: pd.DataFrame, column: str) -> np.ndarray:
     """A metric column as float64 (booleans as 0/1); refuses text columns."""
     if column not in frame.columns:

@@ -256,6 +256,12 @@ def _newcombe(x0, n0, x1, n1, alpha, alternative) -> tuple[float, float]:
     return float(lo), float(hi)
 
 
+def interval_label(method: IntervalMethod) -> str:
+    """How the interval of a difference of rates was computed, in words."""
+    return ("Newcombe hybrid score interval" if method == "newcombe"
+            else "unpooled (Wald) standard error")
+
+
 def _clip(ci: tuple[float, float], low: float, high: float) -> tuple[float, float]:
     return float(max(ci[0], low)), float(min(ci[1], high))
 
@@ -297,10 +303,8 @@ def proportions_test(conversions: Sequence[float], users: Sequence[float],
                                f"{MIN_EXPECTED_COUNT} (smallest {expected.min():.1f}): the "
                                "z and chi-square p-values are approximate; see Fisher's "
                                "exact test."))
-    interval_name = ("Newcombe hybrid score interval" if interval_method == "newcombe"
-                     else "unpooled (Wald) standard error")
     common = {"rates": rates, "rate_cis": rate_cis, "comparisons": pairs,
-              "alternative": alternative, "interval": interval_name,
+              "alternative": alternative, "interval": interval_label(interval_method),
               "min_expected_count": float(expected.min()), "warnings": warnings}
     if len(n) == 2:
         pair = pairs[0]

@@ -96,7 +96,8 @@ class ExperimentAnalysis:
     users: list[int]
     srm: SrmResult
     comparisons: list[MetricComparison]
-    #: Per metric and variant: users, value and its interval (Wilson or t).
+    #: Per metric and variant: users, value, standard deviation and the value's
+    #: interval (Wilson or t).
     arms: pd.DataFrame
     omnibus: dict[str, ProportionsResult] = field(default_factory=dict)
     bayes: dict[str, BayesianResult] = field(default_factory=dict)
@@ -271,8 +272,8 @@ def _arm_table(arms: list[ArmStats], names: list[str], alpha: float) -> pd.DataF
                 lo, hi, how = mean - half, mean + half, "t"
             records.append({"metric": arm.name, "kind": arm.kind, "variant": name,
                             "users": int(n), "total": float(arm.sums[i]),
-                            "value": float(mean), "ci_low": float(lo), "ci_high": float(hi),
-                            "interval": how})
+                            "value": float(mean), "sd": float(sd), "ci_low": float(lo),
+                            "ci_high": float(hi), "interval": how})
     return pd.DataFrame.from_records(records)
 
 

@@ -9,7 +9,13 @@ import pandas as pd
 import streamlit as st
 
 from core import experiment_charts as charts
-from core.experiment_input import NOT_REACHED, ExperimentSpec, guess_columns, join_labels
+from core.experiment_input import (
+    NOT_REACHED,
+    ExperimentSpec,
+    guess_columns,
+    join_labels,
+    parse_numbers,
+)
 from core.experiment_planning import mde_proportions, plan_means, plan_proportions
 from core.experiment_report import fmt_p, fmt_pct, fmt_value, metric_label
 from core.export import safe_csv_bytes
@@ -196,7 +202,7 @@ def _settings(variant, control, layout, extra, split: str = "") -> ExperimentSpe
     seq = row[4].toggle("Sequential p-value", False, key="experiments.sequential",
                         help="Always-valid p-value (mixture SPRT) for people who look at "
                              "results before the planned end.")
-    weights = tuple(float(v) for v in split.split(",")) if split.strip() else None
+    weights = parse_numbers(split, "The planned split")
     return ExperimentSpec(variant_col=variant, control=control, layout=layout, alpha=alpha,
                           alternative=alternative, correction=correction, family=family,
                           interval=interval, planned_weights=weights,
@@ -323,7 +329,7 @@ def planning(analysis) -> None:
     means = analysis.arms[(analysis.arms["kind"] == "mean")
                           & (analysis.arms["variant"] == analysis.control)]
     for _, arm in means.iterrows():
-        sd = (arm["ci_high"] - arm["ci_low"]) / 2 / 1.96 * arm["users"] ** 0.5
+        sd = arm["sd"]
         with shows_errors():
             plan = plan_means(arm["value"], sd, mde, relative, spec.alpha, power,
                               spec.alternative, k, daily or None)
@@ -333,7 +339,10 @@ def planning(analysis) -> None:
 
 with shows_errors():
     spec, frame, join_note = columns_and_settings(frame)
-    version = ws.experiment.get("version", "") + f":{spec.segment_col}:{len(frame)}"
+    # Persona labels and rule hold-outs joined above change with the clusters and rules,
+    # not with the stored table: the cache key follows both.
+    version = (ws.experiment.get("version", "") + f":{spec.segment_col}:{len(frame)}:"
+               + ui.rules_version(ws))
     spec_json = json.dumps(spec.to_dict(), sort_keys=True)
     with st.spinner("Analysing..."):
         analysis = ui.analysed(version, spec_json, frame)

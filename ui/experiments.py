@@ -69,18 +69,32 @@ def format_table(table: pd.DataFrame) -> pd.DataFrame:
     return table[list(names)].rename(columns=names)
 
 
+def rules_version(ws) -> str:
+    """A key that changes when the rules or anything they read change."""
+    from ui.rules import data_version
+
+    return data_version(ws) + json.dumps(ws.rules, sort_keys=True, default=str)
+
+
 def rule_tests(ws) -> dict:
     """Hold-out groups of the workspace's rules that have a hold-out (empty when none)."""
+    if not ws.rules or ws.features is None:
+        return {}
+    return _rule_tests(rules_version(ws), ws)
+
+
+@st.cache_data(show_spinner=False, max_entries=4)
+def _rule_tests(version: str, _ws) -> dict:
+    # Simulating every rule on every user is the slow part; the page reruns on each
+    # widget change, so it runs once per version of the rules and the data.
     from core.experiment_input import rule_test_groups
     from core.rules import simulate, window_counts_needed
     from ui.rules import rule_context, stored_rules
 
-    if not ws.rules or ws.features is None:
-        return {}
-    rule_set = stored_rules(ws)
+    rule_set = stored_rules(_ws)
     tested = {r.id: (r.name, r.action.holdout_percent / 100) for r in rule_set.rules
               if r.enabled and r.action.holdout_percent > 0}
     if not tested:
         return {}
-    sim = simulate(rule_set, rule_context(ws, window_counts_needed(rule_set.rules)))
+    sim = simulate(rule_set, rule_context(_ws, window_counts_needed(rule_set.rules)))
     return rule_test_groups(sim.matched, sim.held_out, tested)
