@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 
 import numpy as np
@@ -175,24 +175,44 @@ def context_from_workspace(ws, counts: list[WindowCount] = ()) -> RuleContext:
     if features is None:
         raise ConfigError("There is no feature table yet. Load data on the Data page.")
     events, roles = ws.events, ws.event_roles or {}
-    signals = count_frame = now = None
+    signals = now = None
     notices: list[RuleNotice] = []
     if events is not None and not events.empty:
         now = data_now(events)
         result = behavior_signals(events, roles, now, users=features.index)
         signals = result.frame
         notices += [RuleNotice(n.code, n.message) for n in result.notices]
-        if counts:
-            count_frame = count_columns(events, roles, list(counts), now, features.index)
-    elif counts:
-        raise ConfigError("Windowed counts need the event log; this workspace has only a "
-                          "per-user table.")
     else:
         notices.append(RuleNotice("no_events", "There is no event log: behavior signals and "
                                                "windowed counts are not available."))
     definitions = {**DEFINITIONS, **ws.feature_definitions, **SIGNAL_DEFINITIONS}
     context = build_context(features, signals, ws.persona_labels(),
-                            workspace_segments(ws),
-                            count_frame, event_names(events, roles), now, definitions)
+                            workspace_segments(ws), None, event_names(events, roles), now,
+                            definitions)
     context.notices = notices + context.notices
-    return context
+    return with_counts(context, events, roles, counts) if counts else context
+
+
+def with_counts(context: RuleContext, events: pd.DataFrame | None,
+                event_roles: dict[str, list[str]], counts: list[WindowCount]) -> RuleContext:
+    """The context with windowed count columns added; everything else is shared.
+
+    Lets a cached context without counts serve rules with any counts, so behavior signals
+    and segments are computed once per data version.
+
+    Raises
+    ------
+    ConfigError
+        When there is no event log to count on.
+    """
+    if events is None or events.empty:
+        raise ConfigError("Windowed counts need the event log; this workspace has only a "
+                          "per-user table.")
+    missing = [c for c in counts if c.column not in context.values.columns]
+    if not missing:
+        return context
+    frame = count_columns(events, event_roles, missing, context.now, context.users)
+    counted = replace(context, values=context.values.join(frame))
+    if "user_hashes" in context.__dict__:  # same users: keep the computed hashes
+        counted.user_hashes = context.user_hashes
+    return counted

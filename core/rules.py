@@ -44,6 +44,7 @@ from core.rule_context import (
     context_from_workspace,
     count_columns,
     event_names,
+    with_counts,
     workspace_segments,
 )
 from core.rule_eval import (
@@ -191,5 +192,6 @@ __all__ = [
     "starter_rules",
     "user_value",
     "window_counts_needed",
+    "with_counts",
     "workspace_segments",
 ]

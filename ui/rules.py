@@ -13,6 +13,7 @@ from core.rules import (
     context_from_workspace,
     load_workspace_rules,
     rule_set_to_json,
+    with_counts,
 )
 
 
@@ -24,9 +25,18 @@ def data_version(ws) -> str:
                        saved], sort_keys=True, default=str)
 
 
-@st.cache_resource(show_spinner="Computing recent behavior...", max_entries=6)
+@st.cache_resource(show_spinner="Computing recent behavior...", max_entries=2)
+def _base_context(version: str, _ws) -> RuleContext:
+    return context_from_workspace(_ws)
+
+
+@st.cache_resource(show_spinner="Counting events in the rules' windows...", max_entries=6)
 def _context(version: str, counts: tuple[tuple[str, int, str], ...], _ws) -> RuleContext:
-    return context_from_workspace(_ws, [WindowCount(*c) for c in counts])
+    # Signals, personas and segments come from the one base context of this data
+    # version; only the windowed counts differ between rule sets.
+    base = _base_context(version, _ws)
+    return with_counts(base, _ws.events, _ws.event_roles or {},
+                       [WindowCount(*c) for c in counts]) if counts else base
 
 
 def rule_context(ws, counts: list[WindowCount] = ()) -> RuleContext:
