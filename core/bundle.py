@@ -23,6 +23,7 @@ import os
 import stat
 import uuid
 import zipfile
+from collections import Counter
 from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime
 from pathlib import Path
@@ -243,7 +244,8 @@ def _check_names(infos: list[zipfile.ZipInfo]) -> None:
             raise DataError(f"The zip holds '{name}', which a workspace export never holds "
                             f"(expected only {', '.join(sorted(allowed))}). Nothing was "
                             "imported.")
-    duplicated = sorted({n for n in names if names.count(n) > 1})
+    # Counted in one pass: a crafted zip may repeat an allowed name many thousand times.
+    duplicated = sorted(n for n, count in Counter(names).items() if count > 1)
     if duplicated:
         raise DataError(f"The zip holds '{duplicated[0]}' more than once; nothing was imported.")
     for required in (MANIFEST, SETTINGS):

@@ -32,13 +32,14 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def cmd_score(args: argparse.Namespace) -> int:
     """Score the input and write the memberships (and the SQL); return the exit code."""
-    from core.scoring import assignment_sql, read_model, score_file
+    from core.scoring import ScoringModel, assignment_sql, read_model, score_file
 
     out = Path(args.output)
     if out.suffix.lower() not in (".csv", ".parquet", ".pq"):
         raise ConfigError(f"Output '{out.name}' must end in .csv or .parquet.")
     start = time.perf_counter()
-    model = read_model(args.model)
+    # Rebuilt once here and shared by the scoring and the SQL.
+    model = ScoringModel.from_dict(read_model(args.model))
     result = score_file(args.input, model)
     data = result.memberships
     out.write_bytes(safe_csv_bytes(data) if out.suffix.lower() == ".csv"

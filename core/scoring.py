@@ -13,7 +13,6 @@ each user to the nearest cluster centre, with the distance to it.
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -24,21 +23,19 @@ import numpy as np
 import pandas as pd
 
 from core.cleaning import LoadConfig, Notice
-from core.clustering import centroids_of
+from core.clustering import nearest
 from core.engine import quote_ident
 from core.errors import ConfigError, DataError
 from core.features import FeatureConfig, FeatureTable
 from core.modeling import MODEL_FORMAT, MODEL_VERSION, load_feature_table
-from core.preprocess import PreprocessConfig, Preprocessor
+from core.persona_migration import assigner
+from core.preprocess import Preprocessor
 
 Progress = Callable[[float, str], None]
-#: Rows per chunk when measuring distances to the centres, so memory stays flat.
-CHUNK_ROWS = 50_000
 #: Algorithms whose clusters are not described by their centres alone: scoring by the
 #: nearest centre approximates them (and never labels anyone as noise).
 APPROXIMATED = {"gmm": "Gaussian mixture", "dbscan": "DBSCAN", "hdbscan": "HDBSCAN",
                 "agglomerative": "agglomerative clustering"}
-_CLUSTER_NUMBER = re.compile(r"^Cluster (\d+)$")
 
 
 @dataclass
@@ -120,7 +117,7 @@ class ScoreResult:
     notices: list[Notice] = field(default_factory=list)
 
     def sizes(self) -> pd.Series:
-        """Users per cluster, in the model's order."""
+        """Users per cluster, largest first."""
         return self.memberships["cluster"].value_counts()
 
 
@@ -165,14 +162,10 @@ def model_from_workspace(ws) -> dict[str, Any]:
     if clusters is None or features is None or not ws.preprocess_config:
         raise ConfigError("Cluster the users first (Clustering page); the model holds the "
                           "clusters' centres.")
-    pre = Preprocessor(PreprocessConfig.from_dict(ws.preprocess_config))
-    matrix = pre.fit_transform(features)
-    names = clusters["cluster"].reindex(pre.index_)
-    if names.isna().any() or len(clusters) != len(pre.index_):
+    pre, centroids, labels = assigner(ws)
+    if clusters["cluster"].reindex(pre.index_).isna().any() or len(clusters) != len(pre.index_):
         raise ConfigError("The clusters were made from other features than the current ones; "
                           "cluster again before exporting the model.")
-    labels = sorted((v for v in names.unique() if v != "Noise"), key=_label_order)
-    codes = names.map({label: i for i, label in enumerate(labels)}).fillna(-1).astype(int)
     config = ws.cluster_config
     load = {**ws.load_config, "pseudonymise": False, "user_sample_share": 1.0} \
         if ws.load_config else None
@@ -182,17 +175,12 @@ def model_from_workspace(ws) -> dict[str, Any]:
         "preprocess": pre.to_dict(),
         "cluster": {"algorithm": config.get("algorithm"), "k": config.get("k"),
                     "random_state": config.get("random_state"), "labels": labels,
-                    "centroids": centroids_of(matrix, codes.to_numpy()).tolist()},
+                    "centroids": centroids.tolist()},
         "features": {"kind": ws.feature_kind, "config": ws.feature_config or None},
         "load_config": load,
         "users": len(pre.index_), "excluded_users": int(len(features) - len(pre.index_)),
     }
     return with_persona_names(model, ws.personas.get("names", {}))
-
-
-def _label_order(label: str) -> tuple[int, str]:
-    match = _CLUSTER_NUMBER.match(str(label))
-    return (int(match.group(1)), "") if match else (10**9, str(label))
 
 
 # scoring -----------------------------------------------------------------------------
@@ -245,17 +233,10 @@ def score_features(frame: pd.DataFrame, model: dict[str, Any] | ScoringModel
 
 def nearest_with_distance(matrix: np.ndarray, centres: np.ndarray
                           ) -> tuple[np.ndarray, np.ndarray]:
-    """Index of the nearest centre of each row and the Euclidean distance to it.
-
-    Ties go to the earlier centre, as in :func:`core.clustering.nearest`.
-    """
-    which, distance = [], []
-    for chunk in np.array_split(matrix, len(matrix) // CHUNK_ROWS + 1):
-        squared = ((chunk[:, None, :] - centres[None, :, :]) ** 2).sum(axis=2)
-        best = squared.argmin(axis=1)
-        which.append(best)
-        distance.append(np.sqrt(squared[np.arange(len(chunk)), best]))
-    return np.concatenate(which), np.concatenate(distance)
+    """Index of the nearest centre of each row (:func:`core.clustering.nearest`, so ties
+    go to the earlier centre) and the Euclidean distance to it."""
+    which = nearest(matrix, centres)
+    return which, np.linalg.norm(matrix - centres[which], axis=1)
 
 
 def _value_notices(frame: pd.DataFrame, pre: Preprocessor) -> list[Notice]:

@@ -3,14 +3,13 @@ to new data, the persona report, and the whole workspace as one zip (export and 
 
 from __future__ import annotations
 
-import importlib
-import importlib.util
 import json
 
 import streamlit as st
 
 from core.bundle import bundle_name, export_bundle, open_bundle
 from core.export import parquet_bytes, safe_csv_bytes
+from core.report import build_report
 from core.share_export import persona_options, segment_export
 from ui.errors import show_notices, shows_errors
 from ui.share import model_key, workspace_model
@@ -106,20 +105,16 @@ def model_section() -> None:
 
 
 def report_section() -> None:
-    # The persona report arrives with the Personas work; until then this stays hidden.
-    if importlib.util.find_spec("core.report") is None:
-        return
     st.divider()
     st.subheader("Persona report")
     if ws.clusters is None:
         st.info("Cluster the users first: the report describes each persona.",
                 icon=":material/hub:")
         return
-    report = importlib.import_module("core.report")
     st.caption("One HTML file that opens offline, with the data summary, the method and a "
                "card per persona. Print it from the browser to save it as PDF.")
     st.download_button(
-        "Download persona report", data=lambda: report.build_report(ws).encode("utf-8"),
+        "Download persona report", data=lambda: build_report(ws).encode("utf-8"),
         file_name="persona-report.html", mime="text/html", key="share.download_report",
         icon=":material/description:", on_click="ignore")
 
