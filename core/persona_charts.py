@@ -16,7 +16,8 @@ import plotly.graph_objects as go
 from plotly.colors import qualitative
 
 from core.charts import ACCENT, HEIGHT, _style, profile_heatmap
-from core.personas import ClusterProfiles, feature_label
+from core.persona_migration import NOT_ACTIVE, NOT_PRESENT
+from core.personas import ClusterProfiles, feature_label, label_order
 
 PALETTE = qualitative.Plotly
 #: Features shown in the heatmap and the snake plot when the clustering used none.
@@ -115,8 +116,7 @@ def distribution(features: pd.DataFrame, labels: pd.Series, names: dict[str, str
     """
     values = features[feature].reindex(labels.index).astype(float)
     fig = go.Figure()
-    order = sorted(labels.unique(), key=lambda v: (v == "Noise", len(v), v))
-    for i, label in enumerate(order):
+    for i, label in enumerate(sorted(labels.unique(), key=label_order)):
         members = values[labels == label].dropna()
         if members.empty:
             continue
@@ -140,9 +140,8 @@ def sankey(table: pd.DataFrame, before: str, after: str) -> go.Figure:
     A persona has the same colour on both sides; users without a persona on one side
     ("Not active", "Not clustered") are grey.
     """
-    inactive = ("Not active", "Not clustered")
     names = list(dict.fromkeys([*table.index, *table.columns]))
-    colour = {n: GREY if n in inactive else PALETTE[i % len(PALETTE)]
+    colour = {n: GREY if n in (NOT_ACTIVE, NOT_PRESENT) else PALETTE[i % len(PALETTE)]
               for i, n in enumerate(names)}
     nodes = [*table.index, *table.columns]
     totals = [*table.sum(axis=1), *table.sum(axis=0)]

@@ -77,10 +77,6 @@ def compare(before: pd.Series, after: pd.Series, before_name: str = "Before",
     return Migration(before_name, after_name, table)
 
 
-def _names(state: dict) -> dict[str, str]:
-    return state.get("names", {})
-
-
 def rerun_migration(ws: Workspace) -> Migration | None:
     """Personas before and after the last re-clustering, or None when there is none.
 
@@ -97,7 +93,7 @@ def rerun_migration(ws: Workspace) -> Migration | None:
     if before is None:
         return None
     after = ws.clusters["cluster"].astype(str)
-    old_names, new_names = previous.get("names", {}), _names(state)
+    old_names, new_names = previous.get("names", {}), state.get("names", {})
     return compare(before.map(lambda label: old_names.get(label, label)),
                    after.map(lambda label: new_names.get(label, label)),
                    "Before the re-run", "After the re-run")
@@ -162,7 +158,7 @@ def period_migration(ws: Workspace, days: int = DEFAULT_WINDOW_DAYS) -> Migratio
     config = FeatureConfig.from_dict(ws.feature_config) if ws.feature_config \
         else FeatureConfig(event_roles=ws.event_roles)
     config = replace(config, top_event_types=WINDOW_EVENT_TYPES)
-    names = _names(persona_state(ws))
+    names = persona_state(ws).get("names", {})
     labelled = []
     for window in (early, late):
         if window.empty:

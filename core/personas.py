@@ -180,17 +180,16 @@ def profile_clusters(features: pd.DataFrame, labels: pd.Series) -> ClusterProfil
     else:
         notices.append(Notice("no_revenue", "There is no revenue feature (or no revenue), "
                                             "so the share of revenue is not shown."))
+    duplicates = _duplicates(numeric)
     profiles = ClusterProfiles(
         sizes=sizes, share_users=sizes / sizes.sum(), share_revenue=share_revenue,
         means=groups.mean().reindex(order), medians=groups.median().reindex(order),
         z=_standardised(numeric, labels).reindex(order),
         everyone_mean=numeric.mean(), everyone_median=numeric.median(), traits={},
-        notices=notices)
+        distinct=[c for c in numeric.columns if c not in duplicates], notices=notices)
     nonnegative = (numeric.min() >= 0).to_dict()
-    duplicates = _duplicates(numeric)
-    profiles.distinct = [c for c in numeric.columns if c not in duplicates]
     for label in order:
-        profiles.traits[label] = _traits(profiles, label, nonnegative, profiles.distinct)
+        profiles.traits[label] = _traits(profiles, label, nonnegative)
     return profiles
 
 
@@ -224,15 +223,16 @@ def describe_difference(feature: str, z: float, cluster_mean: float, everyone_me
     return f"{label} {abs(z):.1f} sd {side} average" + values
 
 
-def _traits(profiles: ClusterProfiles, label: str, nonnegative: dict[str, bool],
-            candidates: list[str]) -> list[Trait]:
-    z = profiles.z.loc[label, candidates]
+def _traits(profiles: ClusterProfiles, label: str, nonnegative: dict[str, bool]
+            ) -> list[Trait]:
+    z = profiles.z.loc[label, profiles.distinct]
     ranked = z.abs().sort_values(ascending=False, kind="stable").index[:TOP_TRAITS]
-    return [Trait(f, float(z[f]), float(profiles.means.at[label, f]),
-                  float(profiles.everyone_mean[f]),
-                  describe_difference(f, float(z[f]), float(profiles.means.at[label, f]),
-                                      float(profiles.everyone_mean[f]), nonnegative[f]))
-            for f in ranked]
+    traits = []
+    for f in ranked:
+        values = (float(z[f]), float(profiles.means.at[label, f]),
+                  float(profiles.everyone_mean[f]))
+        traits.append(Trait(f, *values, describe_difference(f, *values, nonnegative[f])))
+    return traits
 
 
 # suggested names ---------------------------------------------------------------------

@@ -21,13 +21,11 @@ import plotly.io as pio
 from plotly.offline import get_plotlyjs
 
 from core import persona_charts
-from core.clustering import ALGORITHMS
-from core.personas import ClusterProfiles, persona_state, profile_clusters
+from core.clustering import ALGORITHMS, SILHOUETTE_SAMPLE, WITH_K
+from core.personas import NOISE, ClusterProfiles, persona_state, profile_clusters
 from core.preprocess import PreprocessConfig, Preprocessor
 from core.workspace import Workspace
 
-#: Silhouette is quadratic in users: measured on a sample of this size.
-SILHOUETTE_SAMPLE = 3_000
 FIGURE_CONFIG = {"displaylogo": False, "displayModeBar": False, "responsive": True}
 #: Width (px) figures take when printed: an A4 page less 14 mm margins at 96 dpi.
 PRINT_WIDTH = 680
@@ -107,7 +105,7 @@ def data_section(ws: Workspace) -> str:
 
 
 def quality_metrics(ws: Workspace) -> dict[str, float]:
-    """Silhouette (sampled), Davies-Bouldin and Calinski-Harabasz of the clustering."""
+    """Silhouette (on a sample: it is quadratic in users), Davies-Bouldin, Calinski-Harabasz."""
     from sklearn.metrics import (
         calinski_harabasz_score,
         davies_bouldin_score,
@@ -119,7 +117,7 @@ def quality_metrics(ws: Workspace) -> dict[str, float]:
     pre = Preprocessor(PreprocessConfig.from_dict(ws.preprocess_config))
     matrix = pre.fit_transform(ws.features)
     labels = ws.clusters["cluster"].astype(str).reindex(pre.index_).to_numpy()
-    keep = labels != "Noise"
+    keep = labels != NOISE
     matrix, labels = matrix[keep], labels[keep]
     if len(set(labels)) < 2:
         return {}
@@ -174,7 +172,7 @@ def method_section(ws: Workspace) -> str:
 
 def _applies(cfg: dict, key: str) -> bool:
     algorithm = cfg.get("algorithm")
-    return {"k": algorithm in ("kmeans", "minibatch", "gmm", "agglomerative"),
+    return {"k": algorithm in WITH_K,
             "linkage": algorithm == "agglomerative",
             "eps": algorithm == "dbscan", "min_samples": algorithm == "dbscan",
             "min_cluster_size": algorithm == "hdbscan"}.get(key, True)
@@ -226,10 +224,17 @@ def experiment_section(ws: Workspace) -> str:
 
 
 # the document --------------------------------------------------------------------------
-def build_report(ws: Workspace) -> str:
+def build_report(ws: Workspace, profiles: ClusterProfiles | None = None) -> str:
     """Build the persona report of a clustered workspace as one HTML string.
 
     Personas are refreshed for the current clusters if needed (without saving).
+
+    Parameters
+    ----------
+    ws : Workspace
+    profiles : ClusterProfiles, optional
+        The clusters' profiles when the caller already has them (the Personas page);
+        computed from the workspace otherwise.
 
     Raises
     ------
@@ -237,8 +242,8 @@ def build_report(ws: Workspace) -> str:
         The workspace has no clusters.
     """
     state = persona_state(ws)
-    labels = ws.clusters["cluster"].astype(str)
-    profiles = profile_clusters(ws.features, labels)
+    if profiles is None:
+        profiles = profile_clusters(ws.features, ws.clusters["cluster"].astype(str))
     names = state.get("names", {})
     features = persona_charts.profile_features(profiles, ws.preprocess_config.get("features",
                                                                                    ()))

@@ -18,8 +18,6 @@ from ui.errors import show_notices, shows_errors
 from ui.persona_cache import cluster_profiles
 from ui.state import require_features, workspace
 
-EDIT_FIELDS = ("name", "description", "traits", "preferred_content", "action")
-
 ws = workspace()
 st.title("Personas")
 st.caption("Each cluster as a persona: who they are, how they differ from everyone, what "
@@ -39,9 +37,12 @@ def forget_edits() -> None:
         del st.session_state[key]
 
 
-if not personas.is_fresh(ws):
+# is_fresh hashes every user's label: checked once, and the refresh makes the state fresh.
+fresh = personas.is_fresh(ws)
+if not fresh:
     with shows_errors():
         refresh = personas.refresh_personas(ws)
+        fresh = True
         forget_edits()
         if refresh.kept or refresh.retired:
             text = f"The clusters changed: {len(refresh.kept)} persona(s) kept their names"
@@ -50,7 +51,7 @@ if not personas.is_fresh(ws):
             if refresh.retired:
                 text += f"; no longer found: {', '.join(refresh.retired)}"
             st.info(text + ".", icon=":material/sync:")
-if not personas.is_fresh(ws):
+if not fresh:
     st.stop()
 
 labels = ws.clusters["cluster"].astype(str)
@@ -67,7 +68,7 @@ cols[1].metric("Users", f"{int(profiles.sizes.sum()):,}", border=True)
 cols[2].metric("New since the last clustering",
                sum(bool(state["personas"][k].get("new")) for k in profiles.labels), border=True)
 cols[3].download_button(
-    "Download persona report", data=lambda: build_report(ws).encode("utf-8"),
+    "Download persona report", data=lambda: build_report(ws, profiles).encode("utf-8"),
     file_name="persona-report.html", mime="text/html", key="personas.report",
     icon=":material/download:", on_click="ignore", type="primary",
     help="One HTML file that opens offline: data, method, a card per persona and the A/B "
@@ -76,7 +77,7 @@ show_notices(profiles.notices, kind="info")
 
 
 def save_edits(label: str) -> None:
-    values = {f: st.session_state[f"personas.edit.{label}.{f}"] for f in EDIT_FIELDS}
+    values = {f: st.session_state[f"personas.edit.{label}.{f}"] for f in personas.EDITABLE}
     with shows_errors():
         personas.update_persona(ws, label, **values)
         st.session_state["personas.saved"] = f"Saved persona '{values['name'].strip()}'."
@@ -103,7 +104,8 @@ def card(label: str) -> None:
         with st.expander("Edit this persona", icon=":material/edit:"), \
                 st.form(f"personas.form.{label}", border=False):
             key = f"personas.edit.{label}"
-            st.text_input("Name", name, key=f"{key}.name", max_chars=80)
+            st.text_input("Name", name, key=f"{key}.name",
+                          max_chars=personas.MAX_NAME_LENGTH)
             st.text_input("Description", info.get("description", ""), key=f"{key}.description")
             st.text_area("Traits (one per line)", "\n".join(info.get("traits", [])),
                          key=f"{key}.traits")
