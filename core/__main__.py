@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import importlib
-import importlib.util
 import re
 import sys
 import time
@@ -208,8 +207,7 @@ def build_parser() -> argparse.ArgumentParser:
     sweep.add_argument("--json", action="store_true", help="print JSON instead of a table")
     sweep.set_defaults(func=cmd_sweep)
     for module in PLUGIN_COMMANDS:
-        if importlib.util.find_spec(module) is not None:
-            importlib.import_module(module).register(sub)
+        importlib.import_module(module).register(sub)
     return parser
 
 

@@ -44,6 +44,8 @@ class Projection:
     sample_size: int | None = None
     total_users: int = 0
     seconds: float = 0.0
+    #: Whether a seed fixed the layout (the same inputs give the same map).
+    seeded: bool = True
 
 
 def pca_projection(matrix: np.ndarray, index: pd.Index, feature_names: list[str],
@@ -167,7 +169,8 @@ def umap_projection(matrix: np.ndarray, index: pd.Index, dimensions: int = 2,
     names = [f"UMAP{i + 1}" for i in range(dimensions)]
     return Projection(pd.DataFrame(coords, index=index[rows], columns=names), method="UMAP",
                       sample_size=len(rows) if len(rows) < len(matrix) else None,
-                      total_users=len(matrix), seconds=time.perf_counter() - start)
+                      total_users=len(matrix), seconds=time.perf_counter() - start,
+                      seeded=random_state is not None)
 
 
 def tsne_projection(matrix: np.ndarray, index: pd.Index, dimensions: int = 2,

@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from core.errors import ConfigError
-from core.windows import supports_window, window_column, windowed_counts
+from core.windows import window_column, windowed_counts
 
 Operator = Literal[">", ">=", "<", "<=", "==", "!=", "between"]
 OPERATORS: tuple[str, ...] = (">", ">=", "<", "<=", "==", "!=", "between")
@@ -207,10 +207,6 @@ def evaluate(features: pd.DataFrame, rules: list[SegmentRule], exclusive: bool =
         if events is None:
             raise ConfigError("Conditions with a time window ('in the last N days') need an "
                               "event log; this data is a per-user table. Remove the window.")
-        for feature, _ in wanted:
-            if not supports_window(feature):
-                raise ConfigError(f"'{feature}' has no 'in the last N days' form; windows "
-                                  "work on counts and sums such as sessions or purchases.")
         windowed = windowed_counts(events, wanted, event_roles or {}, features.index)
         features = features.join(windowed.drop(columns=features.columns, errors="ignore"))
     matrix = pd.DataFrame({r.name: r.mask(features) for r in rules}, index=features.index)

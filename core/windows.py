@@ -39,11 +39,6 @@ def window_column(feature: str, days: float) -> str:
     return f"{feature} in the last {days:g} days"
 
 
-def supports_window(feature: str) -> bool:
-    """Whether a feature is a count or sum that can be restricted to a time window."""
-    return feature in WINDOWED_BASE or feature.startswith("count_")
-
-
 def _aggregate(feature: str, events: pd.DataFrame, event_roles: dict[str, list[str]],
                params: list) -> tuple[str, str | None]:
     """The aggregate for a feature and the extra condition on the events it counts."""

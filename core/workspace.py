@@ -123,7 +123,8 @@ class Workspace:
         if clusters is None:
             return None
         names = self.personas.get("names", {})
-        return clusters["cluster"].map(lambda label: names.get(label, label)).rename("persona")
+        labels = clusters["cluster"]
+        return labels.map(names).fillna(labels).rename("persona")
 
     def save_segment(self, name: str, user_ids: list[str]) -> int:
         """Store (or replace) a segment of users; return its size."""

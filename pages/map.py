@@ -3,11 +3,12 @@ or feature; select a group to profile it, save it as a segment or download it.""
 
 from __future__ import annotations
 
+import json
+
 import pandas as pd
 import streamlit as st
 
 from core import charts
-from core.analysis import segment_memberships
 from core.export import safe_csv_bytes
 from core.preprocess import PreprocessConfig
 from core.projection import (
@@ -23,6 +24,7 @@ from ui.cache import (
     has_umap_map,
     map_projection,
     preprocessed,
+    segment_labels,
     tsne_map,
     umap_map,
 )
@@ -126,7 +128,8 @@ def colour_column(option: str, index: pd.Index) -> pd.Series:
     if option == "Persona":
         return ws.persona_labels().reindex(index).fillna("Not clustered")
     if option == "Rule segment":
-        return segment_memberships(ws, exclusive=True).exclusive.reindex(index)
+        rules = json.dumps(ws.segment_rules, sort_keys=True)
+        return segment_labels(version, rules, ws).reindex(index)
     return features.loc[index, option]
 
 
@@ -139,14 +142,15 @@ def caption_for(projection: Projection) -> str:
               f"{projection.total_users:,} users" if projection.sample_size
               else f"all {projection.total_users:,} users")
     seeded = "" if projection.method != "UMAP" else (
-        " Seeded: the same map every time." if projection.total_users <= SEEDED_UMAP_MAX_USERS
+        " Seeded: the same map every time." if projection.seeded
         else " Unseeded, on every core for speed: a recomputed map may differ a little.")
     return (f"{projection.method} of {placed}; distances between far-apart groups are not "
             f"meaningful, only who sits near whom.{seeded}")
 
 
 with shows_errors():
-    _, _, names = preprocessed(version, settings, features)
+    _, index, names = preprocessed(version, settings, features)
+    users = len(index)
     cols = st.columns([1.2, 1, 1.2, 2])
     method = cols[0].radio("Method", ["PCA", "UMAP", "t-SNE"], horizontal=True,
                            key="map.method")
@@ -157,7 +161,6 @@ with shows_errors():
         + (["Persona"] if clusters is not None and ws.personas.get("names") else []) \
         + (["Rule segment"] if ws.segment_rules else []) + list(config.features)
     colour = cols[2].selectbox("Colour by", options, key="map.colour")
-    users = len(preprocessed(version, settings, features)[1])
     if method == "UMAP":
         projection = umap_view(dims, users)
     elif method == "t-SNE":
@@ -172,7 +175,8 @@ with shows_errors():
         st.caption(f"Drawing a random {MAX_POINTS:,} of the {len(projection.coords):,} "
                    f"placed users to keep the browser responsive.")
     plot[colour] = colour_column(colour, plot.index).to_numpy()
-    for feature in [f for f in config.features if f != colour][:HOVER_FEATURES]:
+    hover = [f for f in config.features if f != colour][:HOVER_FEATURES]
+    for feature in hover:
         plot[feature] = features.loc[plot.index, feature].to_numpy()
     plot["user_id"] = plot.index.astype(str)
     show_arrows = method == "PCA" and dims == 2 and st.toggle(
@@ -181,7 +185,7 @@ with shows_errors():
              "arrows drive the axes more.")
     fig = charts.projection_scatter(
         plot, list(projection.coords.columns), colour,
-        hover=[f for f in config.features if f != colour][:HOVER_FEATURES],
+        hover=hover,
         loadings=projection.loadings if show_arrows else None)
     if dims == 3:
         st.plotly_chart(fig, key="map.chart3d")

@@ -88,8 +88,7 @@ def umap_map(version: str, config: dict, dimensions: int, params: dict,
     Not ``st.cache_data``: that would record the progress bar's updates made inside the
     call and fail to replay them on the next run, so the maps are kept in a small store.
     """
-    key = json.dumps([version, config, dimensions, params, sample_size], sort_keys=True,
-                     default=str)
+    key = _umap_key(version, config, dimensions, params, sample_size)
     maps = _umap_maps()
     if key not in maps:
         matrix, index, _ = preprocessed(version, config, features)
@@ -104,9 +103,20 @@ def umap_map(version: str, config: dict, dimensions: int, params: dict,
 def has_umap_map(version: str, config: dict, dimensions: int, params: dict,
                  sample_size: int | None) -> bool:
     """Whether this UMAP map is already computed."""
-    key = json.dumps([version, config, dimensions, params, sample_size], sort_keys=True,
-                     default=str)
-    return key in _umap_maps()
+    return _umap_key(version, config, dimensions, params, sample_size) in _umap_maps()
+
+
+def _umap_key(*settings) -> str:
+    return json.dumps(settings, sort_keys=True, default=str)
+
+
+@st.cache_data(show_spinner=False, max_entries=4)
+def segment_labels(version: str, rules: str, _ws) -> pd.Series:
+    """Each user's rule segment, exclusive by priority (cached per table and rules: the
+    Map page reruns on every selection, and windowed conditions query the event log)."""
+    from core.analysis import segment_memberships
+
+    return segment_memberships(_ws, exclusive=True).exclusive
 
 
 @st.cache_data(show_spinner=False, max_entries=6)
