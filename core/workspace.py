@@ -123,8 +123,7 @@ class Workspace:
         if clusters is None:
             return None
         names = self.personas.get("names", {})
-        labels = clusters["cluster"]
-        return labels.map(names).fillna(labels).rename("persona")
+        return clusters["cluster"].replace(names).rename("persona")
 
     def save_segment(self, name: str, user_ids: list[str]) -> int:
         """Store (or replace) a segment of users; return its size."""

@@ -15,10 +15,18 @@ from core.preprocess import PreprocessConfig, Preprocessor
 from core.projection import Projection, pca_projection, tsne_projection, umap_projection
 
 
-@st.cache_data(show_spinner=False, max_entries=4)
+@st.cache_resource(show_spinner=False, max_entries=4)
+def generated_sample(n_users: int, days: int, seed: int) -> sample_data.SampleData:
+    """The generated sample (events, planted personas, experiment) per size and seed.
+
+    Shared, not copied: callers must not modify it.
+    """
+    return sample_data.generate_sample(n_users=n_users, days=days, seed=seed)
+
+
 def sample_events(n_users: int, days: int, seed: int) -> pd.DataFrame:
-    """Generated sample events, cached per size and seed."""
-    return sample_data.generate_sample(n_users=n_users, days=days, seed=seed).events
+    """Generated sample events (a copy: the cached sample stays as generated)."""
+    return generated_sample(n_users, days, seed).events.copy()
 
 
 @st.cache_data(show_spinner=False, max_entries=2)

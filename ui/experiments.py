@@ -10,6 +10,7 @@ import streamlit as st
 from core import experiments
 from core.experiment_input import read_experiment_bytes
 from core.workspace import Workspace
+from ui.cache import generated_sample
 from ui.state import DEFAULT_SAMPLE
 
 NONE = "— none —"
@@ -26,10 +27,9 @@ def sample_parameters(ws: Workspace) -> dict[str, int]:
     return dict(DEFAULT_SAMPLE)
 
 
-@st.cache_data(show_spinner=False, max_entries=4)
 def sample_experiment(n_users: int, days: int, seed: int) -> pd.DataFrame:
-    """The sample shop's A/B test table, cached per size and seed."""
-    return experiments.sample_experiment(n_users, days, seed)
+    """The sample shop's A/B test table (the same generated sample as the events)."""
+    return generated_sample(n_users, days, seed).experiment.copy()
 
 
 @st.cache_data(show_spinner=False, max_entries=2)
