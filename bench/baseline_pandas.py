@@ -1,6 +1,6 @@
 """Reference pandas implementation of "events file → sessions → per-user feature table".
 
-This is the yardstick for ``core.pipeline.features_from_file``: the same cleaning,
+This is the yardstick for ``core.features.pipeline.features_from_file``: the same cleaning,
 sessions and features, written the way a competent analyst would in a notebook —
 vectorised ``groupby``/``agg``, no per-row Python loops, no DuckDB and no tricks such
 as categorical re-encoding or chunked reads. It is deliberately independent of
@@ -57,13 +57,13 @@ def features_pandas(path: str | Path) -> pd.DataFrame:
     path : str or Path
         Parquet file with columns user_id, ts (UTC), event, revenue, page, category,
         product_id, scroll_depth, duration_s and device (as written by
-        ``core.sample_data.write_sample``).
+        ``core.data.sample.write_sample``).
 
     Returns
     -------
     pandas.DataFrame
         Indexed by ``user_id`` (sorted), with the feature columns of
-        ``core.features`` under the same names.
+        ``core.features.table`` under the same names.
     """
     events = sessionize(clean(pd.read_parquet(path)))
     return user_features(events)

@@ -6,7 +6,7 @@ Usage::
 
 The table is generated in memory (seeded): variant, converted, revenue and its
 pre-period value, with a planted +8 % relative conversion lift. Each repeat times
-``core.experiments.analyse_experiment`` with the page's defaults (both metrics, CUPED,
+``core.experiments.analysis.analyse_experiment`` with the page's defaults (both metrics, CUPED,
 Holm, Bayesian view; the rank test is skipped above 1 M users per arm) and, separately,
 the same with the sequential p-value and Newcombe interval. Prints a table (wall
 seconds, CPU seconds of this process, and the 1-minute load average: on a shared 2-core
@@ -26,7 +26,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from core.experiments import ExperimentSpec, analyse_experiment
+from core.experiments.analysis import ExperimentSpec, analyse_experiment
 
 RESULTS_PATH = Path(__file__).resolve().parent / "experiments_results.json"
 BUDGET_SECONDS = 3.0

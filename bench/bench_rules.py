@@ -26,7 +26,6 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from core.rule_grammar import parse_rule
 from core.rules import (
     Rule,
     RuleContext,
@@ -35,6 +34,7 @@ from core.rules import (
     evaluation_table,
     simulate,
 )
+from core.rules.grammar import parse_rule
 
 RESULTS_PATH = Path(__file__).resolve().parent / "rules_results.json"
 BUDGET_SECONDS = 2.0
@@ -101,11 +101,11 @@ def fresh(context: RuleContext) -> RuleContext:
 
 def time_signals(n_users: int) -> dict:
     """Behavior signals and two windowed counts on a generated sample event log."""
-    from core.behavior import behavior_signals
-    from core.cleaning import LoadConfig, clean_events
-    from core.mapping import guess_event_roles, guess_mapping
+    from core.data.cleaning import LoadConfig, clean_events
+    from core.data.mapping import guess_event_roles, guess_mapping
+    from core.data.sample import generate_sample
+    from core.features.signals import behavior_signals
     from core.rules import WindowCount, count_columns
-    from core.sample_data import generate_sample
 
     raw = generate_sample(n_users=n_users, days=90, seed=0).events
     events = clean_events(raw, guess_mapping(raw.columns), LoadConfig()).events

@@ -44,9 +44,9 @@ def feature_table(users: int) -> Path:
     """The sample's feature table for ``users`` users, built once."""
     path = DATA_DIR / f"features_{users}.parquet"
     if not path.exists():
-        from core.mapping import guess_mapping
-        from core.pipeline import features_from_source
-        from core.sample_data import generate_sample
+        from core.data.mapping import guess_mapping
+        from core.data.sample import generate_sample
+        from core.features.pipeline import features_from_source
 
         DATA_DIR.mkdir(parents=True, exist_ok=True)
         events = generate_sample(users, 90, seed=0).events
@@ -59,8 +59,8 @@ def feature_table(users: int) -> Path:
 def _matrix(path: Path):
     import pandas as pd
 
-    from core.features import DEFAULT_SELECTED
-    from core.preprocess import PreprocessConfig, Preprocessor, suggest_log
+    from core.features.table import DEFAULT_SELECTED
+    from core.segment.preprocess import PreprocessConfig, Preprocessor, suggest_log
 
     # The app's defaults: the features selected by default, log where skewed.
     frame = pd.read_parquet(path)
@@ -84,12 +84,12 @@ def _child(task: str, path: Path) -> dict[str, Any]:
     index = pd.RangeIndex(len(matrix))
     out: dict[str, Any] = {"users": len(matrix), "features": matrix.shape[1]}
     if task == "sweep":
-        from core.clustering import k_sweep
+        from core.segment.clustering import k_sweep
 
         out["sweep"] = _timed(lambda: {"suggested_k": k_sweep(matrix, range(2, 11))
                                        .suggested_k})
     elif task in ("umap", "umap_seeded"):
-        from core.projection import UMAP_PREVIEW_SIZE, umap_projection, warm_up_umap
+        from core.segment.projection import UMAP_PREVIEW_SIZE, umap_projection, warm_up_umap
 
         seed = 0 if task == "umap_seeded" else None
         if task == "umap":
@@ -99,7 +99,7 @@ def _child(task: str, path: Path) -> dict[str, Any]:
         out[f"{task}_full" if task == "umap" else task] = _timed(
             lambda: umap_projection(matrix, index, random_state=seed) and None)
     elif task == "hdbscan":
-        from core.clustering import ClusterConfig, fit_clusters
+        from core.segment.clustering import ClusterConfig, fit_clusters
 
         def work():
             result = fit_clusters(matrix, ClusterConfig(algorithm="hdbscan",

@@ -100,7 +100,7 @@ def _child(impl: str, path: Path, result_file: Path, output: Path | None) -> Non
     # Imports happen before the clock starts: the budget is about the work, and
     # import time is paid once per server process, not per load.
     if impl == "core":
-        from core.pipeline import features_from_file
+        from core.features.pipeline import features_from_file
 
         def work() -> Any:
             return features_from_file(path)[0].frame
@@ -173,7 +173,7 @@ def sample_path(size: int) -> Path:
     partial = path.with_suffix(".partial.parquet")
     # Generate in a child too: 10 M events need ~2.7 GB, which this process would
     # otherwise keep as heap while it runs the measurements.
-    code = ("import sys; from core.sample_data import write_sample; "
+    code = ("import sys; from core.data.sample import write_sample; "
             "write_sample(sys.argv[1], n_users=int(sys.argv[2]), days=int(sys.argv[3]), "
             "seed=int(sys.argv[4]))")
     subprocess.run([sys.executable, "-c", code, str(partial), str(n_users), str(SAMPLE_DAYS),

@@ -6,15 +6,16 @@ import pandas as pd
 import plotly.express as px
 import streamlit as st
 
-from core import analysis, charts
-from core.clustering import (
-    ALGORITHMS,
+from core.personas.profiles import standardised_difference
+from core.segment import algorithms, charts
+from core.segment.clustering import (
     MAX_EXACT_ROWS,
     MINIBATCH_SUGGESTED_ABOVE,
     ClusterConfig,
     k_distance,
 )
-from core.preprocess import PreprocessConfig, suggest_log
+from core.segment.preprocess import PreprocessConfig, suggest_log
+from core.workspace import actions
 from ui.cache import features_version, preprocessed
 from ui.errors import show_notices, shows_errors
 from ui.progress import progress_bar
@@ -87,15 +88,15 @@ def sweep_section(pre: PreprocessConfig) -> None:
     st.subheader("Choose k")
     cols = st.columns([2, 2, 1])
     low, high = cols[0].slider("k range", 2, 20, (2, 10), key="cluster.k_range")
-    options = ["kmeans", "minibatch", "gmm"]
+    options = algorithms.sweepable()
     algorithm = cols[1].selectbox(
-        "Algorithm for the sweep", options, format_func=ALGORITHMS.get,
+        "Algorithm for the sweep", options, format_func=algorithms.label,
         index=1 if len(features) > MINIBATCH_SUGGESTED_ABOVE else 0,
         key="cluster.sweep_algorithm")
     if cols[2].button("Run sweep", key="cluster.sweep", icon=":material/query_stats:"):
         update, close = progress_bar("Sweep")
         with shows_errors():
-            analysis.sweep_into(ws, pre, list(range(low, high + 1)), algorithm, update)
+            actions.sweep_into(ws, pre, list(range(low, high + 1)), algorithm, update)
         close()
     if ws.sweep:
         table = pd.DataFrame(ws.sweep["table"])
@@ -108,31 +109,43 @@ def sweep_section(pre: PreprocessConfig) -> None:
                   args=({"cluster.k": int(ws.sweep["suggested_k"])},))
 
 
+#: The input of each clustering parameter an algorithm declares (random_state is the
+#: Seed, shown for every algorithm: it also draws the sample of sampled ones).
+def _k_input(col) -> int:
+    suggested = ws.sweep.get("suggested_k", 6) if ws.sweep else 6
+    st.session_state.setdefault("cluster.k", int(suggested))
+    return int(col.number_input("k", 2, 50, key="cluster.k"))
+
+
+def _eps_input(col) -> float:
+    st.session_state.setdefault("cluster.eps", 0.5)
+    return float(col.number_input("eps", 0.01, 50.0, step=0.05, key="cluster.eps"))
+
+
+PARAMETER_INPUTS = {
+    "k": _k_input,
+    "linkage": lambda col: col.selectbox("Linkage", ["ward", "average", "complete"],
+                                         key="cluster.linkage"),
+    "eps": _eps_input,
+    "min_samples": lambda col: int(col.number_input("Min samples", 2, 500, 10,
+                                                    key="cluster.min_samples")),
+    "min_cluster_size": lambda col: int(col.number_input("Min cluster size", 5, 5000, 50,
+                                                         key="cluster.min_cluster_size")),
+}
+
+
 def fit_section(pre: PreprocessConfig) -> None:
     st.subheader("Fit")
     n = len(features)
     cols = st.columns(4)
+    keys = list(algorithms.REGISTRY)
     default_algo = "minibatch" if n > MINIBATCH_SUGGESTED_ABOVE else "kmeans"
-    algorithm = cols[0].selectbox("Algorithm", list(ALGORITHMS), format_func=ALGORITHMS.get,
-                                  index=list(ALGORITHMS).index(default_algo),
-                                  key="cluster.algorithm")
-    suggested = ws.sweep.get("suggested_k", 6) if ws.sweep else 6
-    params = {}
-    if algorithm in ("kmeans", "minibatch", "gmm", "agglomerative"):
-        st.session_state.setdefault("cluster.k", int(suggested))
-        params["k"] = int(cols[1].number_input("k", 2, 50, key="cluster.k"))
-    if algorithm == "agglomerative":
-        params["linkage"] = cols[2].selectbox("Linkage", ["ward", "average", "complete"],
-                                              key="cluster.linkage")
-    if algorithm == "dbscan":
-        st.session_state.setdefault("cluster.eps", 0.5)
-        params["eps"] = float(cols[1].number_input("eps", 0.01, 50.0, step=0.05,
-                                                   key="cluster.eps"))
-        params["min_samples"] = int(cols[2].number_input("Min samples", 2, 500, 10,
-                                                         key="cluster.min_samples"))
-    if algorithm == "hdbscan":
-        params["min_cluster_size"] = int(cols[1].number_input(
-            "Min cluster size", 5, 5000, 50, key="cluster.min_cluster_size"))
+    algorithm = cols[0].selectbox("Algorithm", keys, format_func=algorithms.label,
+                                  index=keys.index(default_algo), key="cluster.algorithm")
+    spec = algorithms.REGISTRY[algorithm]
+    shown = [p for p in spec.parameters if p in PARAMETER_INPUTS]
+    params = {name: PARAMETER_INPUTS[name](col)
+              for name, col in zip(shown, cols[1:3], strict=False)}
     seed = int(cols[3].number_input("Seed", 0, 2**31 - 1, 0, key="cluster.seed"))
     if algorithm == "dbscan":
         k_distance_plot(pre, params.get("min_samples", 10))
@@ -141,13 +154,13 @@ def fit_section(pre: PreprocessConfig) -> None:
             matrix, _, _ = preprocessed(features_version(ws), pre.to_dict(), features)
             st.plotly_chart(charts.dendrogram(matrix, params["linkage"]),
                             key="cluster.chart.dendrogram")
-    if algorithm in ("agglomerative", "dbscan", "hdbscan") and n > MAX_EXACT_ROWS:
-        st.caption(f"{ALGORITHMS[algorithm]} will run on a stratified sample of "
+    if spec.sampled and n > MAX_EXACT_ROWS:
+        st.caption(f"{spec.label} will run on a stratified sample of "
                    f"{MAX_EXACT_ROWS:,} of {n:,} users; the rest are assigned afterwards.")
     if st.button("Cluster", type="primary", key="cluster.fit", icon=":material/hub:"):
         update, close = progress_bar("Clustering")
         with shows_errors():
-            analysis.cluster_into(ws, pre, ClusterConfig(algorithm=algorithm,
+            actions.cluster_into(ws, pre, ClusterConfig(algorithm=algorithm,
                                                          random_state=seed, **params), update)
         close()
 
@@ -175,7 +188,7 @@ def cross_table(clusters: pd.DataFrame) -> None:
         st.caption("Define rule segments on the **Segments** page to compare them with the "
                    "clusters here.")
         return
-    membership = analysis.segment_memberships(ws, users=clusters.index).matrix
+    membership = actions.segment_memberships(ws, users=clusters.index).matrix
     table = membership.groupby(clusters["cluster"]).sum()
     table.insert(0, "Users", clusters["cluster"].value_counts())
     st.markdown("**Clusters × rule segments** (users in both)")
@@ -188,7 +201,7 @@ def results_section() -> None:
         st.info("No clusters yet: choose the settings above and press **Cluster**.")
         return
     cfg, report = ws.cluster_config, ws.preprocess_report
-    st.subheader(f"{ALGORITHMS[cfg['algorithm']]}: {cfg['n_clusters']} clusters")
+    st.subheader(f"{algorithms.label(cfg['algorithm'])}: {cfg['n_clusters']} clusters")
     cols = st.columns(4)
     cols[0].metric("Users clustered", f"{report['users_out']:,}", border=True)
     cols[1].metric("Excluded", f"{report['excluded_missing'] + report['excluded_outliers']:,}",
@@ -202,9 +215,9 @@ def results_section() -> None:
     left, right = st.columns([2, 3])
     left.plotly_chart(charts.cluster_sizes(clusters["cluster"]), key="cluster.chart.sizes")
     chosen = list(ws.preprocess_config["features"])
-    data = features.loc[clusters.index, chosen]
-    spread = data.std(ddof=0).replace(0, 1)
-    profile = data.groupby(clusters["cluster"]).mean().sub(data.mean()).div(spread)
+    # The same standardised difference as the persona cards, so both pages agree.
+    profile = standardised_difference(features.loc[clusters.index, chosen].astype(float),
+                                      clusters["cluster"])
     right.plotly_chart(charts.profile_heatmap(profile), key="cluster.chart.profile")
     with st.expander("Preprocessing report"):
         rows = pd.DataFrame({
@@ -225,9 +238,9 @@ def results_section() -> None:
 
 
 def stability_section() -> None:
-    if ws.cluster_config["algorithm"] not in ("kmeans", "minibatch", "gmm", "agglomerative"):
-        st.caption("Stability by refitting is measured for K-Means, MiniBatch, Gaussian "
-                   "mixtures and agglomerative clustering.")
+    if ws.cluster_config["algorithm"] not in algorithms.with_k():
+        st.caption("Stability by refitting is measured for "
+                   + ", ".join(algorithms.label(a) for a in algorithms.with_k()) + ".")
         return
     cols = st.columns([1, 3])
     runs = cols[0].number_input("Bootstrap refits", 3, 50, 10, key="cluster.runs")
@@ -235,7 +248,7 @@ def stability_section() -> None:
                       icon=":material/verified:"):
         update, close = progress_bar("Stability")
         with shows_errors():
-            analysis.stability_into(ws, int(runs), update)
+            actions.stability_into(ws, int(runs), update)
         close()
     if ws.stability:
         s = ws.stability

@@ -7,10 +7,9 @@ import hashlib
 import pandas as pd
 import streamlit as st
 
-from core import analysis, charts
-from core.cleaning import DROP_REASONS, LoadConfig, LoadReport
-from core.io import UPLOAD_TYPES, RawTable
-from core.mapping import (
+from core.data import charts
+from core.data.cleaning import DROP_REASONS, LoadConfig, LoadReport
+from core.data.mapping import (
     FUNNEL_LABELS,
     FUNNEL_STEPS,
     ROLE_LABELS,
@@ -19,7 +18,9 @@ from core.mapping import (
     guess_event_roles,
     guess_mapping,
 )
-from core.workspace import Workspace, list_workspaces
+from core.data.readers import UPLOAD_TYPES, RawTable
+from core.workspace import actions
+from core.workspace.store import Workspace, list_workspaces
 from ui.cache import read_upload, sample_events
 from ui.errors import show_notices, shows_errors
 from ui.progress import progress_bar
@@ -211,7 +212,7 @@ def file_section(ws: Workspace, raw: RawTable) -> None:
     if st.button("Load events", type="primary", key="data.load", icon=":material/play_arrow:"):
         update, close = progress_bar("Loading")
         with shows_errors():
-            analysis.load_events_into(ws, raw.frame, raw.name, mapping, config, roles,
+            actions.load_events_into(ws, raw.frame, raw.name, mapping, config, roles,
                                       progress=update)
             st.session_state["data.key_pending"] = bool(ws.pseudonym_key)
             st.session_state["data.loaded_message"] = (
@@ -231,7 +232,7 @@ def user_table_form(ws: Workspace, raw: RawTable, guessed_user: str | None) -> N
                "features are skipped.")
     if st.button("Load per-user table", type="primary", key="data.load_users"):
         with shows_errors():
-            analysis.load_user_table_into(ws, raw.frame, raw.name, user_col)
+            actions.load_user_table_into(ws, raw.frame, raw.name, user_col)
             st.session_state["data.loaded_message"] = (
                 f"Loaded {ws.dataset['users']:,} users with "
                 f"{len(ws.features.columns)} features from {raw.name}.")
@@ -259,7 +260,7 @@ def sample_section(ws: Workspace) -> None:
         with shows_errors():
             update(0.02, "Generating events")
             events = sample_events(int(n_users), int(days), int(seed))
-            analysis.load_sample_into(ws, events, int(n_users), int(days), int(seed),
+            actions.load_sample_into(ws, events, int(n_users), int(days), int(seed),
                                       progress=update)
             st.session_state["data.loaded_message"] = (
                 f"Loaded the sample: {ws.dataset['events']:,} events of "

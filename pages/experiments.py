@@ -8,18 +8,18 @@ from datetime import UTC, datetime
 import pandas as pd
 import streamlit as st
 
-from core import experiment_charts as charts
-from core.experiment_input import (
+from core.common.export import safe_csv_bytes
+from core.data.readers import UPLOAD_TYPES
+from core.experiments import charts as charts
+from core.experiments.inputs import (
     NOT_REACHED,
     ExperimentSpec,
     guess_columns,
     join_labels,
     parse_numbers,
 )
-from core.experiment_planning import mde_proportions, plan_means, plan_proportions
-from core.experiment_report import fmt_p, fmt_pct, fmt_value, metric_label
-from core.export import safe_csv_bytes
-from core.io import UPLOAD_TYPES
+from core.experiments.planning import mde_proportions, plan_means, plan_proportions
+from core.experiments.words import fmt_p, fmt_pct, fmt_value, metric_label
 from ui import experiments as ui
 from ui.errors import shows_errors
 from ui.state import workspace

@@ -6,10 +6,11 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from core import analysis, charts
-from core.export import parquet_bytes, safe_csv_bytes
-from core.features import FeatureConfig
-from core.mapping import FUNNEL_LABELS, FUNNEL_STEPS
+from core.common.export import parquet_bytes, safe_csv_bytes
+from core.data.mapping import FUNNEL_LABELS, FUNNEL_STEPS
+from core.features import charts
+from core.features.table import FeatureConfig
+from core.workspace import actions
 from ui.cache import correlation_figure, feature_summary, features_version
 from ui.errors import show_notices, shows_errors
 from ui.progress import progress_bar
@@ -66,7 +67,7 @@ def settings_form() -> None:
                                 half_life_days=float(half_life), trend_window_days=int(window))
             update, close = progress_bar("Features")
             with shows_errors():
-                analysis.compute_features_into(ws, new, progress=update)
+                actions.compute_features_into(ws, new, progress=update)
                 st.session_state["features.recomputed"] = True
             close()
             st.rerun()
@@ -95,7 +96,7 @@ selected = st.multiselect(
     help="Choose behavior measures; the choice is saved and used by the next steps.")
 if selected != ws.selected_features:
     with shows_errors():
-        analysis.set_selected_features(ws, selected)
+        actions.set_selected_features(ws, selected)
 
 column_config = {
     c: st.column_config.NumberColumn(c, help=definitions.get(c, ""), format="%.3g")

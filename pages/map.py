@@ -8,10 +8,10 @@ import json
 import pandas as pd
 import streamlit as st
 
-from core import charts
-from core.export import safe_csv_bytes
-from core.preprocess import PreprocessConfig
-from core.projection import (
+from core.common.export import safe_csv_bytes
+from core.segment import charts
+from core.segment.preprocess import PreprocessConfig
+from core.segment.projection import (
     TSNE_MAX_SAMPLE,
     TSNE_SAMPLE_SIZE,
     UMAP_METRICS,

@@ -5,14 +5,15 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from core import persona_charts, personas
-from core.persona_migration import (
+from core.personas import charts as persona_charts
+from core.personas import profiles as personas
+from core.personas.migration import (
     DEFAULT_WINDOW_DAYS,
     Migration,
     period_migration,
     rerun_migration,
 )
-from core.report import build_report
+from core.workspace.report import build_report
 from ui.cache import features_version
 from ui.errors import show_notices, shows_errors
 from ui.persona_cache import cluster_profiles

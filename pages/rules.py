@@ -7,8 +7,7 @@ import pandas as pd
 import plotly.express as px
 import streamlit as st
 
-from core.export import safe_csv_bytes
-from core.rule_grammar import RuleSyntaxError, format_rule, parse_rule
+from core.common.export import safe_csv_bytes
 from core.rules import (
     COUNT_CHOICE,
     MODULES,
@@ -28,6 +27,7 @@ from core.rules import (
     starter_rules,
     window_counts_needed,
 )
+from core.rules.grammar import RuleSyntaxError, format_rule, parse_rule
 from ui.errors import shows_errors
 from ui.rules import rule_context, store_rules, stored_rules
 from ui.state import require_features, workspace

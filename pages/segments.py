@@ -6,8 +6,8 @@ import pandas as pd
 import plotly.express as px
 import streamlit as st
 
-from core.analysis import segment_memberships
-from core.segments import (
+from core.features.windows import WINDOWED_BASE
+from core.segment.rule_segments import (
     OPERATORS,
     SMALL_SEGMENT_SHARE,
     SegmentRule,
@@ -15,7 +15,7 @@ from core.segments import (
     presets,
     rule_from_rows,
 )
-from core.windows import WINDOWED_BASE
+from core.workspace.actions import segment_memberships
 from ui.errors import shows_errors
 from ui.state import require_features, workspace
 

@@ -7,10 +7,10 @@ import json
 
 import streamlit as st
 
-from core.bundle import bundle_name, export_bundle, open_bundle
-from core.export import parquet_bytes, safe_csv_bytes
-from core.report import build_report
-from core.share_export import persona_options, segment_export
+from core.common.export import parquet_bytes, safe_csv_bytes
+from core.workspace.bundle import bundle_name, export_bundle, open_bundle
+from core.workspace.report import build_report
+from core.workspace.segment_export import persona_options, segment_export
 from ui.errors import show_notices, shows_errors
 from ui.share import model_key, workspace_model
 from ui.state import replace_workspace, workspace

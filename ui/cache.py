@@ -9,19 +9,19 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from core import sample_data
-from core.io import RawTable, ReadOptions, read_bytes
-from core.preprocess import PreprocessConfig, Preprocessor
-from core.projection import Projection, pca_projection, tsne_projection, umap_projection
+from core.data import sample
+from core.data.readers import RawTable, ReadOptions, read_bytes
+from core.segment.preprocess import PreprocessConfig, Preprocessor
+from core.segment.projection import Projection, pca_projection, tsne_projection, umap_projection
 
 
 @st.cache_resource(show_spinner=False, max_entries=4)
-def generated_sample(n_users: int, days: int, seed: int) -> sample_data.SampleData:
+def generated_sample(n_users: int, days: int, seed: int) -> sample.SampleData:
     """The generated sample (events, planted personas, experiment) per size and seed.
 
     Shared, not copied: callers must not modify it.
     """
-    return sample_data.generate_sample(n_users=n_users, days=days, seed=seed)
+    return sample.generate_sample(n_users=n_users, days=days, seed=seed)
 
 
 def sample_events(n_users: int, days: int, seed: int) -> pd.DataFrame:
@@ -54,7 +54,7 @@ def feature_summary(version: str, _features: pd.DataFrame) -> pd.DataFrame:
 def correlation_figure(version: str, _features: pd.DataFrame, columns: tuple[str, ...],
                        method: str):
     """The correlation heatmap of ``columns`` (cached per table version and choice)."""
-    from core import charts
+    from core.features import charts
 
     return charts.correlation_heatmap(_features[list(columns)], method)
 
@@ -122,7 +122,7 @@ def _umap_key(*settings) -> str:
 def segment_labels(version: str, rules: str, _ws) -> pd.Series:
     """Each user's rule segment, exclusive by priority (cached per table and rules: the
     Map page reruns on every selection, and windowed conditions query the event log)."""
-    from core.analysis import segment_memberships
+    from core.workspace.actions import segment_memberships
 
     return segment_memberships(_ws, exclusive=True).exclusive
 

@@ -7,7 +7,7 @@ from contextlib import contextmanager
 
 import streamlit as st
 
-from core.errors import PersonaLensError
+from core.common.errors import PersonaLensError
 
 
 @contextmanager

@@ -7,9 +7,9 @@ import json
 import pandas as pd
 import streamlit as st
 
-from core import experiments
-from core.experiment_input import read_experiment_bytes
-from core.workspace import Workspace
+from core.experiments import analysis as experiments
+from core.experiments.inputs import read_experiment_bytes
+from core.workspace.store import Workspace
 from ui.cache import generated_sample
 from ui.state import DEFAULT_SAMPLE
 
@@ -87,7 +87,7 @@ def rule_tests(ws) -> dict:
 def _rule_tests(version: str, _ws) -> dict:
     # Simulating every rule on every user is the slow part; the page reruns on each
     # widget change, so it runs once per version of the rules and the data.
-    from core.experiment_input import rule_test_groups
+    from core.experiments.inputs import rule_test_groups
     from core.rules import simulate, window_counts_needed
     from ui.rules import rule_context, stored_rules
 

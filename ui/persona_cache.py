@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from core.personas import ClusterProfiles, profile_clusters
+from core.personas.profiles import ClusterProfiles, profile_clusters
 
 
 @st.cache_data(show_spinner=False, max_entries=4)

@@ -6,8 +6,8 @@ import json
 
 import streamlit as st
 
-from core.scoring import assignment_sql, model_from_workspace
-from core.workspace import Workspace
+from core.model.scoring import assignment_sql, model_from_workspace
+from core.workspace.store import Workspace
 from ui.cache import features_version
 
 

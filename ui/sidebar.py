@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from core.workspace import Workspace
+from core.workspace.store import Workspace
 
 
 def dataset_summary(ws: Workspace) -> None:

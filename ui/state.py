@@ -10,9 +10,9 @@ import os
 
 import streamlit as st
 
-from core import analysis
-from core.errors import PersonaLensError
-from core.workspace import Workspace
+from core.common.errors import PersonaLensError
+from core.workspace import actions
+from core.workspace.store import Workspace
 from ui.cache import sample_events
 
 STATE_KEY = "workspace"
@@ -73,7 +73,7 @@ def load_default_sample(ws: Workspace) -> None:
     """Fill a workspace with the default sample so the app starts with data."""
     with st.spinner("Generating the sample online shop (5,000 users)..."):
         events = sample_events(**DEFAULT_SAMPLE)
-        analysis.load_sample_into(ws, events, **DEFAULT_SAMPLE)
+        actions.load_sample_into(ws, events, **DEFAULT_SAMPLE)
 
 
 def replace_workspace(ws: Workspace) -> None:

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 
 import streamlit as st
 
-from core.projection import warm_up_umap
+from core.segment.projection import warm_up_umap
 
 
 @dataclass

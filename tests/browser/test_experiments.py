@@ -9,7 +9,7 @@ import re
 import pandas as pd
 import pytest
 
-from core.experiments import ExperimentSpec, analyse_experiment, sample_experiment
+from core.experiments.analysis import ExperimentSpec, analyse_experiment, sample_experiment
 from tests.browser.conftest import shoot
 
 pytestmark = pytest.mark.browser

@@ -8,10 +8,10 @@ import re
 import pandas as pd
 import pytest
 
-from core import analysis
-from core.clustering import ClusterConfig
-from core.preprocess import PreprocessConfig, suggest_log
-from core.workspace import Workspace
+from core.segment.clustering import ClusterConfig
+from core.segment.preprocess import PreprocessConfig, suggest_log
+from core.workspace import actions
+from core.workspace.store import Workspace
 from tests.browser.conftest import shoot
 
 pytestmark = pytest.mark.browser
@@ -28,7 +28,7 @@ def _cluster_on_disk(home, ws_id: str, monkeypatch) -> Workspace:
     monkeypatch.setenv("PERSONA_LENS_HOME", str(home))
     ws = Workspace.load(ws_id)
     chosen = ws.selected_features
-    analysis.cluster_into(ws, PreprocessConfig(
+    actions.cluster_into(ws, PreprocessConfig(
         features=tuple(chosen), log_features=tuple(suggest_log(ws.features, chosen)[1])),
         ClusterConfig(k=6))
     return ws

@@ -10,9 +10,9 @@ import jsonschema
 import pandas as pd
 import pytest
 
-from core.rule_grammar import parse_rule
 from core.rules import condition_mask, context_from_workspace, holdout_hash, schema
-from core.workspace import Workspace
+from core.rules.grammar import parse_rule
+from core.workspace.store import Workspace
 from tests.browser.conftest import shoot
 
 pytestmark = pytest.mark.browser

@@ -8,10 +8,10 @@ import zipfile
 import pandas as pd
 import pytest
 
-from core import analysis
-from core.clustering import ClusterConfig
-from core.preprocess import PreprocessConfig
-from core.workspace import Workspace
+from core.segment.clustering import ClusterConfig
+from core.segment.preprocess import PreprocessConfig
+from core.workspace import actions
+from core.workspace.store import Workspace
 from tests.browser.conftest import shoot
 
 pytestmark = pytest.mark.browser
@@ -33,7 +33,7 @@ def cluster_on_disk(home, ws_id: str, monkeypatch) -> Workspace:
     """Cluster the server's workspace with core, as the Clustering page would."""
     monkeypatch.setenv("PERSONA_LENS_HOME", str(home))
     ws = Workspace.load(ws_id)
-    analysis.cluster_into(ws, PreprocessConfig(features=tuple(ws.selected_features)),
+    actions.cluster_into(ws, PreprocessConfig(features=tuple(ws.selected_features)),
                           ClusterConfig(k=4))
     ws.personas = {"names": {"Cluster 2": PERSONA}}
     ws.save()

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from streamlit.testing.v1 import AppTest
 
-from core.experiments import ExperimentSpec, analyse_experiment, sample_experiment
-from core.workspace import Workspace
+from core.experiments.analysis import ExperimentSpec, analyse_experiment, sample_experiment
+from core.workspace.store import Workspace
 from tests.pages.apptest import APP, TIMEOUT
 from tests.pages.apptest import no_errors as _no_errors
 
@@ -79,8 +79,8 @@ def test_persona_breakdown_after_clustering(home):
 def test_a_rule_hold_out_becomes_the_variant_of_its_own_test(home):
     """Rules written on the Rules page carry a deterministic hold-out; joined here, the
     rule's test compares held-out and treated users among those it reaches."""
-    from core.rule_grammar import parse_rule
     from core.rules import condition_mask, context_from_workspace
+    from core.rules.grammar import parse_rule
 
     rule = "sessions > 3 -> show reengage_modal in slot modal priority 10 holdout 20%"
     at = AppTest.from_file(APP, default_timeout=TIMEOUT).run()

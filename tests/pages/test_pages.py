@@ -6,7 +6,7 @@ from __future__ import annotations
 import pandas as pd
 from streamlit.testing.v1 import AppTest
 
-from core.workspace import Workspace
+from core.workspace.store import Workspace
 from tests.pages.apptest import APP, TIMEOUT
 from tests.pages.apptest import no_errors as _no_errors
 
@@ -127,7 +127,7 @@ def test_unknown_workspace_id_starts_fresh(home):
 def test_per_user_table_reaches_the_features_page(home, monkeypatch):
     import pandas as pd
 
-    from core import analysis
+    from core.workspace import actions
 
     monkeypatch.setenv("PERSONA_LENS_AUTOLOAD", "0")
     at = _app().run()
@@ -135,7 +135,7 @@ def test_per_user_table_reaches_the_features_page(home, monkeypatch):
     table = pd.DataFrame({"customer": [f"c{i}" for i in range(50)],
                           "orders": range(50), "ltv": [float(i) * 2.5 for i in range(50)],
                           "tier": ["gold", "silver"] * 25})
-    analysis.load_user_table_into(ws, table, "crm.csv", "customer")
+    actions.load_user_table_into(ws, table, "crm.csv", "customer")
     at.switch_page("pages/features.py").run()
     _no_errors(at)
     metrics = {m.label: m.value for m in at.metric}
@@ -152,7 +152,7 @@ def test_large_table_shows_top_rows_and_redraws_fast(home, monkeypatch):
     import numpy as np
     import pandas as pd
 
-    from core import analysis
+    from core.workspace import actions
 
     monkeypatch.setenv("PERSONA_LENS_AUTOLOAD", "0")
     at = _app().run()
@@ -161,7 +161,7 @@ def test_large_table_shows_top_rows_and_redraws_fast(home, monkeypatch):
     n = 20_000
     table = pd.DataFrame({"id": [f"u{i}" for i in range(n)], "a": rng.normal(size=n),
                           "b": rng.exponential(size=n), "c": rng.integers(0, 9, n)})
-    analysis.load_user_table_into(ws, table, "big.csv", "id")
+    actions.load_user_table_into(ws, table, "big.csv", "id")
     at.switch_page("pages/features.py").run()
     _no_errors(at)
     at.selectbox(key="features.order").set_value("b").run()

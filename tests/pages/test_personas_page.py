@@ -6,9 +6,9 @@ from __future__ import annotations
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from core import analysis
-from core.clustering import ClusterConfig
-from core.preprocess import PreprocessConfig, suggest_log
+from core.segment.clustering import ClusterConfig
+from core.segment.preprocess import PreprocessConfig, suggest_log
+from core.workspace import actions
 from tests.pages.apptest import APP, TIMEOUT
 from tests.pages.apptest import no_errors as _no_errors
 
@@ -22,7 +22,7 @@ def _app() -> AppTest:
 def _cluster(ws, k: int = 6, seed: int = 0) -> None:
     chosen = ws.selected_features
     logs = tuple(suggest_log(ws.features, chosen)[1])
-    analysis.cluster_into(ws, PreprocessConfig(features=tuple(chosen), log_features=logs),
+    actions.cluster_into(ws, PreprocessConfig(features=tuple(chosen), log_features=logs),
                           ClusterConfig(k=k, random_state=seed))
 
 
@@ -146,8 +146,8 @@ def test_a_per_user_table_gets_personas_without_event_views(home, monkeypatch):
     table = pd.DataFrame({"customer": [f"c{i}" for i in range(300)],
                           "orders": np.r_[rng.poisson(1, 150), rng.poisson(9, 150)],
                           "ltv": np.r_[rng.gamma(2, 10, 150), rng.gamma(9, 40, 150)]})
-    analysis.load_user_table_into(ws, table, "crm.csv", "customer")
-    analysis.cluster_into(ws, PreprocessConfig(features=("orders", "ltv")),
+    actions.load_user_table_into(ws, table, "crm.csv", "customer")
+    actions.cluster_into(ws, PreprocessConfig(features=("orders", "ltv")),
                           ClusterConfig(k=2, random_state=0))
     at.switch_page(PAGE).run()
     _no_errors(at)

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from streamlit.testing.v1 import AppTest
 
-from core.rule_grammar import format_rule, parse_rule
 from core.rules import condition_mask, context_from_workspace, load_workspace_rules
+from core.rules.grammar import format_rule, parse_rule
 from tests.pages.apptest import APP, TIMEOUT
 from tests.pages.apptest import no_errors as _no_errors
 
@@ -116,9 +116,9 @@ def test_edit_a_rule_as_text_keeps_its_id(home):
 
 
 def test_persona_rules_after_clustering(home):
-    from core.analysis import cluster_into
-    from core.clustering import ClusterConfig
-    from core.preprocess import PreprocessConfig
+    from core.segment.clustering import ClusterConfig
+    from core.segment.preprocess import PreprocessConfig
+    from core.workspace.actions import cluster_into
 
     at = _rules_page()
     ws = at.session_state["workspace"]

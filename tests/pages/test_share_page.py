@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from streamlit.testing.v1 import AppTest
 
-from core import analysis
-from core.clustering import ClusterConfig
-from core.preprocess import PreprocessConfig
+from core.segment.clustering import ClusterConfig
+from core.segment.preprocess import PreprocessConfig
+from core.workspace import actions
 from tests.pages.apptest import APP, TIMEOUT
 from tests.pages.apptest import no_errors as _no_errors
 
@@ -24,7 +24,7 @@ def test_export_page_counts_filters_and_shows_the_model(home):
     assert _metrics(at)["Rows to export"] == "5,000"
     assert any("Cluster the users first" in i.value for i in at.info)
 
-    analysis.cluster_into(ws, PreprocessConfig(features=tuple(ws.selected_features)),
+    actions.cluster_into(ws, PreprocessConfig(features=tuple(ws.selected_features)),
                           ClusterConfig(k=4))
     ws.personas = {"names": {"Cluster 2": "Window shoppers"}}
     ws.save()

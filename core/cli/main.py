@@ -1,0 +1,44 @@
+"""Command line: the headless twin of the app.
+
+    python -m core sample -o events.parquet --users 5000 --seed 42
+    python -m core features events.parquet -o features.csv --map ts=event_time --session-gap 30m
+    python -m core cluster events.parquet --algorithm kmeans --k 6 -o segments.csv \\
+        --model-out model.json
+    python -m core sweep features.csv --k 2-10 --json
+
+Exit codes: 0 done, 2 bad arguments, 3 the data or a setting cannot be used (the
+message says why and what to do), 1 an unexpected error (a bug).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from core.cli import abtest, cluster, features, report, rules, sample, score
+from core.cli.common import EXIT_DATA
+from core.common.errors import PersonaLensError
+
+#: Every sub-command module, in the order ``--help`` lists them. Each adds its parsers
+#: through ``register(subparsers)`` and sets ``func`` (parsed arguments -> exit code).
+COMMANDS = (sample, features, cluster, score, report, rules, abtest)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The parser of every sub-command."""
+    parser = argparse.ArgumentParser(prog="python -m core",
+                                     description=__doc__.split("\n")[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+    for command in COMMANDS:
+        command.register(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the command line; return the exit code."""
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except PersonaLensError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_DATA

@@ -1,0 +1,465 @@
+"""Per-user behavioral features, computed with DuckDB SQL through :mod:`core.common.engine`.
+
+One row per user. Every feature has a one-line definition in :data:`DEFINITIONS`
+(per-event-type counts get theirs when the table is built). Values that are
+undefined for a user (order value without orders, abandonment without a cart) are
+missing, not zero, so they are never mistaken for a measurement.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from core.common.engine import Scratch, quote_ident
+from core.common.errors import ConfigError, DataError
+from core.data.cleaning import Notice
+from core.data.mapping import FUNNEL_STEPS
+
+#: Tenure below one week would turn one session into "7 sessions per week"; rates per
+#: week and per 30 days use at least this many days.
+MIN_RATE_DAYS = 7.0
+#: Night is 00:00-05:59 in UTC (the data has no local time zone).
+NIGHT_END_HOUR = 6
+#: Min-max normalisation for the engagement score uses these percentiles as min and
+#: max, so that a few bots with thousands of events do not squash everyone to zero.
+ENGAGEMENT_CLIP_PERCENTILES = (1.0, 99.0)
+RFM_SEGMENTS: tuple[tuple[str, str], ...] = (
+    # (regex on R then F score, segment): the widely used RFM grid.
+    (r"[1-2][1-2]", "Hibernating"),
+    (r"[1-2][3-4]", "At risk"),
+    (r"[1-2]5", "Can't lose them"),
+    (r"3[1-2]", "About to sleep"),
+    (r"33", "Need attention"),
+    (r"[3-4][4-5]", "Loyal customers"),
+    (r"41", "Promising"),
+    (r"51", "New customers"),
+    (r"[4-5][2-3]", "Potential loyalists"),
+    (r"5[4-5]", "Champions"),
+)
+
+DEFINITIONS: dict[str, str] = {
+    "events": "Number of events the user produced (after cleaning).",
+    "sessions": "Number of sessions.",
+    "sessions_per_week": "Sessions per 7 days of tenure (tenure counted as at least 7 days).",
+    "mean_session_duration_s": "Mean session length in seconds (first to last event of a session).",
+    "median_session_duration_s": "Median session length in seconds.",
+    "events_per_session": "Events divided by sessions.",
+    "active_days": "Distinct calendar days (UTC) with at least one event.",
+    "days_since_first_event": "Days from the user's first event to the end of the data.",
+    "days_since_last_event": "Days from the user's last event to the end of the data (recency).",
+    "tenure_days": "Days between the user's first and last event.",
+    "time_spent_s": "Total time on site in seconds: sum of session lengths.",
+    "product_views": "Events marked as product view.",
+    "cart_adds": "Events marked as add to cart.",
+    "checkouts": "Events marked as checkout.",
+    "purchases": "Events marked as purchase.",
+    "revenue": "Sum of revenue on the user's events (refunds subtract).",
+    "average_order_value": "Revenue divided by purchases; missing when there is no purchase.",
+    "purchases_per_30_days": "Purchases per 30 days of tenure (tenure counted as at least 7 days).",
+    "cart_abandonment_rate": "Sessions with an add to cart but no purchase, divided by "
+                             "sessions with an add to cart; missing without cart adds.",
+    "mean_scroll_depth": "Mean scroll depth (%) over the user's events that have one; "
+                         "missing when none has.",
+    "mean_time_on_page_s": "Mean time on page in seconds over events that have one.",
+    "distinct_categories": "Distinct product categories the user's events touch.",
+    "distinct_products_viewed": "Distinct products among the user's product views.",
+    "weekend_share": "Share of events on Saturday or Sunday (UTC).",
+    "night_share": "Share of events between 00:00 and 05:59 (UTC).",
+    "events_last_30_days": "Events in the last 30 days of the data.",
+    "events_previous_30_days": "Events in the 30 days before that.",
+    "activity_trend": "(last 30 days - previous 30) / (last 30 + previous 30), from -1 "
+                      "(stopped) to +1 (new); missing when both are zero.",
+    "decayed_engagement": "Sum over events of 0.5^(age in days / half-life): recent "
+                          "events count fully, older ones less.",
+    "engagement_score": "0-100: weighted mean of min-max-normalised clicks (events), "
+                        "scroll depth and time spent (1st-99th percentile as min and max).",
+    "rfm_recency": "Recency score 1-5 (tie-aware quintile of days since last event; "
+                   "5 = most recent).",
+    "rfm_frequency": "Frequency score 1-5 (tie-aware quintile of purchases, or of sessions "
+                     "when there are no purchases).",
+    "rfm_monetary": "Monetary score 1-5 (tie-aware quintile of revenue, or of events when "
+                    "there is no revenue).",
+    "rfm_segment": "RFM segment from the recency and frequency scores (Champions, Loyal "
+                   "customers, At risk, Hibernating, ...).",
+}
+#: Features selected for segmentation until the analyst chooses otherwise: rates and
+#: shares that describe behavior without being undefined for most users.
+DEFAULT_SELECTED = (
+    "sessions_per_week", "events_per_session", "mean_session_duration_s",
+    "days_since_last_event", "tenure_days", "product_views", "cart_adds", "purchases",
+    "revenue", "weekend_share", "night_share", "engagement_score",
+)
+
+
+@dataclass(frozen=True)
+class FeatureConfig:
+    """Settings of the feature table."""
+
+    event_roles: dict[str, list[str]] = field(default_factory=dict)
+    top_event_types: int = 10
+    engagement_weights: dict[str, float] = field(
+        default_factory=lambda: {"clicks": 1.0, "scroll_depth": 2.0, "time_spent": 3.0})
+    half_life_days: float = 14.0
+    trend_window_days: int = 30
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> FeatureConfig:
+        return cls(**data)
+
+    def validate(self) -> None:
+        if self.half_life_days <= 0:
+            raise ConfigError("The half-life must be a positive number of days (14 is usual).")
+        if self.trend_window_days <= 0:
+            raise ConfigError("The trend window must be a positive number of days.")
+        if not 0 <= self.top_event_types <= 50:
+            raise ConfigError("Top event types must be between 0 and 50.")
+        weights = self.engagement_weights
+        if any(w < 0 for w in weights.values()) or sum(weights.values()) <= 0:
+            raise ConfigError("Engagement weights must be zero or more, and not all zero.")
+        unknown = set(self.event_roles) - set(FUNNEL_STEPS)
+        if unknown:
+            raise ConfigError(f"Unknown funnel step(s): {', '.join(sorted(unknown))}.")
+
+
+@dataclass
+class FeatureTable:
+    """One row per user (index ``user_id``) with a definition per column."""
+
+    frame: pd.DataFrame
+    definitions: dict[str, str]
+    notices: list[Notice] = field(default_factory=list)
+    kind: str = "events"
+
+    @property
+    def numeric_columns(self) -> list[str]:
+        return [c for c in self.frame.columns if pd.api.types.is_numeric_dtype(self.frame[c])]
+
+    def default_selection(self) -> list[str]:
+        """Columns selected for segmentation by default."""
+        if self.kind == "users":
+            return self.numeric_columns
+        return [c for c in DEFAULT_SELECTED if c in self.frame.columns]
+
+
+def count_column(event: str) -> str:
+    """Column name for the count of one event type, e.g. ``count_page_view``."""
+    slug = re.sub(r"[^a-z0-9]+", "_", str(event).lower()).strip("_") or "blank"
+    return f"count_{slug}"[:60]
+
+
+def user_features(events: pd.DataFrame, config: FeatureConfig = FeatureConfig()) -> FeatureTable:
+    """Compute the per-user feature table from canonical events.
+
+    Parameters
+    ----------
+    events : DataFrame
+        Canonical events with user_id, ts (UTC), event and session_id, and optionally
+        revenue, scroll_depth, duration_s, category, product_id.
+    config : FeatureConfig
+        Funnel event names, number of per-type counts, engagement weights, half-life.
+
+    Returns
+    -------
+    FeatureTable
+    """
+    if len(events) == 0:
+        raise DataError("There are no events to build features from. Load data first.")
+    with Scratch() as s:
+        name = s.register(naive_utc(events), "events")
+        return features_from_table(s, name, config)
+
+
+def naive_utc(events: pd.DataFrame) -> pd.DataFrame:
+    """Return events whose ``ts`` is naive UTC, the form SQL in core works on."""
+    ts = events["ts"]
+    if isinstance(ts.dtype, pd.DatetimeTZDtype):
+        return events.assign(ts=ts.dt.tz_convert("UTC").dt.tz_localize(None))
+    return events
+
+
+def features_from_table(s: Scratch, table: str, config: FeatureConfig) -> FeatureTable:
+    """Like :func:`user_features` on a scratch table or registered frame."""
+    config.validate()
+    cols = s.columns(table)
+    missing = [c for c in ("user_id", "ts", "event", "session_id") if c not in cols]
+    if missing:
+        raise DataError(f"The events lack column(s) {', '.join(missing)}; load them again.")
+    notices: list[Notice] = []
+    roles = {step: [str(v) for v in config.event_roles.get(step, [])] for step in FUNNEL_STEPS}
+    top = [r[0] for r in s.rows(
+        f"SELECT event FROM {table} GROUP BY event ORDER BY count(*) DESC, event LIMIT ?",
+        [config.top_event_types])] if config.top_event_types else []
+    sql, params, definitions = _feature_sql(table, cols, roles, top, config)
+    frame = s.df(sql, params)
+    frame = frame.set_index("user_id").sort_index()
+    frame.index = frame.index.astype(str)
+    frame = _add_derived(frame, config, definitions, notices)
+    for step, names in roles.items():
+        if not names:
+            notices.append(Notice(
+                f"no_{step}_event",
+                f"No event is marked as {step.replace('_', ' ')}, so features that need it "
+                "are left out. Name it under 'Funnel events' on the Data page."))
+    return FeatureTable(frame, definitions, notices, "events")
+
+
+def _feature_sql(table: str, cols: dict[str, str], roles: dict[str, list[str]],
+                 top: list[str], config: FeatureConfig
+                 ) -> tuple[str, list[Any], dict[str, str]]:
+    params: list[Any] = []
+
+    def param(value: Any) -> str:
+        params.append(value)
+        return f"${len(params)}"
+
+    defs = dict(DEFINITIONS)
+    days = "86400.0"
+    ev_parts = [
+        "count(*) AS events",
+        f"(epoch(max(b.t_end)) - epoch(min(e.ts))) / {days} AS days_since_first_event",
+        f"(epoch(max(b.t_end)) - epoch(max(e.ts))) / {days} AS days_since_last_event",
+        f"(epoch(max(e.ts)) - epoch(min(e.ts))) / {days} AS tenure_days",
+        "count(DISTINCT CAST(e.ts AS DATE)) AS active_days",
+        "avg(CASE WHEN dayofweek(e.ts) IN (0, 6) THEN 1.0 ELSE 0.0 END) AS weekend_share",
+        f"avg(CASE WHEN hour(e.ts) < {NIGHT_END_HOUR} THEN 1.0 ELSE 0.0 END) AS night_share",
+        f"sum(pow(0.5, (epoch(b.t_end) - epoch(e.ts)) / {days} / {param(config.half_life_days)}))"
+        " AS decayed_engagement",
+    ]
+    window = param(config.trend_window_days)
+    ev_parts += [
+        f"count(*) FILTER (WHERE e.ts > b.t_end - to_days(CAST({window} AS INTEGER))) "
+        "AS events_last_30_days",
+        f"count(*) FILTER (WHERE e.ts <= b.t_end - to_days(CAST({window} AS INTEGER)) AND "
+        f"e.ts > b.t_end - to_days(CAST(2 * {window} AS INTEGER))) AS events_previous_30_days",
+    ]
+    role_cols = {"product_view": "product_views", "add_to_cart": "cart_adds",
+                 "checkout": "checkouts", "purchase": "purchases"}
+    role_params = {}
+    for step, col in role_cols.items():
+        if roles[step]:
+            role_params[step] = param(roles[step])
+            ev_parts.append(f"count(*) FILTER (WHERE list_contains({role_params[step]}, e.event))"
+                            f" AS {col}")
+    used_names = set()
+    for event in top:
+        col = count_column(event)
+        while col in used_names:
+            col += "_"
+        used_names.add(col)
+        ev_parts.append(f"count(*) FILTER (WHERE e.event = {param(event)}) AS {quote_ident(col)}")
+        defs[col] = f"Number of '{event}' events."
+    if "revenue" in cols:
+        ev_parts.append("coalesce(sum(e.revenue), 0) AS revenue")
+    if "scroll_depth" in cols:
+        ev_parts.append("avg(e.scroll_depth) AS mean_scroll_depth")
+    if "duration_s" in cols:
+        ev_parts.append("avg(e.duration_s) AS mean_time_on_page_s")
+        ev_parts.append("coalesce(sum(e.duration_s), 0) AS time_on_pages_s")
+    if "category" in cols:
+        ev_parts.append("count(DISTINCT e.category) AS distinct_categories")
+    if "product_id" in cols:
+        cond = (f"WHERE list_contains({role_params['product_view']}, e.event)"
+                if "product_view" in role_params else "")
+        ev_parts.append(f"count(DISTINCT e.product_id) FILTER ({cond or 'WHERE TRUE'}) "
+                        "AS distinct_products_viewed")
+        if not cond:
+            defs["distinct_products_viewed"] = "Distinct products among all the user's events."
+    cart = role_params.get("add_to_cart")
+    purchase = role_params.get("purchase")
+    sess_parts = ["epoch(max(ts)) - epoch(min(ts)) AS dur"]
+    if cart:
+        sess_parts.append(f"bool_or(list_contains({cart}, event)) AS has_cart")
+        sess_parts.append(
+            f"bool_or(list_contains({purchase}, event)) AS has_purchase" if purchase
+            else "FALSE AS has_purchase")
+    su_parts = ["count(*) AS sessions", "avg(dur) AS mean_session_duration_s",
+                "median(dur) AS median_session_duration_s", "sum(dur) AS time_spent_s"]
+    if cart:
+        su_parts += ["count(*) FILTER (WHERE has_cart) AS cart_sessions",
+                     "count(*) FILTER (WHERE has_cart AND NOT has_purchase) AS abandoned_sessions"]
+    sql = f"""
+        WITH b AS (SELECT max(ts) AS t_end FROM {table}),
+        sess AS (SELECT user_id, {', '.join(sess_parts)} FROM {table}
+                 GROUP BY user_id, session_id),
+        su AS (SELECT user_id, {', '.join(su_parts)} FROM sess GROUP BY user_id),
+        eu AS (SELECT e.user_id, {', '.join(ev_parts)} FROM {table} e, b GROUP BY e.user_id)
+        SELECT * FROM eu JOIN su USING (user_id)
+    """
+    return sql, params, defs
+
+
+def _rate(numerator: pd.Series, denominator: pd.Series) -> pd.Series:
+    """Divide, giving missing where the denominator is zero."""
+    return numerator / denominator.where(denominator != 0)
+
+
+def _add_derived(frame: pd.DataFrame, config: FeatureConfig, defs: dict[str, str],
+                 notices: list[Notice]) -> pd.DataFrame:
+    """Add rates, scores and RFM to the SQL aggregates; return columns in a fixed order."""
+    rate_days = frame["tenure_days"].clip(lower=MIN_RATE_DAYS)
+    frame["sessions_per_week"] = frame["sessions"] / rate_days * 7
+    frame["events_per_session"] = frame["events"] / frame["sessions"]
+    if "time_on_pages_s" in frame:
+        frame["time_spent_s"] = frame.pop("time_on_pages_s")
+        defs["time_spent_s"] = "Total time on site in seconds: sum of time on page."
+    if "purchases" in frame:
+        frame["purchases_per_30_days"] = frame["purchases"] / rate_days * 30
+        if "revenue" in frame:
+            frame["average_order_value"] = _rate(frame["revenue"], frame["purchases"])
+    if "cart_sessions" in frame:
+        frame["cart_abandonment_rate"] = _rate(frame.pop("abandoned_sessions"),
+                                               frame.pop("cart_sessions"))
+    last, prev = frame["events_last_30_days"], frame["events_previous_30_days"]
+    frame["activity_trend"] = _rate(last - prev, last + prev)
+    if config.trend_window_days != 30:
+        for col in ("events_last_30_days", "events_previous_30_days", "activity_trend"):
+            defs[col] = defs[col].replace("30", str(config.trend_window_days))
+    frame["engagement_score"] = engagement_score(frame, config.engagement_weights, notices)
+    _add_rfm(frame, defs)
+    int_cols = [c for c in frame.columns if pd.api.types.is_integer_dtype(frame[c])]
+    frame[int_cols] = frame[int_cols].astype("int64")
+    order = [c for c in DEFINITIONS if c in frame.columns]
+    counts = [c for c in frame.columns if c.startswith("count_")]
+    rest = [c for c in frame.columns if c not in order and c not in counts]
+    return frame[order[:10] + counts + order[10:] + rest]
+
+
+def engagement_score(frame: pd.DataFrame, weights: dict[str, float],
+                     notices: list[Notice] | None = None) -> pd.Series:
+    """Composite engagement score from 0 to 100.
+
+    Parameters
+    ----------
+    frame : DataFrame
+        Features with ``events`` and, when available, ``mean_scroll_depth`` and
+        ``time_spent_s``.
+    weights : dict
+        Weights of ``clicks``, ``scroll_depth`` and ``time_spent``.
+    notices : list, optional
+        Receives a notice for each weighted metric the data does not have.
+
+    Returns
+    -------
+    Series
+        ``100 * sum(w * norm(metric)) / sum(w)`` where ``norm`` is min-max scaling with
+        the 1st and 99th percentiles as min and max (values beyond are clipped) and a
+        missing scroll depth counts as 0.
+    """
+    sources = {"clicks": "events", "scroll_depth": "mean_scroll_depth",
+               "time_spent": "time_spent_s"}
+    total = pd.Series(0.0, index=frame.index)
+    weight_sum = 0.0
+    for metric, weight in weights.items():
+        col = sources.get(metric)
+        if not weight or col is None:
+            continue
+        if col not in frame:
+            if notices is not None:
+                notices.append(Notice(f"engagement_without_{metric}",
+                                      f"The data has no {metric.replace('_', ' ')} column, so the "
+                                      "engagement score leaves it out."))
+            continue
+        values = frame[col].astype(float).fillna(0.0)
+        low, high = np.percentile(values, ENGAGEMENT_CLIP_PERCENTILES)
+        span = high - low
+        scaled = ((values.clip(low, high) - low) / span) if span > 0 else values * 0.0
+        total += weight * scaled
+        weight_sum += weight
+    if weight_sum == 0:
+        return pd.Series(np.nan, index=frame.index)
+    return 100.0 * total / weight_sum
+
+
+def quintile_score(values: pd.Series, higher_is_better: bool = True) -> pd.Series:
+    """Tie-aware quintile score 1-5.
+
+    ``1 + floor(5 * (rank_min - 1) / n)``, so equal values get equal scores and the
+    lowest value always scores 1 (with ``higher_is_better=False`` the order is reversed).
+    """
+    ranked = (values if higher_is_better else -values).rank(method="min")
+    n = len(values)
+    return (1 + np.floor(5 * (ranked - 1) / n)).clip(1, 5).astype("int64")
+
+
+def rfm_segment(r: int, f: int) -> str:
+    """Name the RFM segment of a recency score and a frequency score."""
+    key = f"{r}{f}"
+    for pattern, name in RFM_SEGMENTS:
+        if re.fullmatch(pattern, key):
+            return name
+    raise ValueError(f"Scores must be 1-5, got R={r}, F={f}.")
+
+
+def _add_rfm(frame: pd.DataFrame, defs: dict[str, str]) -> None:
+    frequency = frame["purchases"] if "purchases" in frame and frame["purchases"].sum() > 0 \
+        else frame["sessions"]
+    monetary = frame["revenue"] if "revenue" in frame and frame["revenue"].abs().sum() > 0 \
+        else frame["events"]
+    frame["rfm_recency"] = quintile_score(frame["days_since_last_event"], higher_is_better=False)
+    frame["rfm_frequency"] = quintile_score(frequency)
+    frame["rfm_monetary"] = quintile_score(monetary)
+    lookup = {(r, f): rfm_segment(r, f) for r in range(1, 6) for f in range(1, 6)}
+    frame["rfm_segment"] = [lookup[(r, f)] for r, f in
+                            zip(frame["rfm_recency"], frame["rfm_frequency"], strict=True)]
+
+
+def user_table_features(frame: pd.DataFrame, user_column: str) -> FeatureTable:
+    """Accept a per-user table (one row per user, numeric columns) as the feature table.
+
+    Parameters
+    ----------
+    frame : DataFrame
+        The raw table.
+    user_column : str
+        Column holding the user id; values must be unique.
+
+    Returns
+    -------
+    FeatureTable
+        Numeric columns (text columns whose every value is a number are converted);
+        other columns are left out and listed in a notice.
+    """
+    if user_column not in frame.columns:
+        raise ConfigError(f"Column '{user_column}' is not in the table.")
+    ids = frame[user_column]
+    if ids.isna().any():
+        raise DataError(f"{int(ids.isna().sum()):,} row(s) have no user id in '{user_column}'. "
+                        "Fill or remove them: a per-user table needs an id on every row.")
+    dupes = ids[ids.duplicated()]
+    if len(dupes):
+        raise DataError(
+            f"User id '{dupes.iloc[0]}' appears on more than one row ({len(dupes):,} repeated "
+            "ids). A per-user table needs one row per user; if this is an event log, map a "
+            "timestamp column so it is loaded as events.")
+    out = pd.DataFrame(index=pd.Index(ids.astype(str), name="user_id"))
+    skipped, notices = [], []
+    for col in frame.columns:
+        if col == user_column:
+            continue
+        values = frame[col]
+        if not pd.api.types.is_numeric_dtype(values) or pd.api.types.is_bool_dtype(values):
+            if not pd.api.types.is_bool_dtype(values):
+                values = values.astype("string").str.strip().replace("", pd.NA)
+            converted = pd.to_numeric(values, errors="coerce")
+            if converted.notna().sum() != values.notna().sum() or values.notna().sum() == 0:
+                skipped.append(str(col))
+                continue
+            values = converted
+        out[str(col)] = values.astype(float).to_numpy()
+    if not len(out.columns):
+        raise DataError("The per-user table has no numeric columns to use as features. "
+                        "Add numeric columns, or load an event log instead.")
+    if skipped:
+        notices.append(Notice("non_numeric_columns",
+                              f"Column(s) {', '.join(skipped)} are not numeric and were left "
+                              "out of the features."))
+    definitions = {c: f"Column '{c}' of the per-user table." for c in out.columns}
+    return FeatureTable(out, definitions, notices, "users")

@@ -1,0 +1,111 @@
+"""From an input file to clusters: the shared path of the `cluster` and `sweep` commands.
+
+An input is an event file (features are computed) or a per-user table (used as is).
+The fitted model is plain JSON: the feature and preprocessing settings, the learned
+preprocessing parameters and the cluster centres, enough to assign new users later.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from core.common.errors import ConfigError, DataError
+from core.data.cleaning import LoadConfig
+from core.features.pipeline import Progress, features_from_source, read_source
+from core.features.table import FeatureConfig, FeatureTable, user_table_features
+from core.segment.clustering import ClusterConfig, ClusterResult, SweepResult, fit_clusters, k_sweep
+from core.segment.preprocess import PreprocessConfig, Preprocessor, suggest_log
+
+MODEL_FORMAT = "persona-lens-model"
+MODEL_VERSION = 1
+
+
+def load_feature_table(path: str | Path, load_config: LoadConfig | None = None,
+                       feature_config: FeatureConfig | None = None,
+                       progress: Progress | None = None) -> FeatureTable:
+    """Features of an event file, or a per-user table as it is.
+
+    A file with a recognisable timestamp column is read as events (cleaned and turned
+    into features with the given settings, or the defaults); otherwise it must have one
+    row per user with a recognisable user id column.
+    """
+    path = Path(path)
+    source, mapping = read_source(path)
+    if mapping.get("ts"):
+        try:
+            table, _ = features_from_source(source, mapping, path.name,
+                                            load_config or LoadConfig(), feature_config,
+                                            progress)
+        except TypeError as exc:  # settings written by another version
+            raise DataError(f"The saved feature settings cannot be used ({exc}).") from exc
+        return table
+    user = mapping.get("user_id")
+    if not user:
+        raise DataError(f"'{path.name}' has neither a timestamp column (an event log) nor a "
+                        "user id column (a per-user table). Rename the columns or use the app "
+                        "to map them.")
+    frame = pd.read_parquet(source) if isinstance(source, Path) else source
+    return user_table_features(frame, user)
+
+
+def preprocess_config(table: FeatureTable, features: list[str] | None,
+                      log: str = "auto", random_state: int = 0) -> PreprocessConfig:
+    """Preprocessing settings: chosen (or default) features, log where skewed."""
+    chosen = tuple(features or table.default_selection())
+    unknown = [f for f in chosen if f not in table.frame.columns]
+    if unknown:
+        raise ConfigError(f"Unknown feature(s): {', '.join(unknown)}. Available: "
+                          f"{', '.join(table.numeric_columns)}.")
+    if log not in ("auto", "none"):
+        raise ConfigError("--log must be 'auto' or 'none'.")
+    logs = tuple(suggest_log(table.frame, chosen)[1]) if log == "auto" else ()
+    return PreprocessConfig(features=chosen, log_features=logs, random_state=random_state)
+
+
+def cluster_table(table: FeatureTable, pre_config: PreprocessConfig,
+                  cluster_config: ClusterConfig) -> tuple[pd.DataFrame, dict[str, Any],
+                                                          ClusterResult]:
+    """Cluster a feature table; return segments, the JSON model and the result."""
+    pre = Preprocessor(pre_config)
+    matrix = pre.fit_transform(table.frame)
+    result = fit_clusters(matrix, cluster_config)
+    segments = table.frame.loc[pre.index_, list(pre_config.features)].copy()
+    segments.insert(0, "cluster", result.names().to_numpy())
+    model = {
+        "format": MODEL_FORMAT, "version": MODEL_VERSION,
+        "created": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "preprocess": pre.to_dict(),
+        "cluster": {"algorithm": cluster_config.algorithm, "k": cluster_config.k,
+                    "random_state": cluster_config.random_state,
+                    "centroids": result.centroids.tolist()},
+        "users": len(segments), "excluded_users": len(table.frame) - len(segments),
+    }
+    return segments, model, result
+
+
+def sweep_table(table: FeatureTable, pre_config: PreprocessConfig, ks: list[int],
+                algorithm: str = "kmeans") -> SweepResult:
+    """Preprocess a feature table and sweep k."""
+    matrix = Preprocessor(pre_config).fit_transform(table.frame)
+    return k_sweep(matrix, ks, algorithm=algorithm, random_state=pre_config.random_state)
+
+
+def parse_k_range(text: str) -> list[int]:
+    """Parse '2-10' or '3,4,6' into a list of k values."""
+    try:
+        if "-" in text:
+            low, high = (int(p) for p in text.split("-", 1))
+            return list(range(low, high + 1))
+        return [int(p) for p in text.split(",")]
+    except ValueError as exc:
+        raise ConfigError(f"'{text}' is not a k range; use e.g. 2-10 or 3,4,6.") from exc
+
+
+def write_model(model: dict[str, Any], path: str | Path) -> None:
+    """Write the model as JSON."""
+    Path(path).write_text(json.dumps(model, indent=2), encoding="utf-8")

@@ -1,0 +1,176 @@
+"""How users move between personas: two labelings compared, counted and drawn.
+
+Two comparisons are offered:
+
+- :func:`period_migration`: the first and the last N days of the event data (45 by
+  default). Features are computed for each window with the workspace's own feature
+  settings, transformed with the saved preprocessing (fitted on the whole data, as for
+  the clustering) and assigned to the nearest cluster centre in the preprocessed space.
+  Users without events in a window count as "Not active" there.
+- :func:`rerun_migration`: the personas before and after the last re-clustering of the
+  same users (from the labels kept in ``ws.personas["previous"]``).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field, replace
+
+import numpy as np
+import pandas as pd
+
+from core.common.errors import ConfigError, DataError
+from core.data.cleaning import Notice
+from core.features.table import FeatureConfig, user_features
+from core.personas.profiles import from_snapshot, persona_state
+from core.segment.algorithms import centroids_of, nearest
+from core.segment.labels import NOISE_LABEL, label_order
+from core.segment.preprocess import PreprocessConfig, Preprocessor
+from core.workspace.store import Workspace
+
+NOT_ACTIVE = "Not active"
+NOT_PRESENT = "Not clustered"
+DEFAULT_WINDOW_DAYS = 45
+#: Count columns for this many event types are computed per window, so every count the
+#: clustering used exists there (a type absent from a window is a true zero).
+WINDOW_EVENT_TYPES = 50
+
+
+@dataclass
+class Migration:
+    """Users per (before, after) persona pair.
+
+    ``table`` is the crosstab (rows: before, columns: after); ``flows`` the non-zero
+    pairs in long form (source, target, users).
+    """
+
+    before_name: str
+    after_name: str
+    table: pd.DataFrame
+    notices: list[Notice] = field(default_factory=list)
+
+    @property
+    def flows(self) -> pd.DataFrame:
+        long = self.table.stack().rename("users").reset_index()
+        long.columns = ["source", "target", "users"]
+        return long[long["users"] > 0].reset_index(drop=True)
+
+    @property
+    def users(self) -> int:
+        return int(self.table.to_numpy().sum())
+
+    @property
+    def stayed(self) -> int:
+        """Users with the same persona before and after."""
+        common = self.table.index.intersection(self.table.columns)
+        return int(sum(self.table.at[c, c] for c in common if c not in (NOT_ACTIVE,
+                                                                         NOT_PRESENT)))
+
+
+def compare(before: pd.Series, after: pd.Series, before_name: str = "Before",
+            after_name: str = "After", missing: str = NOT_PRESENT) -> Migration:
+    """Cross-tabulate two labelings of users (user id index); absent users are ``missing``."""
+    users = before.index.union(after.index)
+    frame = pd.DataFrame({"before": before.reindex(users).fillna(missing).astype(str),
+                          "after": after.reindex(users).fillna(missing).astype(str)})
+    table = pd.crosstab(frame["before"], frame["after"])
+    table.index.name, table.columns.name = before_name, after_name
+    return Migration(before_name, after_name, table)
+
+
+def rerun_migration(ws: Workspace) -> Migration | None:
+    """Personas before and after the last re-clustering, or None when there is none.
+
+    Only the same users can be compared; None also when the users changed.
+    """
+    if ws.clusters is None:
+        return None
+    state = persona_state(ws)
+    previous = state.get("previous")
+    if not previous:
+        return None
+    index = ws.clusters.index
+    before = from_snapshot(previous.get("snapshot", {}), index)
+    if before is None:
+        return None
+    after = ws.clusters["cluster"].astype(str)
+    old_names, new_names = previous.get("names", {}), state.get("names", {})
+    return compare(before.map(lambda label: old_names.get(label, label)),
+                   after.map(lambda label: new_names.get(label, label)),
+                   "Before the re-run", "After the re-run")
+
+
+def _windows(events: pd.DataFrame, days: int) -> tuple[pd.DataFrame, pd.DataFrame, int]:
+    ts = pd.to_datetime(events["ts"], utc=True)
+    first, last = ts.min(), ts.max()
+    span = (last - first) / pd.Timedelta(days=1)
+    if days < 1:
+        raise ConfigError("A window needs at least 1 day.")
+    if days > math.ceil(span / 2):
+        raise ConfigError(f"The data covers {span:.0f} days, too few for two separate "
+                          f"windows of {days} days. Choose at most {math.ceil(span / 2)} "
+                          "days.")
+    split = first + pd.Timedelta(days=days)
+    # The windows never overlap: when they would by a fraction of a day, the last one
+    # starts where the first ends.
+    early = events[ts < split]
+    late = events[ts >= max(split, last - pd.Timedelta(days=days))]
+    return early, late, round(span)
+
+
+def assigner(ws: Workspace) -> tuple[Preprocessor, np.ndarray, list[str]]:
+    """The saved preprocessing (refitted on the workspace's features, as it is
+    deterministic) and the cluster centres in its space, with their labels."""
+    if ws.clusters is None or not ws.preprocess_config:
+        raise ConfigError("There are no clusters yet. Cluster the users on the Clustering "
+                          "page first.")
+    pre = Preprocessor(PreprocessConfig.from_dict(ws.preprocess_config))
+    matrix = pre.fit_transform(ws.features)
+    labels = ws.clusters["cluster"].astype(str).reindex(pre.index_)
+    order = sorted((v for v in labels.dropna().unique() if v != NOISE_LABEL), key=label_order)
+    codes = labels.map({v: i for i, v in enumerate(order)}).fillna(-1).to_numpy(int)
+    return pre, centroids_of(matrix, codes), order
+
+
+def assign(pre: Preprocessor, centres: np.ndarray, order: list[str],
+           features: pd.DataFrame) -> pd.Series:
+    """Cluster label of each user in ``features`` by the nearest centre."""
+    frame = features.copy()
+    for column in pre.features_:
+        if column not in frame and column.startswith("count_"):
+            frame[column] = 0.0  # the event type did not occur in this window
+    matrix, index = pre.transform(frame)
+    return pd.Series(np.asarray(order, dtype=object)[nearest(matrix, centres)], index=index)
+
+
+def period_migration(ws: Workspace, days: int = DEFAULT_WINDOW_DAYS) -> Migration:
+    """Personas of the first ``days`` days against those of the last ``days`` days.
+
+    Raises
+    ------
+    ConfigError
+        No clusters, no events (a per-user table), or a period too short for two windows.
+    """
+    if ws.events is None:
+        raise ConfigError("Comparing periods needs the event log; this workspace holds a "
+                          "per-user table.")
+    early, late, span = _windows(ws.events, days)
+    pre, centres, order = assigner(ws)
+    config = FeatureConfig.from_dict(ws.feature_config) if ws.feature_config \
+        else FeatureConfig(event_roles=ws.event_roles)
+    config = replace(config, top_event_types=WINDOW_EVENT_TYPES)
+    names = persona_state(ws).get("names", {})
+    labelled = []
+    for window in (early, late):
+        if window.empty:
+            raise DataError("A window has no events; choose a shorter window.")
+        table = user_features(window, config)
+        labels = assign(pre, centres, order, table.frame)
+        labelled.append(labels.map(lambda label: names.get(label, label)))
+    result = compare(labelled[0], labelled[1], f"First {days} days", f"Last {days} days",
+                     missing=NOT_ACTIVE)
+    result.notices.append(Notice("windows", (
+        f"The data covers {span} days. Each window's features are computed from its own "
+        "events (recency counts to the end of the window) and assigned to the nearest "
+        "cluster centre of the current clustering.")))
+    return result

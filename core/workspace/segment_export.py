@@ -1,0 +1,136 @@
+"""The segment export: one row per user with cluster, persona, segments and features.
+
+This is the table a CRM or an e-mail tool imports. It is built from the workspace in
+one call; the page and tests then write it with :func:`core.common.export.safe_csv_bytes`
+(formula-injection safe) or :func:`core.common.export.parquet_bytes`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import pandas as pd
+
+from core.common.errors import ConfigError
+from core.data.cleaning import Notice
+from core.segment.rule_segments import SegmentRule
+from core.workspace.actions import segment_memberships
+from core.workspace.store import Workspace
+
+#: Separator of the segments a user belongs to, in the ``segments`` column.
+SEGMENT_SEPARATOR = "; "
+#: Shown in the cluster and persona columns for users left out of clustering.
+NOT_CLUSTERED = "Not clustered"
+
+
+@dataclass
+class SegmentExport:
+    """The export table (user id index) and what the analyst should know about it."""
+
+    frame: pd.DataFrame
+    users_total: int
+    notices: list[Notice] = field(default_factory=list)
+
+    @property
+    def rows(self) -> int:
+        return len(self.frame)
+
+
+def persona_options(ws: Workspace) -> list[str]:
+    """Persona names of the clustering, and "Not clustered" when some users were left out."""
+    labels = ws.persona_labels()
+    if labels is None:
+        return []
+    names = sorted(labels.dropna().astype(str).unique(), key=_natural)
+    features = ws.features
+    if features is not None and len(features.index.difference(labels.index)):
+        names.append(NOT_CLUSTERED)
+    return names
+
+
+def _natural(text: str) -> tuple:
+    head, _, tail = text.rpartition(" ")
+    return (head, int(tail), "") if tail.isdigit() else (text, -1, text)
+
+
+def segment_export(ws: Workspace, features: list[str] | tuple[str, ...] = (),
+                   personas: list[str] | tuple[str, ...] | None = None) -> SegmentExport:
+    """Build the segment export of a workspace.
+
+    Parameters
+    ----------
+    ws : Workspace
+    features : list of str
+        Feature columns to include.
+    personas : list of str, optional
+        Keep only users of these personas (names as in :func:`persona_options`);
+        None or empty keeps everyone.
+
+    Returns
+    -------
+    SegmentExport
+        Columns ``cluster`` and ``persona`` (after clustering), ``rule_segment`` (the
+        highest-priority rule segment, when there are rules), ``segments`` (every rule
+        and saved segment the user is in, separated by ``"; "``), then the features.
+
+    Raises
+    ------
+    ConfigError
+        No feature table, an unknown feature, or a persona filter before clustering.
+    """
+    table = ws.features
+    if table is None:
+        raise ConfigError("There is no feature table yet. Load data on the Data page.")
+    unknown = [f for f in features if f not in table.columns]
+    if unknown:
+        raise ConfigError(f"Unknown feature(s): {', '.join(unknown)}.")
+    out = pd.DataFrame(index=table.index.rename("user_id"))
+    notices: list[Notice] = []
+    if ws.clusters is not None:
+        out["cluster"] = ws.clusters["cluster"].reindex(out.index)
+        out["persona"] = ws.persona_labels().reindex(out.index)
+        left_out = int(out["cluster"].isna().sum())
+        if left_out:
+            notices.append(Notice("not_clustered", (
+                f"{left_out:,} users were left out of clustering (missing values or "
+                f"outliers excluded); their cluster and persona read '{NOT_CLUSTERED}'.")))
+        out[["cluster", "persona"]] = out[["cluster", "persona"]].fillna(NOT_CLUSTERED)
+    elif personas:
+        raise ConfigError("Filtering by persona needs clusters: cluster the users first.")
+    memberships = _segments(ws, table, out, notices)
+    out["segments"] = memberships
+    for f in features:
+        out[f] = table[f]
+    total = len(out)
+    if personas:
+        out = out[out["persona"].isin(list(personas))]
+    return SegmentExport(out, total, notices)
+
+
+def _segments(ws: Workspace, table: pd.DataFrame, out: pd.DataFrame,
+              notices: list[Notice]) -> pd.Series:
+    """Fill ``rule_segment`` in ``out``; return every segment of each user, joined."""
+    rules, broken = [], []
+    for data in ws.segment_rules:
+        rule = SegmentRule.from_dict(data)
+        usable = all(c.feature in table.columns for c in rule.conditions) \
+            and rule.conditions and (ws.events is not None or not rule.windows())
+        (rules if usable else broken).append(rule)
+    if broken:
+        notices.append(Notice("rules_skipped", (
+            "Left out segment(s) whose features are no longer in the table (or that count "
+            "a time window without an event log): "
+            + ", ".join(r.name for r in broken) + ". Edit them on the Segments page.")))
+    masks: list[tuple[str, pd.Series]] = []
+    if rules:
+        result = segment_memberships(ws, rules, exclusive=True)
+        out["rule_segment"] = result.exclusive
+        masks += [(rule.name, result.matrix[rule.name]) for rule in rules]
+    saved = ws.segments
+    if saved is not None and len(saved):
+        for name, group in saved.groupby("segment", sort=False):
+            masks.append((str(name), out.index.isin(group["user_id"].astype(str))))
+    joined = pd.Series("", index=out.index, dtype="str")
+    for name, mask in masks:
+        joined = joined.mask(pd.Series(mask, index=out.index), joined + SEGMENT_SEPARATOR + name)
+    return joined.str.removeprefix(SEGMENT_SEPARATOR)

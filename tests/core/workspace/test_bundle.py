@@ -1,0 +1,228 @@
+"""Workspace zips: a faithful round trip, and refusal of anything an export never holds."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import pickle
+import stat
+import zipfile
+
+import pandas as pd
+import pytest
+
+from core.common.errors import DataError
+from core.common.export import parquet_bytes
+from core.data import sample
+from core.segment.clustering import ClusterConfig
+from core.segment.preprocess import PreprocessConfig
+from core.workspace import actions
+from core.workspace.bundle import (
+    BundleLimits,
+    export_bundle,
+    import_bundle,
+    open_bundle,
+    read_bundle,
+)
+from core.workspace.store import Workspace, home
+
+USERS = 300
+
+
+@pytest.fixture
+def ws(tmp_path, monkeypatch):
+    monkeypatch.setenv("PERSONA_LENS_HOME", str(tmp_path))
+    events = sample.generate_sample(n_users=USERS, days=30, seed=3).events
+    ws = Workspace()
+    actions.load_sample_into(ws, events, USERS, 30, 3)
+    actions.cluster_into(ws, PreprocessConfig(features=tuple(ws.selected_features)),
+                          ClusterConfig(k=3))
+    ws.personas = {"names": {"Cluster 1": "Big spenders"}}
+    ws.pseudonym_key = "secret-key"
+    ws.save_segment("VIP", list(ws.features.index[:25]))
+    return ws
+
+
+def members_of(data: bytes) -> dict[str, bytes]:
+    with zipfile.ZipFile(io.BytesIO(data)) as zf:
+        return {name: zf.read(name) for name in zf.namelist()}
+
+
+def rezip(members: dict[str, bytes], fix_manifest: bool = True) -> bytes:
+    """A zip of ``members``; with ``fix_manifest`` the manifest lists them with checksums."""
+    members = dict(members)
+    if fix_manifest:
+        manifest = json.loads(members["manifest.json"])
+        manifest["members"] = {n: {"size": len(d), "sha256": hashlib.sha256(d).hexdigest()}
+                               for n, d in members.items() if n != "manifest.json"}
+        members["manifest.json"] = json.dumps(manifest).encode()
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as zf:
+        for name, data in members.items():
+            zf.writestr(name, data)
+    return buffer.getvalue()
+
+
+def refused(data: bytes, match: str, **limits) -> None:
+    before = set(home().glob("*")) if home().exists() else set()
+    with pytest.raises(DataError, match=match):
+        import_bundle(data, BundleLimits(**limits))
+    after = set(home().glob("*")) if home().exists() else set()
+    assert after == before  # a refused zip leaves nothing behind
+
+
+def test_round_trip_gives_a_new_saved_workspace(ws):
+    data = export_bundle(ws)
+    assert set(members_of(data)) == {"manifest.json", "workspace.json", "events.parquet",
+                                     "features.parquet", "clusters.parquet",
+                                     "segments.parquet"}
+    imported = import_bundle(data)
+    assert imported.id != ws.id
+    again = Workspace.load(imported.id)  # saved in the workspace home
+    for name in ("events", "features", "clusters", "segments"):
+        pd.testing.assert_frame_equal(again.frame(name), ws.frame(name))
+    assert again.personas == ws.personas
+    assert again.persona_labels().equals(ws.persona_labels())
+    assert again.preprocess_config == ws.preprocess_config
+    assert again.dataset == ws.dataset
+    assert again.pseudonym_key is None  # the key is left out unless asked for
+    assert read_bundle(export_bundle(ws, include_pseudonym_key=True)).pseudonym_key == \
+        "secret-key"
+
+
+def test_read_bundle_accepts_a_path_and_does_not_save(ws, tmp_path):
+    path = tmp_path / "ws.zip"
+    path.write_bytes(export_bundle(ws))
+    bundle = open_bundle(path)
+    assert bundle.summary.original_id == ws.id
+    assert bundle.summary.frames["features"] == USERS
+    assert not bundle.workspace.folder.exists()
+    assert len(read_bundle(path).features) == USERS
+
+
+@pytest.mark.parametrize("name", ["../evil.json", "/etc/passwd", "sub/features.parquet",
+                                  "..\\features.parquet", "C:features.parquet"])
+def test_refuses_paths(ws, name):
+    members = members_of(export_bundle(ws))
+    members[name] = b"{}"
+    refused(rezip(members), "path|never holds")
+
+
+@pytest.mark.parametrize("name", ["notes.txt", "features.pkl", "model.joblib"])
+def test_refuses_extra_members(ws, name):
+    members = members_of(export_bundle(ws))
+    members[name] = pickle.dumps({"a": 1})
+    refused(rezip(members), "never holds")
+
+
+def test_refuses_a_pickle_named_like_parquet(ws):
+    members = members_of(export_bundle(ws))
+    members["features.parquet"] = pickle.dumps(ws.features)
+    refused(rezip(members), "not a readable Parquet")
+
+
+def test_refuses_bad_json(ws):
+    members = members_of(export_bundle(ws))
+    members["workspace.json"] = b'{"format_version": 1, '
+    refused(rezip(members), "not valid JSON")
+
+
+def test_refuses_wrong_versions(ws):
+    members = members_of(export_bundle(ws))
+    settings = json.loads(members["workspace.json"])
+    members["workspace.json"] = json.dumps({**settings, "format_version": 99}).encode()
+    refused(rezip(members), "format version 99")
+    members = members_of(export_bundle(ws))
+    manifest = json.loads(members["manifest.json"])
+    members["manifest.json"] = json.dumps({**manifest, "version": 7}).encode()
+    refused(rezip(members, fix_manifest=False), "version 7")
+
+
+def test_refuses_settings_of_the_wrong_type(ws):
+    members = members_of(export_bundle(ws))
+    settings = json.loads(members["workspace.json"])
+    members["workspace.json"] = json.dumps({**settings, "personas": ["x"]}).encode()
+    refused(rezip(members), "'personas' should be dict")
+
+
+def test_refuses_a_checksum_mismatch(ws):
+    members = members_of(export_bundle(ws))
+    members["segments.parquet"] = parquet_bytes(
+        ws.segments.head(3))
+    refused(rezip(members, fix_manifest=False), "checksum")
+
+
+def test_refuses_members_missing_from_the_manifest(ws):
+    members = members_of(export_bundle(ws))
+    manifest = json.loads(members["manifest.json"])
+    del manifest["members"]["clusters.parquet"]
+    members["manifest.json"] = json.dumps(manifest).encode()
+    refused(rezip(members, fix_manifest=False), "not listed: clusters.parquet")
+
+
+def test_refuses_frames_of_the_wrong_shape(ws):
+    members = members_of(export_bundle(ws))
+    members["clusters.parquet"] = parquet_bytes(
+        ws.clusters.rename(columns={"cluster": "group"}))
+    refused(rezip(members), "lacks column")
+    members = members_of(export_bundle(ws))
+    members["features.parquet"] = parquet_bytes(
+        ws.features.reset_index())
+    refused(rezip(members), "indexed by user_id")
+
+
+def test_refuses_oversized_members_before_inflating(ws):
+    data = export_bundle(ws)
+    size = max(len(d) for n, d in members_of(data).items() if n.endswith(".parquet"))
+    refused(data, "above the limit", member_bytes=size - 1)
+    refused(data, "above the limit", total_bytes=size)
+    refused(data, "above the limit", zip_bytes=len(data) - 1)
+    # A zip bomb: 50 MiB of zeros deflate to about 50 KiB.
+    members = members_of(data)
+    members["workspace.json"] = b"0" * (50 * 1024 * 1024)
+    bomb = rezip(members)
+    assert len(bomb) < 1024 * 1024
+    refused(bomb, "would unpack to", json_bytes=1024 * 1024)
+
+
+def test_refuses_a_member_larger_than_declared(ws):
+    data = bytearray(export_bundle(ws))
+    # Halve workspace.json's declared size in the central directory (uncompressed size at
+    # offset 24 of its entry, name at 46): the real content is then longer than declared.
+    at = data.index(b"PK\x01\x02")
+    while data[at + 46:at + 46 + len(b"workspace.json")] != b"workspace.json":
+        at = data.index(b"PK\x01\x02", at + 4)
+    size = int.from_bytes(data[at + 24:at + 28], "little")
+    data[at + 24:at + 28] = (size // 2).to_bytes(4, "little")
+    with pytest.raises(DataError, match=r"workspace\.json"):
+        read_bundle(bytes(data))
+
+
+def test_refuses_symlinks_and_duplicates(ws):
+    members = members_of(export_bundle(ws))
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as zf:
+        for name, content in members.items():
+            info = zipfile.ZipInfo(name)
+            if name == "features.parquet":
+                info.external_attr = (stat.S_IFLNK | 0o777) << 16
+            zf.writestr(info, content)
+    refused(buffer.getvalue(), "symbolic link")
+    buffer = io.BytesIO()
+    with pytest.warns(UserWarning), zipfile.ZipFile(buffer, "w") as zf:
+        for name, content in members.items():
+            zf.writestr(name, content)
+        zf.writestr("features.parquet", members["features.parquet"])
+    refused(buffer.getvalue(), "more than once")
+
+
+def test_refuses_what_is_not_a_zip(ws, tmp_path):
+    refused(b"user_id,cluster\n1,Cluster 1\n", "not a zip")
+    refused(pickle.dumps(ws.features), "not a zip")
+    path = tmp_path / "ws.zip"
+    path.write_bytes(b"PK\x03\x04 truncated")
+    with pytest.raises(DataError, match="not a zip"):
+        read_bundle(path)
+    with pytest.raises(DataError, match="not a file"):
+        read_bundle(tmp_path / "missing.zip")

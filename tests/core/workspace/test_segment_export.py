@@ -1,0 +1,123 @@
+"""The segment export: right rows and columns, and CSV that round-trips with formulas
+neutralised (OWASP "CSV injection": cells starting with = + - @ tab CR)."""
+
+from __future__ import annotations
+
+import io
+
+import pandas as pd
+import pytest
+
+from core.common.errors import ConfigError
+from core.common.export import FORMULA_PREFIXES, parquet_bytes, safe_csv_bytes
+from core.data import sample
+from core.segment.clustering import ClusterConfig
+from core.segment.preprocess import PreprocessConfig
+from core.segment.rule_segments import SegmentRule, presets
+from core.workspace import actions
+from core.workspace.segment_export import NOT_CLUSTERED, persona_options, segment_export
+from core.workspace.store import Workspace
+
+USERS = 300
+HOSTILE = '=HYPERLINK("http://x.example","click")'
+ODD_IDS = {0: "+31612345678", 1: "-1", 2: "@admin", 3: "=1+1"}
+
+
+@pytest.fixture
+def ws(tmp_path, monkeypatch):
+    monkeypatch.setenv("PERSONA_LENS_HOME", str(tmp_path))
+    events = sample.generate_sample(n_users=USERS, days=30, seed=4).events
+    ids = sorted(events["user_id"].unique())
+    events["user_id"] = events["user_id"].replace({ids[i]: v for i, v in ODD_IDS.items()})
+    ws = Workspace()
+    actions.load_sample_into(ws, events, USERS, 30, 4)
+    return ws
+
+
+def cluster(ws: Workspace, **pre) -> None:
+    actions.cluster_into(ws, PreprocessConfig(features=tuple(ws.selected_features), **pre),
+                          ClusterConfig(k=3))
+    ws.personas = {"names": {"Cluster 1": HOSTILE, "Cluster 2": "Loyal\tbuyers"}}
+    ws.save()
+
+
+def unneutralise(value):
+    if isinstance(value, str) and value.startswith("'") and value[1:].startswith(
+            FORMULA_PREFIXES):
+        return value[1:]
+    return value
+
+
+def test_export_columns_filter_and_csv_round_trip(ws):
+    cluster(ws)
+    ws.segment_rules = [r.to_dict() for r in presets(ws.features)[:2]]
+    ws.save_segment("Hand picked", [ODD_IDS[0], ODD_IDS[3]])
+    export = segment_export(ws, ["revenue", "sessions"], personas=[HOSTILE])
+    frame = export.frame
+    assert export.users_total == USERS
+    assert list(frame.columns) == ["cluster", "persona", "rule_segment", "segments",
+                                   "revenue", "sessions"]
+    assert export.rows == (ws.clusters["cluster"] == "Cluster 1").sum() > 0
+    assert (frame["persona"] == HOSTILE).all() and (frame["cluster"] == "Cluster 1").all()
+    rules = [SegmentRule.from_dict(r) for r in ws.segment_rules]
+    expected_rule = actions.segment_memberships(ws, rules, exclusive=True).exclusive
+    assert frame["rule_segment"].equals(expected_rule.reindex(frame.index))
+
+    everyone = segment_export(ws, ["revenue"]).frame
+    assert len(everyone) == USERS
+    hand_picked = everyone["segments"].str.contains("Hand picked")
+    assert set(everyone.index[hand_picked]) == {ODD_IDS[0], ODD_IDS[3]}
+    matrix = actions.segment_memberships(ws, rules).matrix
+    first = rules[0].name
+    assert (everyone["segments"].str.split("; ").map(lambda s: first in s)
+            == matrix[first].reindex(everyone.index)).all()
+
+    data = safe_csv_bytes(everyone)
+    text = data.decode("utf-8")
+    # No cell of the CSV starts with a formula character (the quote neutralises it).
+    assert f"'{HOSTILE}".replace('"', '""') in text
+    assert "\n+316" not in text and "\n=1+1" not in text and "\n'+31612345678," in text
+    back = pd.read_csv(io.BytesIO(data), index_col="user_id", dtype={"user_id": str},
+                       keep_default_na=False)
+    assert "'+31612345678" in back.index and "'@admin" in back.index
+    assert (back.loc[back["cluster"] == "Cluster 1", "persona"] == f"'{HOSTILE}").all()
+    restored = back.map(unneutralise)
+    restored.index = back.index.map(unneutralise)
+    pd.testing.assert_frame_equal(restored, everyone, check_dtype=False)
+
+    parquet = pd.read_parquet(io.BytesIO(parquet_bytes(everyone)))
+    pd.testing.assert_frame_equal(parquet, everyone)
+
+
+def test_users_left_out_of_clustering_are_counted(ws):
+    cluster(ws, outlier_method="zscore", outlier_action="exclude")
+    export = segment_export(ws)
+    left_out = USERS - len(ws.clusters)
+    assert left_out > 0
+    assert (export.frame["cluster"] == NOT_CLUSTERED).sum() == left_out
+    assert export.notices[0].code == "not_clustered"
+    assert f"{left_out:,} users" in export.notices[0].message
+    assert persona_options(ws)[-1] == NOT_CLUSTERED
+    only = segment_export(ws, personas=[NOT_CLUSTERED])
+    assert only.rows == left_out
+
+
+def test_before_clustering_and_bad_requests(ws):
+    export = segment_export(ws, ["revenue"])
+    assert list(export.frame.columns) == ["segments", "revenue"]
+    assert persona_options(ws) == []
+    with pytest.raises(ConfigError, match="cluster the users first"):
+        segment_export(ws, personas=["Loyal"])
+    with pytest.raises(ConfigError, match="Unknown feature"):
+        segment_export(ws, ["no_such_feature"])
+    ws.segment_rules = [{"name": "Gone", "conditions": [
+        {"feature": "removed_feature", "operator": ">", "value": 1}]}]
+    export = segment_export(ws)
+    assert export.notices[0].code == "rules_skipped" and "Gone" in export.notices[0].message
+    assert "rule_segment" not in export.frame
+    # A rule counting a time window cannot be evaluated without the event log.
+    ws.segment_rules = [r.to_dict() for r in presets(ws.features) if r.windows()]
+    assert ws.segment_rules and "rule_segment" in segment_export(ws).frame
+    ws.set_frame("events", None)
+    export = segment_export(ws)
+    assert export.notices[0].code == "rules_skipped" and "rule_segment" not in export.frame
