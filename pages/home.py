@@ -38,7 +38,7 @@ STEPS = [
     ("experiment", "Test with A/B statistics", "pages/experiments.py", "Open experiments",
      "Significance, intervals, power, sample-ratio checks, a Bayesian view and a "
      "per-persona breakdown."),
-    ("export", "Share", "pages/share.py", "Open export",
+    ("export", "Share", "pages/export.py", "Open export",
      "Segment CSVs, the persona report, the model for scoring new data and the whole "
      "workspace as one file."),
 ]

@@ -14,6 +14,7 @@ from core.common.errors import PersonaLensError
 from core.workspace import actions
 from core.workspace.store import Workspace
 from ui.cache import sample_events
+from ui.router import ensure_router
 
 STATE_KEY = "workspace"
 #: Size of the sample loaded into a brand-new workspace (the issue's default).
@@ -23,21 +24,6 @@ DEFAULT_SAMPLE = {"n_users": 5000, "days": 90, "seed": 42}
 def autoload_enabled() -> bool:
     """A new workspace starts with the sample unless PERSONA_LENS_AUTOLOAD=0."""
     return os.environ.get("PERSONA_LENS_AUTOLOAD", "1") != "0"
-
-
-def ensure_router() -> None:
-    """Make sure pages run inside app.py's ``st.navigation``.
-
-    With a ``pages/`` folder beside app.py, Streamlit 1.67 starts in its legacy
-    multipage mode: until some session has run ``st.navigation``, a deep link such as
-    ``/features`` runs the page file alone, without the router, sidebar or page config.
-    Switching the legacy flag off and rerunning sends the request through app.py.
-    """
-    from streamlit.runtime.pages_manager import PagesManager
-
-    if PagesManager.uses_pages_directory:
-        PagesManager.uses_pages_directory = False
-        st.rerun()
 
 
 def workspace() -> Workspace:

@@ -62,8 +62,9 @@ def small_upload_server(tmp_path_factory):
                       {"PERSONA_LENS_AUTOLOAD": "0"})
 
 
-def _serve(tmp_path_factory, extra_args: list[str], extra_env: dict | None = None):
-    home = tmp_path_factory.mktemp("persona_lens_home")
+def _serve(tmp_path_factory, extra_args: list[str], extra_env: dict | None = None,
+           home: Path | None = None):
+    home = home or tmp_path_factory.mktemp("persona_lens_home")
     port = _free_port()
     env = {**os.environ, "PERSONA_LENS_HOME": str(home), **(extra_env or {})}
     log = open(tmp_path_factory.mktemp("logs") / "streamlit.log", "w")  # noqa: SIM115
@@ -82,6 +83,26 @@ def _serve(tmp_path_factory, extra_args: list[str], extra_env: dict | None = Non
         except subprocess.TimeoutExpired:
             process.kill()
         log.close()
+
+
+@pytest.fixture
+def fresh_server(tmp_path_factory):
+    """Start a new server on a given workspace folder: ``start(home)`` -> its URL.
+
+    Each call is a server process that has served nothing yet, so the first request
+    meets Streamlit before any session has run the router.
+    """
+    running = []
+
+    def start(home: Path) -> str:
+        server = _serve(tmp_path_factory, [], {"PERSONA_LENS_UMAP_WARMUP": "0"}, home)
+        info = next(server)
+        running.append(server)
+        return info["url"]
+
+    yield start
+    for server in running:
+        server.close()
 
 
 @pytest.fixture(scope="session")

@@ -1,10 +1,10 @@
 """AppTest fixtures.
 
-AppTest resets Streamlit's legacy ``pages/`` flag before every run, so after
-``switch_page`` each run executes the page file directly; the router guard in
-``ui.state`` would then rerun and drop widget triggers. The guard is for the real
-server (where the flag stays off once the router has run; the browser tests cover
-it), so page tests switch it off.
+AppTest resets Streamlit's legacy ``pages/`` mode before every run, so after
+``switch_page`` each run executes the page file on its own, with AppTest's own page
+hash that the router's pages do not know: the router guard (``ui.router``) would show
+Home instead. The guard is for the real server (the browser tests open deep links on
+a fresh server), so page tests switch it off.
 """
 
 from __future__ import annotations

@@ -93,7 +93,7 @@ def test_sampled_where_declared(key):
 def test_assigns_new_users_to_the_fitted_clusters(key):
     train, fresh = blobs(seed=1), blobs(seed=2)
     spec = algorithms.REGISTRY[key]
-    labels, assign = spec.fit(train, config(key))
+    _, assign = spec.fit(train, config(key))
     assigned = assign(fresh)
     assert assigned.shape == (len(fresh),)
     truth = np.repeat([0, 1, 2], [120, 60, 30])

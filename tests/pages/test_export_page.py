@@ -19,7 +19,7 @@ def _metrics(at: AppTest) -> dict[str, str]:
 def test_export_page_counts_filters_and_shows_the_model(home):
     at = AppTest.from_file(APP, default_timeout=TIMEOUT).run()
     ws = at.session_state["workspace"]
-    at.switch_page("pages/share.py").run()
+    at.switch_page("pages/export.py").run()
     _no_errors(at)
     assert _metrics(at)["Rows to export"] == "5,000"
     assert any("Cluster the users first" in i.value for i in at.info)
@@ -47,7 +47,7 @@ def test_export_page_counts_filters_and_shows_the_model(home):
 def test_export_page_in_an_empty_workspace(home, monkeypatch):
     monkeypatch.setenv("PERSONA_LENS_AUTOLOAD", "0")
     at = AppTest.from_file(APP, default_timeout=TIMEOUT).run()
-    at.switch_page("pages/share.py").run()
+    at.switch_page("pages/export.py").run()
     _no_errors(at)
     assert any("no feature table" in i.value.lower() for i in at.info)
     assert at.button(key="share.import").disabled

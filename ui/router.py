@@ -1,0 +1,67 @@
+"""The router: page config, the navigation sections, the shared sidebar and the page.
+
+``app.py`` calls :func:`run`. Streamlit starts in its legacy multipage mode when a
+``pages/`` folder sits beside the entry point, and stays in it until some session has
+called ``st.navigation``: until then a deep link such as ``/clustering?ws=ID`` runs the
+page file on its own. Every page therefore calls :func:`ensure_router` first (through
+``ui.state.workspace()``): outside the router it runs the router, whose
+``st.navigation`` ends the legacy mode and runs the same page inside it, then stops
+the outer run. Each page's URL equals its file name, so the legacy mode finds every
+page too (``/export`` is ``pages/export.py``) and never answers "Page not found".
+"""
+
+from __future__ import annotations
+
+import threading
+
+import streamlit as st
+
+PAGE_ICON = ":material/diversity_3:"
+#: Set while the router runs a page in this script thread.
+_running = threading.local()
+
+
+def pages() -> dict[str, list]:
+    """The navigation sections and their pages (each URL is the page's file name)."""
+    return {
+        "": [st.Page("pages/home.py", title="Home", icon=":material/home:", default=True)],
+        "Prepare": [
+            st.Page("pages/data.py", title="Data", icon=":material/upload_file:"),
+            st.Page("pages/features.py", title="Features", icon=":material/table_chart:"),
+        ],
+        "Segment": [
+            st.Page("pages/segments.py", title="Segments", icon=":material/filter_alt:"),
+            st.Page("pages/clustering.py", title="Clustering", icon=":material/hub:"),
+            st.Page("pages/map.py", title="Map", icon=":material/scatter_plot:"),
+            st.Page("pages/personas.py", title="Personas", icon=":material/badge:"),
+        ],
+        "Personalize": [st.Page("pages/rules.py", title="Rules", icon=":material/rule:")],
+        "Test": [st.Page("pages/experiments.py", title="Experiments",
+                         icon=":material/science:")],
+        "Share": [st.Page("pages/export.py", title="Export", icon=":material/ios_share:")],
+    }
+
+
+def run() -> None:
+    """Set up the page, start the UMAP warm-up, show the sidebar and run the chosen page."""
+    from ui.sidebar import dataset_summary
+    from ui.state import workspace
+    from ui.warmup import warm_up_at_start
+
+    st.set_page_config(page_title="Persona Lens", page_icon=PAGE_ICON, layout="wide")
+    warm_up_at_start()
+    navigation = st.navigation(pages())
+    _running.active = True
+    try:
+        dataset_summary(workspace())
+        navigation.run()
+    finally:
+        _running.active = False
+
+
+def ensure_router() -> None:
+    """Run the current page inside the router when Streamlit started it on its own."""
+    if getattr(_running, "active", False):
+        return
+    run()
+    st.stop()
