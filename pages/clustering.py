@@ -6,6 +6,7 @@ import pandas as pd
 import plotly.express as px
 import streamlit as st
 
+from core.common.notices import notices_from_json
 from core.personas.profiles import standardised_difference
 from core.segment import algorithms, charts
 from core.segment.clustering import (
@@ -211,7 +212,7 @@ def results_section() -> None:
     outliers = sum(report.get("outliers", {}).values())
     cols[3].metric("Outlier values", f"{outliers:,}", border=True,
                    help="Values beyond the outlier bounds, counted per feature below.")
-    show_notices(ws.cluster_notices, kind="info")
+    show_notices(notices_from_json(ws.cluster_notices))
     left, right = st.columns([2, 3])
     left.plotly_chart(charts.cluster_sizes(clusters["cluster"]), key="cluster.chart.sizes")
     chosen = list(ws.preprocess_config["features"])

@@ -7,6 +7,7 @@ import hashlib
 import pandas as pd
 import streamlit as st
 
+from core.common.notices import notices_from_json
 from core.data import charts
 from core.data.cleaning import DROP_REASONS, LoadConfig, LoadReport
 from core.data.mapping import (
@@ -317,7 +318,7 @@ def report_section(ws: Workspace) -> None:
         cols[0].metric("Users", f"{len(features):,}")
         cols[1].metric("Numeric features", len(features.columns))
         cols[2].metric("Missing values", f"{int(features.isna().sum().sum()):,}")
-        show_notices(ws.feature_notices)
+        show_notices(notices_from_json(ws.feature_notices))
         return
     report = LoadReport.from_dict(ws.load_report)
     st.subheader(f"Load report · {report.source}")

@@ -21,7 +21,7 @@ from core.experiments.inputs import (
 from core.experiments.planning import mde_proportions, plan_means, plan_proportions
 from core.experiments.words import fmt_p, fmt_pct, fmt_value, metric_label
 from ui import experiments as ui
-from ui.errors import shows_errors
+from ui.errors import show_notices, shows_errors
 from ui.state import workspace
 
 ws = workspace()
@@ -352,7 +352,7 @@ with shows_errors():
         ws.experiment = {**ws.experiment, "settings": json.loads(spec_json),
                          "summary": summary}
         ws.save()
-    ui.show_notices(analysis.notices)
+    show_notices(analysis.notices, infos="caption")
     verdict(analysis)
     st.caption("Conventions: " + " · ".join(analysis.conventions))
     view = st.segmented_control("View", ["Frequentist", "Bayesian", "Per persona",

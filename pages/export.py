@@ -45,7 +45,7 @@ def segment_section() -> None:
              "label.")
     with shows_errors():
         export = segment_export(ws, chosen, personas)
-        show_notices(export.notices, "info")
+        show_notices(export.notices)
         frame = export.frame
         cols = st.columns([1, 1, 1, 2])
         cols[0].metric("Rows to export", f"{export.rows:,}")

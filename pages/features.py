@@ -7,6 +7,7 @@ import pandas as pd
 import streamlit as st
 
 from core.common.export import parquet_bytes, safe_csv_bytes
+from core.common.notices import notices_from_json
 from core.data.mapping import FUNNEL_LABELS, FUNNEL_STEPS
 from core.features import charts
 from core.features.table import FeatureConfig
@@ -79,7 +80,7 @@ if st.session_state.pop("features.recomputed", False):
     st.success("Features recomputed.", icon=":material/check_circle:")
 features = ws.features
 definitions = ws.feature_definitions
-show_notices(ws.feature_notices, kind="info")
+show_notices(notices_from_json(ws.feature_notices))
 
 numeric = [c for c in features.columns if pd.api.types.is_numeric_dtype(features[c])]
 cols = st.columns(4)

@@ -74,7 +74,7 @@ cols[3].download_button(
     icon=":material/download:", on_click="ignore", type="primary",
     help="One HTML file that opens offline: data, method, a card per persona and the A/B "
          "test. Print it to PDF from the browser.")
-show_notices(profiles.notices, kind="info")
+show_notices(profiles.notices)
 
 
 def save_edits(label: str) -> None:
@@ -152,7 +152,7 @@ def show_migration(result: Migration) -> None:
                    help="Users with the same persona in both.")
     cols[2].metric("Moved", f"{result.users - result.stayed:,}", border=True,
                    help="Including users active in only one of the two.")
-    show_notices(result.notices, kind="info")
+    show_notices(result.notices)
     st.plotly_chart(persona_charts.sankey(result.table, result.before_name, result.after_name),
                     key="personas.chart.sankey")
     st.caption(f"Rows: {result.before_name}; columns: {result.after_name}.")

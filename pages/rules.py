@@ -28,7 +28,7 @@ from core.rules import (
     window_counts_needed,
 )
 from core.rules.grammar import RuleSyntaxError, format_rule, parse_rule
-from ui.errors import shows_errors
+from ui.errors import show_notices, shows_errors
 from ui.rules import rule_context, store_rules, stored_rules
 from ui.state import require_features, workspace
 
@@ -106,8 +106,7 @@ with shows_errors():
                 if error.valid:
                     st.caption("Valid here: " + ", ".join(f"`{v}`" for v in error.valid[:60]))
         if parsed is not None:
-            for notice in parsed.notices:
-                st.warning(notice.message, icon=":material/warning:")
+            show_notices(parsed.notices)
             preview_ctx = rule_context(ws, window_counts_needed(
                 [Rule("preview", "preview", parsed.condition, parsed.action)]))
             reach = int(condition_mask(parsed.condition, preview_ctx).sum())
@@ -267,8 +266,7 @@ with shows_errors():
                    delta_arrow="off")
     cols[3].metric("In a conflict", f"{sim.conflicted_users():,}",
                    help="Users matched by two or more rules for the same slot.")
-    for notice in sim.notices:
-        st.caption(f"Note: {notice.message}")
+    show_notices(sim.notices, infos="caption")
     reach = sim.reach
     st.dataframe(reach, hide_index=True, width="stretch", key="rules.reach",
                  column_config={"share": st.column_config.NumberColumn("share",

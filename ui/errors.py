@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Literal
 
 import streamlit as st
 
 from core.common.errors import PersonaLensError
+from core.common.notices import Notice
 
 
 @contextmanager
@@ -22,8 +24,19 @@ def shows_errors() -> Iterator[None]:
         st.error(str(exc), icon=":material/error:")
 
 
-def show_notices(notices: list, kind: str = "warning") -> None:
-    """Show notices (objects or dicts with a ``message``)."""
+ICONS = {"error": ":material/report:", "warning": ":material/warning:", "info": ":material/info:"}
+
+
+def show_notices(notices: list[Notice], infos: Literal["box", "caption"] = "box") -> None:
+    """Show notices by level: errors in red, warnings in yellow, the rest as info boxes
+    (or, with ``infos="caption"``, as one line of notes under the result)."""
     for notice in notices:
-        message = notice["message"] if isinstance(notice, dict) else notice.message
-        (st.warning if kind == "warning" else st.info)(message, icon=":material/info:")
+        if notice.level == "error":
+            st.error(notice.message, icon=ICONS["error"])
+        elif notice.level == "warning":
+            st.warning(notice.message, icon=ICONS["warning"])
+        elif infos == "box":
+            st.info(notice.message, icon=ICONS["info"])
+    notes = [n.message for n in notices if n.level == "info"]
+    if notes and infos == "caption":
+        st.caption("Notes: " + " ".join(notes))

@@ -45,18 +45,6 @@ def analysed(version: str, spec_json: str, _frame: pd.DataFrame):
     return experiments.analyse_experiment(_frame, spec)
 
 
-def show_notices(notices) -> None:
-    """Errors (results not trustworthy) in red, warnings in yellow, notes as captions."""
-    for notice in notices:
-        if notice.level == "error":
-            st.error(notice.message, icon=":material/report:")
-        elif notice.level == "warning":
-            st.warning(notice.message, icon=":material/warning:")
-    notes = [n.message for n in notices if n.level == "info"]
-    if notes:
-        st.caption("Notes: " + " ".join(notes))
-
-
 def format_table(table: pd.DataFrame) -> pd.DataFrame:
     """The comparison table with readable column names for the page."""
     names = {"metric": "Metric", "variant": "Variant", "control_value": "Control",

@@ -20,6 +20,7 @@ import pandas as pd
 
 from core.common.engine import Scratch, quote_ident
 from core.common.errors import ConfigError, DataError
+from core.common.notices import Notice, notices_from_json
 from core.data import privacy
 from core.data.mapping import ROLE_LABELS, ColumnMapping
 from core.data.sessions import DEFAULT_SESSION_GAP_MINUTES, check_gap, session_numbers
@@ -80,14 +81,6 @@ class LoadConfig:
         return cls(**data)
 
 
-@dataclass(frozen=True)
-class Notice:
-    """A machine-readable warning with a message for the analyst."""
-
-    code: str
-    message: str
-
-
 @dataclass
 class LoadReport:
     """What was read, what was kept, and why anything was dropped or changed."""
@@ -120,7 +113,7 @@ class LoadReport:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> LoadReport:
         data = dict(data)
-        data["notices"] = [Notice(**n) for n in data.get("notices", [])]
+        data["notices"] = notices_from_json(data.get("notices"))
         data["events_per_day"] = [tuple(x) for x in data.get("events_per_day", [])]
         data["top_events"] = [tuple(x) for x in data.get("top_events", [])]
         return cls(**data)

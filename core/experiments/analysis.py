@@ -22,6 +22,7 @@ import numpy as np
 import pandas as pd
 
 from core.common.errors import ConfigError, DataError, PersonaLensError
+from core.common.notices import Notice, notices_to_json
 from core.experiments.adjust import CupedResult, cuped_adjust, cuped_theta, msprt_p_value
 from core.experiments.arms import ArmStats, aggregated_arms, per_user_arms, users_per_variant
 from core.experiments.bayesian import (
@@ -36,7 +37,6 @@ from core.experiments.compare import MetricComparison, compare
 from core.experiments.frequentist import (
     MannWhitneyResult,
     MeansResult,
-    Notice,
     ProportionsResult,
     SrmResult,
     adjust_pvalues,
@@ -120,8 +120,7 @@ class ExperimentAnalysis:
         """JSON-ready summary for the persona report: sentences, table, conventions."""
         return {"sentences": list(self.sentences), "table": json_ready(self.table()),
                 "conventions": list(self.conventions),
-                "notices": [{"code": n.code, "message": n.message, "level": n.level}
-                            for n in self.notices]}
+                "notices": notices_to_json(self.notices)}
 
 
 def sample_experiment(n_users: int = 5000, days: int = 90, seed: int = 42) -> pd.DataFrame:

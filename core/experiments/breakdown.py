@@ -7,11 +7,11 @@ import numpy as np
 import pandas as pd
 
 from core.common.errors import PersonaLensError
+from core.common.notices import Notice
 from core.experiments.adjust import msprt_p_value
 from core.experiments.arms import ArmStats, arm_sums, take
 from core.experiments.compare import SEQUENTIAL_TAU_SHARE
 from core.experiments.frequentist import (
-    Notice,
     adjust_pvalues,
     compare_two_proportions,
     means_test_from_stats,

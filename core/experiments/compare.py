@@ -8,11 +8,11 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from core.common.errors import DataError
+from core.common.notices import Notice
 from core.experiments.adjust import cuped_theta, msprt_p_value
 from core.experiments.arms import ArmStats, arm_sums, take
 from core.experiments.frequentist import (
     MIN_EXPECTED_COUNT,
-    Notice,
     compare_two_proportions,
     fisher_test,
     interval_label,

@@ -17,6 +17,7 @@ import numpy as np
 from scipy import stats
 
 from core.common.errors import ConfigError, DataError
+from core.common.notices import Notice
 
 Alternative = Literal["two-sided", "greater", "less"]
 IntervalMethod = Literal["wald", "newcombe"]
@@ -30,16 +31,6 @@ EXACT_RANK_LIMIT = 50
 #: (Cochran's rule); Fisher's exact test is offered instead.
 MIN_EXPECTED_COUNT = 5
 CORRECTIONS = ("none", "bonferroni", "holm", "fdr_bh")
-
-
-@dataclass(frozen=True)
-class Notice:
-    """A machine-readable warning: ``code`` for programs, ``message`` for people."""
-
-    code: str
-    message: str
-    #: "error" (results not trustworthy), "warning" or "info".
-    level: str = "warning"
 
 
 @dataclass(frozen=True)

@@ -19,7 +19,7 @@ import pandas as pd
 
 from core.common.engine import run
 from core.common.errors import DataError
-from core.data.cleaning import Notice
+from core.common.notices import Notice
 from core.features.windows import data_now, event_window_counts
 
 #: Signals and their definitions, in the order they are shown.
@@ -192,11 +192,11 @@ def behavior_signals(events: pd.DataFrame, event_roles: dict[str, list[str]],
         if not event_roles.get(step):
             notices.append(Notice(f"no_{step}_event", (
                 f"No event is marked as {step.replace('_', ' ')}, so '{signal}' is 0 for "
-                "everyone. Mark the funnel events on the Data page.")))
+                "everyone. Mark the funnel events on the Data page."), level="info"))
     if "category" not in events.columns:
         notices.append(Notice("no_category", "The events have no category column: "
                               "'session_category_views' counts all product views of the "
-                              "session."))
+                              "session.", level="info"))
     frame = session_signals(events, event_roles)
     frame["hours_since_last_event"] = hours_since_last_event(events, now)
     frame = frame[list(SIGNAL_DEFINITIONS)]
@@ -205,7 +205,7 @@ def behavior_signals(events: pd.DataFrame, event_roles: dict[str, list[str]],
         if missing:
             notices.append(Notice("users_without_events", (
                 f"{missing:,} user(s) have no events; their behavior signals are missing "
-                "and never match a condition.")))
+                "and never match a condition."), level="info"))
         frame = frame.reindex(users)
     frame.index.name = "user_id"
     return BehaviorSignals(frame.astype({c: np.float64 for c in frame.columns}), now,

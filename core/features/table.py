@@ -17,7 +17,7 @@ import pandas as pd
 
 from core.common.engine import Scratch, quote_ident
 from core.common.errors import ConfigError, DataError
-from core.data.cleaning import Notice
+from core.common.notices import Notice
 from core.data.mapping import FUNNEL_STEPS
 
 #: Tenure below one week would turn one session into "7 sessions per week"; rates per
@@ -365,7 +365,7 @@ def engagement_score(frame: pd.DataFrame, weights: dict[str, float],
             if notices is not None:
                 notices.append(Notice(f"engagement_without_{metric}",
                                       f"The data has no {metric.replace('_', ' ')} column, so the "
-                                      "engagement score leaves it out."))
+                                      "engagement score leaves it out.", level="info"))
             continue
         values = frame[col].astype(float).fillna(0.0)
         low, high = np.percentile(values, ENGAGEMENT_CLIP_PERCENTILES)

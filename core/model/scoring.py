@@ -24,7 +24,8 @@ import pandas as pd
 
 from core.common.engine import quote_ident
 from core.common.errors import ConfigError, DataError
-from core.data.cleaning import LoadConfig, Notice
+from core.common.notices import Notice
+from core.data.cleaning import LoadConfig
 from core.features.table import FeatureConfig, FeatureTable
 from core.model.fitting import MODEL_FORMAT, MODEL_VERSION, load_feature_table
 from core.personas.migration import assigner

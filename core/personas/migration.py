@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 from core.common.errors import ConfigError, DataError
-from core.data.cleaning import Notice
+from core.common.notices import Notice
 from core.features.table import FeatureConfig, user_features
 from core.personas.profiles import from_snapshot, persona_state
 from core.segment.algorithms import centroids_of, nearest
@@ -172,5 +172,5 @@ def period_migration(ws: Workspace, days: int = DEFAULT_WINDOW_DAYS) -> Migratio
     result.notices.append(Notice("windows", (
         f"The data covers {span} days. Each window's features are computed from its own "
         "events (recency counts to the end of the window) and assigned to the nearest "
-        "cluster centre of the current clustering.")))
+        "cluster centre of the current clustering."), level="info"))
     return result

@@ -38,7 +38,7 @@ import pandas as pd
 from scipy.optimize import linear_sum_assignment
 
 from core.common.errors import ConfigError, DataError
-from core.data.cleaning import Notice
+from core.common.notices import Notice
 from core.segment.labels import NOISE_LABEL, label_order, sorted_labels
 from core.workspace.store import Workspace
 
@@ -179,7 +179,7 @@ def profile_clusters(features: pd.DataFrame, labels: pd.Series) -> ClusterProfil
                          ).reindex(order)
     else:
         notices.append(Notice("no_revenue", "There is no revenue feature (or no revenue), "
-                                            "so the share of revenue is not shown."))
+                                            "so the share of revenue is not shown.", level="info"))
     duplicates = _duplicates(numeric)
     profiles = ClusterProfiles(
         sizes=sizes, share_users=sizes / sizes.sum(), share_revenue=share_revenue,

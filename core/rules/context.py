@@ -9,8 +9,9 @@ import numpy as np
 import pandas as pd
 
 from core.common.errors import ConfigError
+from core.common.notices import Notice
 from core.rules.holdout import blake64
-from core.rules.model import RuleNotice, WindowCount
+from core.rules.model import WindowCount
 
 
 @dataclass
@@ -28,7 +29,7 @@ class RuleContext:
     events: tuple[str, ...] = ()
     now: pd.Timestamp | None = None
     definitions: dict[str, str] = field(default_factory=dict)
-    notices: list[RuleNotice] = field(default_factory=list)
+    notices: list[Notice] = field(default_factory=list)
 
     @property
     def users(self) -> pd.Index:
@@ -106,9 +107,9 @@ def build_context(features: pd.DataFrame, signals: pd.DataFrame | None = None,
         aligned = persona.reindex(values.index)
         missing = int(aligned.isna().sum())
         if missing:
-            notices.append(RuleNotice("users_without_persona", (
+            notices.append(Notice("users_without_persona", (
                 f"{missing:,} user(s) have no persona (not clustered); persona conditions "
-                "never match them.")))
+                "never match them."), level="info"))
     members = {name: values.index.isin(ids) for name, ids in (segments or {}).items()}
     return RuleContext(values, aligned, members, tuple(events), now, dict(definitions or {}),
                        notices)
@@ -176,15 +177,15 @@ def context_from_workspace(ws, counts: list[WindowCount] = ()) -> RuleContext:
         raise ConfigError("There is no feature table yet. Load data on the Data page.")
     events, roles = ws.events, ws.event_roles or {}
     signals = now = None
-    notices: list[RuleNotice] = []
+    notices: list[Notice] = []
     if events is not None and not events.empty:
         now = data_now(events)
         result = behavior_signals(events, roles, now, users=features.index)
         signals = result.frame
-        notices += [RuleNotice(n.code, n.message) for n in result.notices]
+        notices += result.notices
     else:
-        notices.append(RuleNotice("no_events", "There is no event log: behavior signals and "
-                                               "windowed counts are not available."))
+        notices.append(Notice("no_events", "There is no event log: behavior signals and "
+                                               "windowed counts are not available.", level="info"))
     definitions = {**DEFINITIONS, **ws.feature_definitions, **SIGNAL_DEFINITIONS}
     context = build_context(features, signals, ws.persona_labels(),
                             workspace_segments(ws), None, event_names(events, roles), now,

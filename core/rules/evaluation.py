@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 
 from core.common.errors import ConfigError
+from core.common.notices import Notice
 from core.rules.context import RuleContext
 from core.rules.holdout import holdout_values
 from core.rules.model import (
@@ -24,7 +25,6 @@ from core.rules.model import (
     Condition,
     Not,
     Rule,
-    RuleNotice,
     RuleSet,
     ServeSettings,
     rules_from_list,
@@ -106,7 +106,7 @@ class Simulation:
     overlap: pd.DataFrame
     unreached: pd.Index
     settings: ServeSettings
-    notices: list[RuleNotice] = field(default_factory=list)
+    notices: list[Notice] = field(default_factory=list)
 
     @property
     def users(self) -> pd.Index:

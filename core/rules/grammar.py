@@ -30,6 +30,7 @@ from lark import Lark, Token, Tree
 from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput
 
 from core.common.errors import ConfigError
+from core.common.notices import Notice
 from core.rules.model import (
     DEFAULT_CAP,
     DEFAULT_CAP_UNIT,
@@ -43,7 +44,6 @@ from core.rules.model import (
     Condition,
     Not,
     Or,
-    RuleNotice,
     WindowCount,
 )
 
@@ -160,7 +160,7 @@ class ParsedRule:
 
     condition: Condition
     action: Action
-    notices: tuple[RuleNotice, ...] = ()
+    notices: tuple[Notice, ...] = ()
 
 
 # --------------------------------------------------------------------------- parse
@@ -245,7 +245,7 @@ class _Reader:
 
     def __init__(self, text: str, vocabulary: Vocabulary | None):
         self.text, self.vocabulary = text, vocabulary
-        self.notices: list[RuleNotice] = []
+        self.notices: list[Notice] = []
 
     def error(self, problem: str, token: Token, valid: list[str] | None = None) -> None:
         raise RuleSyntaxError(problem, self.text, token.column, valid)
@@ -356,7 +356,7 @@ class _Reader:
             if holdout >= 100:
                 self.error("A hold-out share is under 100%", share_token)
         if self.vocabulary is not None and str(module_token) not in self.vocabulary.modules:
-            self.notices.append(RuleNotice(
+            self.notices.append(Notice(
                 "unknown_module", f"'{module_token}' is not one of the known modules "
                 f"({', '.join(self.vocabulary.modules)}); make sure the serving system has "
                 "it."))

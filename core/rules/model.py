@@ -139,15 +139,6 @@ class ServeSettings:
                               "session.")
 
 
-@dataclass(frozen=True)
-class RuleNotice:
-    """A machine-readable warning about rules or their evaluation."""
-
-    code: str
-    message: str
-    rule_id: str | None = None
-
-
 # --------------------------------------------------------------------------- helpers
 def leaves(condition: Condition) -> list[Comparison]:
     """Every comparison in a condition, left to right."""

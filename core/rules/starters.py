@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
+from core.common.notices import Notice
 from core.rules.context import RuleContext
 from core.rules.model import (
     MODULES,
@@ -14,7 +15,6 @@ from core.rules.model import (
     And,
     Comparison,
     Rule,
-    RuleNotice,
     WindowCount,
     slugify,
 )
@@ -25,7 +25,7 @@ class Starters:
     """Starter rules from the personas (or from features before clustering)."""
 
     rules: list[Rule]
-    notices: list[RuleNotice] = field(default_factory=list)
+    notices: list[Notice] = field(default_factory=list)
 
 
 #: (key, module, priority, cap, unit, hold-out %): the four common-practice starters.
@@ -56,9 +56,9 @@ def starter_rules(context: RuleContext) -> Starters:
     """
     values = context.values
     personas = _pick_personas(context) if context.persona is not None else {}
-    notices = [] if context.persona is not None else [RuleNotice(
+    notices = [] if context.persona is not None else [Notice(
         "no_personas", "No personas yet: starter rules use features. Cluster users on the "
-                       "Clustering page for persona starters.")]
+                       "Clustering page for persona starters.", level="info")]
     views = Comparison(WindowCount("product_view", 7), ">", 2.0) \
         if "product_view" in context.events else _cmp(values, "product_views", ">", 2)
     extra = {"engaged": views,

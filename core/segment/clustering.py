@@ -28,7 +28,7 @@ from sklearn.mixture import GaussianMixture
 from sklearn.neighbors import NearestNeighbors
 
 from core.common.errors import ConfigError, DataError
-from core.data.cleaning import Notice
+from core.common.notices import Notice
 from core.segment.algorithms import (
     REGISTRY,
     algorithm,
@@ -163,7 +163,7 @@ def fit_clusters(matrix: np.ndarray, config: ClusterConfig,
     if config.algorithm == "kmeans" and n > MINIBATCH_SUGGESTED_ABOVE:
         notices.append(Notice("minibatch_suggested",
                               f"With {n:,} users, MiniBatch K-Means is much faster and usually "
-                              "as good."))
+                              "as good.", level="info"))
     sampled = spec.sampled and n > config.max_exact_rows
     rows = stratified_sample(matrix, config.max_exact_rows, config.random_state) if sampled \
         else np.arange(n)
@@ -180,7 +180,7 @@ def fit_clusters(matrix: np.ndarray, config: ClusterConfig,
             "fitted_on_sample",
             f"{name} ran on a stratified sample of {len(rows):,} of {n:,} users (its memory "
             "grows with the square of the users); the others were assigned to the nearest "
-            "cluster."))
+            "cluster.", level="info"))
     else:
         labels = labels_fit
     labels = _renumber(labels)

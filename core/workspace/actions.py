@@ -11,7 +11,8 @@ from collections.abc import Callable
 import pandas as pd
 
 from core.common.errors import ConfigError
-from core.data.cleaning import LoadConfig, Notice, clean_events
+from core.common.notices import Notice, notices_to_json
+from core.data.cleaning import LoadConfig, clean_events
 from core.data.mapping import ColumnMapping, guess_event_roles, guess_mapping
 from core.features.table import FeatureConfig, user_features, user_table_features
 from core.segment.clustering import (
@@ -113,7 +114,7 @@ def compute_features_into(ws: Workspace, config: FeatureConfig,
     ws.feature_config = config.to_dict()
     ws.event_roles = {k: list(v) for k, v in config.event_roles.items()}
     ws.feature_definitions = table.definitions
-    ws.feature_notices = [{"code": n.code, "message": n.message} for n in table.notices]
+    ws.feature_notices = notices_to_json(table.notices)
     ws.feature_kind = "events"
     ws.selected_features = previous or table.default_selection()
     ws.forget_clusters()
@@ -134,7 +135,7 @@ def load_user_table_into(ws: Workspace, raw: pd.DataFrame, source_name: str,
                   "events": None, "first_ts": None, "last_ts": None}
     ws.set_frame("features", table.frame)
     ws.feature_definitions = table.definitions
-    ws.feature_notices = [{"code": n.code, "message": n.message} for n in table.notices]
+    ws.feature_notices = notices_to_json(table.notices)
     ws.feature_kind = "users"
     ws.selected_features = table.default_selection()
     ws.mark_step("load")
@@ -181,7 +182,7 @@ def cluster_into(ws: Workspace, pre_config: PreprocessConfig, config: ClusterCon
     ws.preprocess_report = pre.report_.to_dict()
     ws.cluster_config = {**config.__dict__, "n_clusters": result.n_clusters,
                          "noise": result.noise, "sample_size": result.sample_size}
-    ws.cluster_notices = [{"code": n.code, "message": n.message} for n in result.notices]
+    ws.cluster_notices = notices_to_json(result.notices)
     ws.stability = {}
     ws.mark_step("clusters")
     ws.save()

@@ -35,6 +35,7 @@ import pyarrow.parquet as pq
 
 from core.common.errors import DataError
 from core.common.export import parquet_bytes
+from core.common.notices import Notice
 from core.workspace.store import FORMAT_VERSION, FRAMES, Workspace
 
 BUNDLE_FORMAT = "persona-lens-workspace"
@@ -71,7 +72,7 @@ class ImportSummary:
     original_id: str
     dataset: str
     frames: dict[str, int] = field(default_factory=dict)
-    notices: list[str] = field(default_factory=list)
+    notices: list[Notice] = field(default_factory=list)
 
 
 @dataclass
@@ -389,11 +390,11 @@ def _workspace(settings: dict[str, Any], frames: dict[str, pd.DataFrame]) -> Bun
                             dataset=str(ws.dataset.get("name", "(no data)")),
                             frames={name: len(frame) for name, frame in frames.items()})
     if ignored:
-        summary.notices.append(f"Settings this version does not know were ignored: "
-                               f"{', '.join(ignored[:10])}.")
+        summary.notices.append(Notice("unknown_settings", "Settings this version does not "
+                                      f"know were ignored: {', '.join(ignored[:10])}."))
     if frames.get("clusters") is not None and frames.get("features") is not None:
         strays = frames["clusters"].index.difference(frames["features"].index)
         if len(strays):
-            summary.notices.append(f"{len(strays):,} clustered user(s) are not in the feature "
-                                   "table.")
+            summary.notices.append(Notice("clustered_users_without_features", (
+                f"{len(strays):,} clustered user(s) are not in the feature table.")))
     return Bundle(ws, summary)

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 import pandas as pd
 
 from core.common.errors import ConfigError
-from core.data.cleaning import Notice
+from core.common.notices import Notice
 from core.segment.rule_segments import SegmentRule
 from core.workspace.actions import segment_memberships
 from core.workspace.store import Workspace
@@ -93,7 +93,8 @@ def segment_export(ws: Workspace, features: list[str] | tuple[str, ...] = (),
         if left_out:
             notices.append(Notice("not_clustered", (
                 f"{left_out:,} users were left out of clustering (missing values or "
-                f"outliers excluded); their cluster and persona read '{NOT_CLUSTERED}'.")))
+                f"outliers excluded); their cluster and persona read '{NOT_CLUSTERED}'."),
+                level="info"))
         out[["cluster", "persona"]] = out[["cluster", "persona"]].fillna(NOT_CLUSTERED)
     elif personas:
         raise ConfigError("Filtering by persona needs clusters: cluster the users first.")
@@ -120,7 +121,8 @@ def _segments(ws: Workspace, table: pd.DataFrame, out: pd.DataFrame,
         notices.append(Notice("rules_skipped", (
             "Left out segment(s) whose features are no longer in the table (or that count "
             "a time window without an event log): "
-            + ", ".join(r.name for r in broken) + ". Edit them on the Segments page.")))
+            + ", ".join(r.name for r in broken) + ". Edit them on the Segments page."),
+            level="info"))
     masks: list[tuple[str, pd.Series]] = []
     if rules:
         result = segment_memberships(ws, rules, exclusive=True)

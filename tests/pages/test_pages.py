@@ -140,7 +140,7 @@ def test_per_user_table_reaches_the_features_page(home, monkeypatch):
     _no_errors(at)
     metrics = {m.label: m.value for m in at.metric}
     assert metrics["Users"] == "50" and metrics["Features"] == "2"
-    assert any("tier" in i.value for i in at.info)  # the text column is named as left out
+    assert any("tier" in w.value for w in at.warning)  # the left-out text column is named
     at.switch_page("pages/data.py").run()
     _no_errors(at)
     assert any(h.value == "Per-user table" for h in at.subheader)
