@@ -26,14 +26,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from core.rules import (
-    Rule,
-    RuleContext,
-    RuleSet,
-    build_context,
-    evaluation_table,
-    simulate,
-)
+from core.rules import Rule, RuleContext, RuleSet, build_context, evaluation_table, simulate
 from core.rules.grammar import parse_rule
 
 RESULTS_PATH = Path(__file__).resolve().parent / "rules_results.json"

@@ -6,7 +6,6 @@ import pandas as pd
 import plotly.express as px
 import streamlit as st
 
-from core.common.notices import notices_from_json
 from core.personas.profiles import standardised_difference
 from core.segment import algorithms, charts
 from core.segment.clustering import (
@@ -17,6 +16,7 @@ from core.segment.clustering import (
 )
 from core.segment.preprocess import PreprocessConfig, suggest_log
 from core.workspace import actions
+from core.workspace.segments import segment_memberships
 from ui.cache import features_version, preprocessed
 from ui.errors import show_notices, shows_errors
 from ui.progress import progress_bar
@@ -32,9 +32,10 @@ numeric = [c for c in features.columns if pd.api.types.is_numeric_dtype(features
 
 
 def preprocessing_settings() -> PreprocessConfig:
-    saved = ws.preprocess_config or {}
-    with st.expander("Preprocessing", icon=":material/tune:", expanded=not ws.cluster_config):
-        default = [c for c in saved.get("features", ws.selected_features) if c in numeric]
+    saved = ws.clustering.preprocess if ws.clustering else None
+    with st.expander("Preprocessing", icon=":material/tune:", expanded=saved is None):
+        chosen_before = saved.features if saved else ws.feature_info.selected
+        default = [c for c in chosen_before if c in numeric]
         chosen = st.multiselect("Features", numeric, default=default or numeric[:8],
                                 key="cluster.features",
                                 help="Defaults to the selection made on the Features page.")
@@ -42,7 +43,7 @@ def preprocessing_settings() -> PreprocessConfig:
             st.warning("Choose at least one feature.")
             st.stop()
         skew, suggested = suggest_log(features, chosen)
-        log_default = saved.get("log_features", suggested) if saved else suggested
+        log_default = saved.log_features if saved else suggested
         logs = st.multiselect(
             "Log transform log(1 + x)", chosen,
             default=[c for c in log_default if c in chosen], key="cluster.log",
@@ -100,20 +101,20 @@ def sweep_section(pre: PreprocessConfig) -> None:
             actions.sweep_into(ws, pre, list(range(low, high + 1)), algorithm, update)
         close()
     if ws.sweep:
-        table = pd.DataFrame(ws.sweep["table"])
-        st.plotly_chart(charts.sweep_panels(table, ws.sweep["knee_k"],
-                                            ws.sweep["suggested_k"]), key="cluster.chart.sweep")
-        st.success(f"Suggested: **k = {ws.sweep['suggested_k']}**. {ws.sweep['reason']}",
+        table = pd.DataFrame(ws.sweep.table)
+        st.plotly_chart(charts.sweep_panels(table, ws.sweep.knee_k, ws.sweep.suggested_k),
+                        key="cluster.chart.sweep")
+        st.success(f"Suggested: **k = {ws.sweep.suggested_k}**. {ws.sweep.reason}",
                    icon=":material/lightbulb:")
-        st.button(f"Use k = {ws.sweep['suggested_k']}", key="cluster.use_suggested",
+        st.button(f"Use k = {ws.sweep.suggested_k}", key="cluster.use_suggested",
                   on_click=st.session_state.update,
-                  args=({"cluster.k": int(ws.sweep["suggested_k"])},))
+                  args=({"cluster.k": int(ws.sweep.suggested_k)},))
 
 
 #: The input of each clustering parameter an algorithm declares (random_state is the
 #: Seed, shown for every algorithm: it also draws the sample of sampled ones).
 def _k_input(col) -> int:
-    suggested = ws.sweep.get("suggested_k", 6) if ws.sweep else 6
+    suggested = ws.sweep.suggested_k if ws.sweep else 6
     st.session_state.setdefault("cluster.k", int(suggested))
     return int(col.number_input("k", 2, 50, key="cluster.k"))
 
@@ -185,11 +186,11 @@ def k_distance_plot(pre: PreprocessConfig, k: int) -> None:
 
 def cross_table(clusters: pd.DataFrame) -> None:
     """Clusters against rule segments: where the two views of the users agree."""
-    if not ws.segment_rules:
+    if not ws.segment_rules.rules:
         st.caption("Define rule segments on the **Segments** page to compare them with the "
                    "clusters here.")
         return
-    membership = actions.segment_memberships(ws, users=clusters.index).matrix
+    membership = segment_memberships(ws, users=clusters.index).matrix
     table = membership.groupby(clusters["cluster"]).sum()
     table.insert(0, "Users", clusters["cluster"].value_counts())
     st.markdown("**Clusters × rule segments** (users in both)")
@@ -197,25 +198,24 @@ def cross_table(clusters: pd.DataFrame) -> None:
 
 
 def results_section() -> None:
-    clusters = ws.clusters
-    if clusters is None or not ws.cluster_config:
+    clusters, section = ws.clusters, ws.clustering
+    if clusters is None or section is None:
         st.info("No clusters yet: choose the settings above and press **Cluster**.")
         return
-    cfg, report = ws.cluster_config, ws.preprocess_report
-    st.subheader(f"{algorithms.label(cfg['algorithm'])}: {cfg['n_clusters']} clusters")
+    report = section.report
+    st.subheader(f"{algorithms.label(section.config.algorithm)}: {section.n_clusters} clusters")
     cols = st.columns(4)
-    cols[0].metric("Users clustered", f"{report['users_out']:,}", border=True)
-    cols[1].metric("Excluded", f"{report['excluded_missing'] + report['excluded_outliers']:,}",
-                   border=True, help=f"{report['excluded_missing']:,} for missing values, "
-                                     f"{report['excluded_outliers']:,} as outliers.")
-    cols[2].metric("Noise", f"{cfg['noise']:,}", border=True)
-    outliers = sum(report.get("outliers", {}).values())
-    cols[3].metric("Outlier values", f"{outliers:,}", border=True,
+    cols[0].metric("Users clustered", f"{report.users_out:,}", border=True)
+    cols[1].metric("Excluded", f"{report.excluded_missing + report.excluded_outliers:,}",
+                   border=True, help=f"{report.excluded_missing:,} for missing values, "
+                                     f"{report.excluded_outliers:,} as outliers.")
+    cols[2].metric("Noise", f"{section.noise:,}", border=True)
+    cols[3].metric("Outlier values", f"{sum(report.outliers.values()):,}", border=True,
                    help="Values beyond the outlier bounds, counted per feature below.")
-    show_notices(notices_from_json(ws.cluster_notices))
+    show_notices(section.notices)
     left, right = st.columns([2, 3])
     left.plotly_chart(charts.cluster_sizes(clusters["cluster"]), key="cluster.chart.sizes")
-    chosen = list(ws.preprocess_config["features"])
+    chosen = list(section.preprocess.features)
     # The same standardised difference as the persona cards, so both pages agree.
     profile = standardised_difference(features.loc[clusters.index, chosen].astype(float),
                                       clusters["cluster"])
@@ -223,15 +223,15 @@ def results_section() -> None:
     with st.expander("Preprocessing report"):
         rows = pd.DataFrame({
             "Feature": chosen,
-            "Log": [f in ws.preprocess_config["log_features"] for f in chosen],
-            "Skew": [report["skew"].get(f) for f in chosen],
-            "Imputed": [report["imputed"].get(f, 0) for f in chosen],
-            "Outliers": [report["outliers"].get(f, 0) for f in chosen],
+            "Log": [f in section.preprocess.log_features for f in chosen],
+            "Skew": [report.skew.get(f) for f in chosen],
+            "Imputed": [report.imputed.get(f, 0) for f in chosen],
+            "Outliers": [report.outliers.get(f, 0) for f in chosen],
         })
         st.dataframe(rows, hide_index=True, column_config={
             "Skew": st.column_config.NumberColumn(format="%.2f")})
-        if report.get("explained_variance"):
-            share = pd.Series(report["explained_variance"]).cumsum()
+        if report.explained_variance:
+            share = pd.Series(report.explained_variance).cumsum()
             st.caption("Cumulative explained variance by component: "
                        + ", ".join(f"PC{i + 1} {v:.0%}" for i, v in share.items()))
     stability_section()
@@ -239,7 +239,7 @@ def results_section() -> None:
 
 
 def stability_section() -> None:
-    if ws.cluster_config["algorithm"] not in algorithms.with_k():
+    if ws.clustering.config.algorithm not in algorithms.with_k():
         st.caption("Stability by refitting is measured for "
                    + ", ".join(algorithms.label(a) for a in algorithms.with_k()) + ".")
         return
@@ -251,11 +251,11 @@ def stability_section() -> None:
         with shows_errors():
             actions.stability_into(ws, int(runs), update)
         close()
-    if ws.stability:
-        s = ws.stability
-        text = (f"Adjusted Rand index between {s['runs']} bootstrap refits and this "
-                f"clustering: **{s['mean']:.2f} ± {s['sd']:.2f}** (1 = identical).")
-        if s["unstable"]:
+    s = ws.clustering.stability
+    if s:
+        text = (f"Adjusted Rand index between {s.runs} bootstrap refits and this "
+                f"clustering: **{s.mean:.2f} ± {s.sd:.2f}** (1 = identical).")
+        if s.unstable:
             cols[1].warning(text + " Below 0.75: these clusters are not stable; try another "
                             "k, other features or another algorithm.", icon=":material/warning:")
         else:

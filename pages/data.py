@@ -7,9 +7,8 @@ import hashlib
 import pandas as pd
 import streamlit as st
 
-from core.common.notices import notices_from_json
 from core.data import charts
-from core.data.cleaning import DROP_REASONS, LoadConfig, LoadReport
+from core.data.cleaning import DROP_REASONS, LoadConfig
 from core.data.mapping import (
     FUNNEL_LABELS,
     FUNNEL_STEPS,
@@ -215,9 +214,9 @@ def file_section(ws: Workspace, raw: RawTable) -> None:
         with shows_errors():
             actions.load_events_into(ws, raw.frame, raw.name, mapping, config, roles,
                                       progress=update)
-            st.session_state["data.key_pending"] = bool(ws.pseudonym_key)
+            st.session_state["data.key_pending"] = bool(ws.data.pseudonym_key)
             st.session_state["data.loaded_message"] = (
-                f"Loaded {ws.dataset['events']:,} events of {ws.dataset['users']:,} users "
+                f"Loaded {ws.data.events:,} events of {ws.data.users:,} users "
                 f"from {raw.name}.")
         close()
         if "data.loaded_message" in st.session_state:
@@ -235,7 +234,7 @@ def user_table_form(ws: Workspace, raw: RawTable, guessed_user: str | None) -> N
         with shows_errors():
             actions.load_user_table_into(ws, raw.frame, raw.name, user_col)
             st.session_state["data.loaded_message"] = (
-                f"Loaded {ws.dataset['users']:,} users with "
+                f"Loaded {ws.data.users:,} users with "
                 f"{len(ws.features.columns)} features from {raw.name}.")
             st.rerun()
 
@@ -264,8 +263,8 @@ def sample_section(ws: Workspace) -> None:
             actions.load_sample_into(ws, events, int(n_users), int(days), int(seed),
                                       progress=update)
             st.session_state["data.loaded_message"] = (
-                f"Loaded the sample: {ws.dataset['events']:,} events of "
-                f"{ws.dataset['users']:,} users.")
+                f"Loaded the sample: {ws.data.events:,} events of "
+                f"{ws.data.users:,} users.")
         close()
         if "data.loaded_message" in st.session_state:
             st.rerun()
@@ -277,9 +276,7 @@ def workspaces_section(ws: Workspace) -> None:
     saved = [w for w in list_workspaces() if w["id"] != ws.id]
     if st.button("Start a new empty workspace", key="data.new_workspace",
                  icon=":material/add:"):
-        fresh = Workspace()
-        fresh.save()
-        replace_workspace(fresh)
+        replace_workspace(actions.new_workspace())
         st.rerun()
     if not saved:
         st.caption("No other saved workspaces.")
@@ -295,32 +292,32 @@ def workspaces_section(ws: Workspace) -> None:
 
 
 def key_once(ws: Workspace) -> None:
-    if not (ws.pseudonym_key and st.session_state.get("data.key_pending")):
+    if not (ws.data.pseudonym_key and st.session_state.get("data.key_pending")):
         return
     with st.container(border=True):
         st.warning("User ids were pseudonymised. This is the key — copy it now; it is "
                    "shown only once. With it, later files can be pseudonymised the same "
                    "way; without it, ids cannot be traced back.", icon=":material/key:")
-        st.code(ws.pseudonym_key, language=None)
+        st.code(ws.data.pseudonym_key, language=None)
         if st.button("I have saved the key", key="data.key_done"):
             st.session_state["data.key_pending"] = False
             st.rerun()
 
 
 def report_section(ws: Workspace) -> None:
-    if not ws.dataset:
+    if not ws.data.loaded:
         st.info("No data loaded yet: upload a file or load the sample above.")
         return
-    if ws.dataset.get("kind") == "users":
+    if ws.data.kind == "users":
         st.subheader("Per-user table")
         features = ws.features
         cols = st.columns(3)
         cols[0].metric("Users", f"{len(features):,}")
         cols[1].metric("Numeric features", len(features.columns))
         cols[2].metric("Missing values", f"{int(features.isna().sum().sum()):,}")
-        show_notices(notices_from_json(ws.feature_notices))
+        show_notices(ws.feature_info.notices)
         return
-    report = LoadReport.from_dict(ws.load_report)
+    report = ws.data.report
     st.subheader(f"Load report · {report.source}")
     cols = st.columns(3)
     cols[0].metric("Rows read", f"{report.rows_read:,}", border=True)
@@ -366,9 +363,9 @@ def report_section(ws: Workspace) -> None:
         st.dataframe(missing, hide_index=True, column_config={
             "Share of kept rows": st.column_config.NumberColumn(format="percent")})
     with st.expander("Column mapping and settings used"):
-        mapped = {ROLE_LABELS[r]: c for r, c in ws.mapping.items() if c}
-        st.json({"mapping": mapped, "funnel events": ws.event_roles,
-                 "settings": ws.load_config})
+        mapped = {ROLE_LABELS[r]: c for r, c in ws.data.mapping.items() if c}
+        st.json({"mapping": mapped, "funnel events": ws.data.event_roles,
+                 "settings": ws.data.load_config.to_dict() if ws.data.load_config else {}})
 
 
 upload_tab, sample_tab, saved_tab = st.tabs(

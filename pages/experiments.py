@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
 
 import pandas as pd
 import streamlit as st
@@ -20,6 +19,7 @@ from core.experiments.inputs import (
 )
 from core.experiments.planning import mde_proportions, plan_means, plan_proportions
 from core.experiments.words import fmt_p, fmt_pct, fmt_value, metric_label
+from core.workspace import actions
 from ui import experiments as ui
 from ui.errors import show_notices, shows_errors
 from ui.state import workspace
@@ -33,10 +33,7 @@ st.caption("Bring an A/B test and leave knowing whether the variant worked, by h
 def _store(frame: pd.DataFrame, source: dict) -> None:
     for key in [k for k in st.session_state if str(k).startswith("experiments.col.")]:
         del st.session_state[key]
-    ws.set_frame("experiment", frame)
-    ws.experiment = {"source": source,
-                     "version": f"{datetime.now(UTC).isoformat()}:{len(frame)}"}
-    ws.save()
+    actions.store_experiment_table(ws, frame, source)
 
 
 def load_sample() -> None:
@@ -45,7 +42,7 @@ def load_sample() -> None:
 
 
 with st.expander("Experiment data", icon=":material/upload_file:",
-                 expanded=ws.frame("experiment") is None):
+                 expanded=ws.experiment_table is None):
     cols = st.columns([1, 2])
     params = ui.sample_parameters(ws)
     cols[0].button("Load the sample experiment", key="experiments.load_sample",
@@ -63,13 +60,13 @@ with st.expander("Experiment data", icon=":material/upload_file:",
                 _store(raw, {"name": upload.name})
                 st.rerun()
 
-frame = ws.frame("experiment")
-if frame is None:
+frame = ws.experiment_table
+if frame is None or ws.experiment is None:
     st.info("Load the sample experiment or upload a file: one row per user (variant, "
             "converted 0/1 and/or a metric such as revenue) or one row per variant (users, "
             "conversions).", icon=":material/science:")
     st.stop()
-source = ws.experiment.get("source", {})
+source = ws.experiment.source
 st.caption(f"**{source.get('name', 'Experiment')}** · {len(frame):,} rows")
 
 
@@ -341,17 +338,12 @@ with shows_errors():
     spec, frame, join_note = columns_and_settings(frame)
     # Persona labels and rule hold-outs joined above change with the clusters and rules,
     # not with the stored table: the cache key follows both.
-    version = (ws.experiment.get("version", "") + f":{spec.segment_col}:{len(frame)}:"
-               + ui.rules_version(ws))
+    version = ui.analysis_version(ws)
     spec_json = json.dumps(spec.to_dict(), sort_keys=True)
     with st.spinner("Analysing..."):
         analysis = ui.analysed(version, spec_json, frame)
     summary = analysis.summary()
-    if ws.experiment.get("summary") != summary or ws.experiment.get("settings") != \
-            spec.to_dict():
-        ws.experiment = {**ws.experiment, "settings": json.loads(spec_json),
-                         "summary": summary}
-        ws.save()
+    actions.record_experiment_analysis(ws, spec, summary)
     show_notices(analysis.notices, infos="caption")
     verdict(analysis)
     st.caption("Conventions: " + " · ".join(analysis.conventions))

@@ -125,7 +125,7 @@ def workspace_section() -> None:
     with left:
         st.markdown("**Export** settings, reports and tables as one `.zip` of JSON and "
                     "Parquet files.")
-        include_key = bool(ws.pseudonym_key) and st.checkbox(
+        include_key = bool(ws.data.pseudonym_key) and st.checkbox(
             "Include the pseudonymisation key", key="share.include_key",
             help="Whoever holds the key can link pseudonyms back to real user ids. Leave "
                  "it out unless the recipient must pseudonymise new data the same way.")

@@ -7,7 +7,6 @@ import pandas as pd
 import streamlit as st
 
 from core.common.export import parquet_bytes, safe_csv_bytes
-from core.common.notices import notices_from_json
 from core.data.mapping import FUNNEL_LABELS, FUNNEL_STEPS
 from core.features import charts
 from core.features.table import FeatureConfig
@@ -29,7 +28,7 @@ features = require_features(ws)
 
 
 def settings_form() -> None:
-    config = FeatureConfig.from_dict(ws.feature_config) if ws.feature_config else FeatureConfig()
+    config = ws.feature_info.config or FeatureConfig()
     event_values = sorted(ws.events["event"].astype(str).unique().tolist())
     with st.expander("Feature settings", icon=":material/tune:"), \
             st.form("features.settings", border=False):
@@ -74,28 +73,28 @@ def settings_form() -> None:
             st.rerun()
 
 
-if ws.feature_kind == "events":
+if ws.feature_info.kind == "events":
     settings_form()
 if st.session_state.pop("features.recomputed", False):
     st.success("Features recomputed.", icon=":material/check_circle:")
 features = ws.features
-definitions = ws.feature_definitions
-show_notices(notices_from_json(ws.feature_notices))
+definitions = ws.feature_info.definitions
+show_notices(ws.feature_info.notices)
 
 numeric = [c for c in features.columns if pd.api.types.is_numeric_dtype(features[c])]
 cols = st.columns(4)
 cols[0].metric("Users", f"{len(features):,}")
 cols[1].metric("Features", f"{len(features.columns)}")
-cols[2].metric("Selected for segmentation", f"{len(ws.selected_features)}")
+cols[2].metric("Selected for segmentation", f"{len(ws.feature_info.selected)}")
 missing_total = int(features[numeric].isna().sum().sum())
 cols[3].metric("Missing values", f"{missing_total:,}",
                help="Values that are undefined for a user, e.g. order value without orders.")
 
 selected = st.multiselect(
     "Features used for segmentation and maps", numeric,
-    default=[c for c in ws.selected_features if c in numeric], key="features.selected",
+    default=[c for c in ws.feature_info.selected if c in numeric], key="features.selected",
     help="Choose behavior measures; the choice is saved and used by the next steps.")
-if selected != ws.selected_features:
+if selected != ws.feature_info.selected:
     with shows_errors():
         actions.set_selected_features(ws, selected)
 

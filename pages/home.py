@@ -46,15 +46,15 @@ STEPS = [
 
 def _done(step: str) -> bool:
     if step == "segments":
-        return bool(ws.segment_rules) or ws.segments is not None
+        return bool(ws.segment_rules.rules) or ws.segments is not None
     if step == "map":
         return ws.segments is not None
     if step == "personas":
-        return bool(ws.personas.get("names"))
+        return bool(ws.personas.names)
     if step == "rules":
-        return bool(ws.rules.get("rules"))
+        return bool(ws.rules.rule_set.rules)
     if step == "experiment":
-        return bool(ws.experiment.get("summary"))
+        return ws.experiment is not None and ws.experiment.summary is not None
     return step in ws.steps
 
 
@@ -68,6 +68,6 @@ for step, title, target, link, text in STEPS:
             cols[2].caption(f"done {ws.steps[step].replace('T', ' ').rstrip('Z')} UTC")
         cols[2].page_link(target, label=link, icon=":material/arrow_forward:")
 
-if ws.dataset.get("name", "").startswith("Sample"):
+if ws.data.sample is not None:
     st.info("You are looking at the generated sample shop. Load your own file on the "
             "**Data** page.", icon=":material/science:")

@@ -3,8 +3,6 @@ or feature; select a group to profile it, save it as a segment or download it.""
 
 from __future__ import annotations
 
-import json
-
 import pandas as pd
 import streamlit as st
 
@@ -19,11 +17,11 @@ from core.segment.projection import (
     Projection,
     selection_profile,
 )
+from core.workspace.segments import save_segment
 from ui.cache import (
-    features_version,
     has_umap_map,
+    map_matrix,
     map_projection,
-    preprocessed,
     segment_labels,
     tsne_map,
     umap_map,
@@ -50,15 +48,14 @@ st.caption("Users placed by their behavior: nearby users behave alike. Drag a bo
 
 features = require_features(ws)
 
-if ws.preprocess_config:
-    config = PreprocessConfig.from_dict(ws.preprocess_config)
-    st.caption("Preprocessing as set on the Clustering page: "
+if ws.clustering is not None:
+    config = ws.clustering.preprocess
+    st.caption("The clustering's own preprocessing, as fitted on the Clustering page: "
                f"{len(config.features)} features, {config.scaling} scaling.")
 else:
-    config = PreprocessConfig(features=tuple(ws.selected_features))
+    config = PreprocessConfig(features=tuple(ws.feature_info.selected))
     st.caption(f"The {len(config.features)} features selected on the Features page, "
                "standard scaling. Set other preprocessing on the Clustering page.")
-version, settings = features_version(ws), config.to_dict()
 
 
 def wait_for_umap() -> None:
@@ -89,10 +86,10 @@ def umap_view(dims: int, users: int) -> Projection:
     # A seed makes UMAP run on one thread: 80 s instead of 33 s for 100,000 users here.
     params["random_state"] = 0 if users <= SEEDED_UMAP_MAX_USERS else None
     wait_for_umap()
-    if users <= UMAP_PREVIEW_SIZE or has_umap_map(version, settings, dims, params, None):
+    if users <= UMAP_PREVIEW_SIZE or has_umap_map(version, dims, params, None):
         return full_umap(dims, params, users)
     with st.spinner(f"Quick preview on {UMAP_PREVIEW_SIZE:,} users…"):
-        projection = umap_map(version, settings, dims, params, UMAP_PREVIEW_SIZE, features)
+        projection = umap_map(version, dims, params, UMAP_PREVIEW_SIZE, matrix, index)
     if cols[3].button(f"Map all {users:,} users", key="map.umap_full", type="primary",
                       help="The preview places a stratified sample; the full map places "
                            "everyone (about 35 s per 100,000 users here)."):
@@ -102,7 +99,7 @@ def umap_view(dims: int, users: int) -> Projection:
 
 def full_umap(dims: int, params: dict, users: int) -> Projection:
     update, close = progress_bar(f"Placing all {users:,} users with UMAP")
-    projection = umap_map(version, settings, dims, params, None, features, update)
+    projection = umap_map(version, dims, params, None, matrix, index, update)
     close()
     return projection
 
@@ -119,7 +116,7 @@ def tsne_view(dims: int, users: int) -> Projection:
                                 help="About how many neighbours each user keeps close.")
     # Measured here: 10 s for 3,000 users, 49 s for 10,000.
     with st.spinner(f"t-SNE on {size:,} users (about {max(size / 200, 1):.0f} s)…"):
-        return tsne_map(version, settings, dims, float(perplexity), int(size), features)
+        return tsne_map(version, dims, float(perplexity), int(size), matrix, index)
 
 
 def colour_column(option: str, index: pd.Index) -> pd.Series:
@@ -128,8 +125,7 @@ def colour_column(option: str, index: pd.Index) -> pd.Series:
     if option == "Persona":
         return ws.persona_labels().reindex(index).fillna("Not clustered")
     if option == "Rule segment":
-        rules = json.dumps(ws.segment_rules, sort_keys=True)
-        return segment_labels(version, rules, ws).reindex(index)
+        return segment_labels(ws.version("features", "segments"), ws).reindex(index)
     return features.loc[index, option]
 
 
@@ -149,7 +145,7 @@ def caption_for(projection: Projection) -> str:
 
 
 with shows_errors():
-    _, index, names = preprocessed(version, settings, features)
+    version, matrix, index, names = map_matrix(ws, config.to_dict())
     users = len(index)
     cols = st.columns([1.2, 1, 1.2, 2])
     method = cols[0].radio("Method", ["PCA", "UMAP", "t-SNE"], horizontal=True,
@@ -158,15 +154,15 @@ with shows_errors():
                          key="map.dims", disabled=len(names) < 3)
     clusters = ws.clusters
     options = (["Cluster"] if clusters is not None else []) \
-        + (["Persona"] if clusters is not None and ws.personas.get("names") else []) \
-        + (["Rule segment"] if ws.segment_rules else []) + list(config.features)
+        + (["Persona"] if clusters is not None and ws.personas.names else []) \
+        + (["Rule segment"] if ws.segment_rules.rules else []) + list(config.features)
     colour = cols[2].selectbox("Colour by", options, key="map.colour")
     if method == "UMAP":
         projection = umap_view(dims, users)
     elif method == "t-SNE":
         projection = tsne_view(dims, users)
     else:
-        projection = map_projection(version, settings, dims, features)
+        projection = map_projection(version, dims, matrix, index, names)
     cols[3].caption(caption_for(projection))
 
     plot = projection.coords.copy()
@@ -218,7 +214,7 @@ with shows_errors():
         name = cols[0].text_input("Segment name", key="map.segment_name",
                                   placeholder="e.g. Night-time bargain hunters")
         if cols[1].button("Save as segment", type="primary", key="map.save_segment"):
-            size = ws.save_segment(name, [str(u) for u in selected])
+            size = save_segment(ws, name, [str(u) for u in selected])
             st.success(f"Saved segment '{name.strip()}' with {size:,} users.",
                        icon=":material/bookmark_added:")
         chosen = features.loc[features.index.intersection(selected)]

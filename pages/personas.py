@@ -6,15 +6,10 @@ import pandas as pd
 import streamlit as st
 
 from core.personas import charts as persona_charts
-from core.personas import profiles as personas
-from core.personas.migration import (
-    DEFAULT_WINDOW_DAYS,
-    Migration,
-    period_migration,
-    rerun_migration,
-)
+from core.personas.migration import DEFAULT_WINDOW_DAYS, Migration
+from core.personas.state import EDITABLE, MAX_NAME_LENGTH
+from core.workspace import personas
 from core.workspace.report import build_report
-from ui.cache import features_version
 from ui.errors import show_notices, shows_errors
 from ui.persona_cache import cluster_profiles
 from ui.state import require_features, workspace
@@ -39,7 +34,7 @@ def forget_edits() -> None:
 
 
 # is_fresh hashes every user's label: checked once, and the refresh makes the state fresh.
-fresh = personas.is_fresh(ws)
+fresh = personas.personas_fresh(ws)
 if not fresh:
     with shows_errors():
         refresh = personas.refresh_personas(ws)
@@ -56,9 +51,9 @@ if not fresh:
     st.stop()
 
 labels = ws.clusters["cluster"].astype(str)
-profiles = cluster_profiles(ws.personas["fingerprint"], features_version(ws), features, labels)
-state, names = ws.personas, ws.personas["names"]
-clustered_on = list(ws.preprocess_config.get("features", ()))
+profiles = cluster_profiles(ws.version("features", "clusters"), features, labels)
+state, names = ws.personas, ws.personas.names
+clustered_on = list(ws.clustering.preprocess.features)
 shown_features = persona_charts.profile_features(profiles, clustered_on)
 
 if message := st.session_state.pop("personas.saved", None):
@@ -67,7 +62,7 @@ cols = st.columns([1, 1, 1.6, 1.6])  # room for the third label on one line
 cols[0].metric("Personas", len(profiles.labels), border=True)
 cols[1].metric("Users", f"{int(profiles.sizes.sum()):,}", border=True)
 cols[2].metric("New since the last clustering",
-               sum(bool(state["personas"][k].get("new")) for k in profiles.labels), border=True)
+               sum(bool(state.personas[k].get("new")) for k in profiles.labels), border=True)
 cols[3].download_button(
     "Download persona report", data=lambda: build_report(ws, profiles).encode("utf-8"),
     file_name="persona-report.html", mime="text/html", key="personas.report",
@@ -78,7 +73,7 @@ show_notices(profiles.notices)
 
 
 def save_edits(label: str) -> None:
-    values = {f: st.session_state[f"personas.edit.{label}.{f}"] for f in personas.EDITABLE}
+    values = {f: st.session_state[f"personas.edit.{label}.{f}"] for f in EDITABLE}
     with shows_errors():
         personas.update_persona(ws, label, **values)
         st.session_state["personas.saved"] = f"Saved persona '{values['name'].strip()}'."
@@ -86,7 +81,7 @@ def save_edits(label: str) -> None:
 
 
 def card(label: str) -> None:
-    info, name = state["personas"][label], names[label]
+    info, name = state.personas[label], names[label]
     with st.container(border=True):
         left, right = st.columns([3, 2])
         left.subheader(name + (" :orange-badge[New]" if info.get("new") else ""),
@@ -106,7 +101,7 @@ def card(label: str) -> None:
                 st.form(f"personas.form.{label}", border=False):
             key = f"personas.edit.{label}"
             st.text_input("Name", name, key=f"{key}.name",
-                          max_chars=personas.MAX_NAME_LENGTH)
+                          max_chars=MAX_NAME_LENGTH)
             st.text_input("Description", info.get("description", ""), key=f"{key}.description")
             st.text_area("Traits (one per line)", "\n".join(info.get("traits", [])),
                          key=f"{key}.traits")
@@ -164,7 +159,7 @@ def migration_tab() -> None:
                     format_func={"period": "First and last days of the data",
                                  "rerun": "Before and after the last re-clustering"}.get)
     if kind == "rerun":
-        result = rerun_migration(ws)
+        result = personas.rerun_migration(ws)
         if result is None:
             st.info("There is no earlier clustering of the same users yet. Re-cluster on the "
                     "Clustering page (another k, seed or features) and come back to see how "
@@ -181,10 +176,10 @@ def migration_tab() -> None:
     cols[1].caption("Features are computed for the first and the last days separately and "
                     "each user is assigned to the nearest persona with the saved "
                     "preprocessing.")
-    key = (ws.personas["fingerprint"], days)
+    key = (ws.version("clusters", "personas"), days)
     if st.button("Compare periods", key="personas.compare", icon=":material/compare_arrows:"):
         with shows_errors(), st.spinner("Computing features for both windows..."):
-            st.session_state["personas.period"] = (key, period_migration(ws, days))
+            st.session_state["personas.period"] = (key, personas.period_migration(ws, days))
     saved = st.session_state.get("personas.period")
     if saved and saved[0] == key:
         show_migration(saved[1])

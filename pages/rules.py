@@ -28,8 +28,9 @@ from core.rules import (
     window_counts_needed,
 )
 from core.rules.grammar import RuleSyntaxError, format_rule, parse_rule
+from core.workspace.rules import store_rules
 from ui.errors import show_notices, shows_errors
-from ui.rules import rule_context, store_rules, stored_rules
+from ui.rules import rule_context, stored_rules
 from ui.state import require_features, workspace
 
 EXAMPLE = ('persona = "Cart abandoners" and days_since_last_event > 2 -> show reengage_modal '

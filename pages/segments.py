@@ -15,7 +15,7 @@ from core.segment.rule_segments import (
     presets,
     rule_from_rows,
 )
-from core.workspace.actions import segment_memberships
+from core.workspace.segments import saved_selections, segment_memberships, set_segment_rules
 from ui.errors import shows_errors
 from ui.state import require_features, workspace
 
@@ -28,12 +28,11 @@ features = require_features(ws)
 
 
 def saved_rules() -> list[SegmentRule]:
-    return [SegmentRule.from_dict(r) for r in ws.segment_rules]
+    return list(ws.segment_rules.rules)
 
 
 def store(rules: list[SegmentRule]) -> None:
-    ws.segment_rules = [r.to_dict() for r in rules]
-    ws.save()
+    set_segment_rules(ws, rules)
 
 
 def add_rules(new: list[SegmentRule]) -> None:
@@ -43,8 +42,8 @@ def add_rules(new: list[SegmentRule]) -> None:
 
 with shows_errors():
     with st.expander("Add presets from common practice", icon=":material/library_add:",
-                     expanded=not ws.segment_rules):
-        has_events = ws.feature_kind == "events"
+                     expanded=not ws.segment_rules.rules):
+        has_events = ws.feature_info.kind == "events"
         library = {r.name: r for r in presets(features, windows=has_events)
                    + bucket_presets(features)}
         chosen = st.multiselect(
@@ -97,8 +96,8 @@ with shows_errors():
         st.success(added, icon=":material/check_circle:")
 
     rules = saved_rules()
-    manual = ws.segments
-    if not rules and (manual is None or manual.empty):
+    saved = saved_selections(ws)
+    if not rules and not saved:
         st.info("No segments yet: add presets or define one above; selections saved on the "
                 "**Map** page appear here too.")
         st.stop()
@@ -111,9 +110,8 @@ with shows_errors():
                                      SMALL_SEGMENT_SHARE * 100, 0.5, key="segments.small")
     result = segment_memberships(ws, rules, exclusive=exclusive, small_share=threshold / 100)
     matrix = result.matrix
-    if manual is not None and not manual.empty:
-        for segment, members in manual.groupby("segment")["user_id"]:
-            matrix[f"{segment} (map)"] = features.index.isin(members)
+    for segment, members in saved.items():
+        matrix[segment] = features.index.isin(members)
     sizes = result.sizes() if exclusive else matrix.sum()
     for warning in result.warnings:
         st.warning(warning, icon=":material/warning:")

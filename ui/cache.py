@@ -13,6 +13,7 @@ from core.data import sample
 from core.data.readers import RawTable, ReadOptions, read_bytes
 from core.segment.preprocess import PreprocessConfig, Preprocessor
 from core.segment.projection import Projection, pca_projection, tsne_projection, umap_projection
+from core.workspace.model import clustered_matrix
 
 
 @st.cache_resource(show_spinner=False, max_entries=4)
@@ -39,7 +40,7 @@ def read_upload(data: bytes, name: str, delimiter: str, encoding: str,
 
 def features_version(ws) -> str:
     """A key that changes whenever the workspace's feature table is recomputed."""
-    return f"{ws.id}:{ws.steps.get('features', '')}:{sorted(ws.feature_config.items())}"
+    return ws.version("features")
 
 
 @st.cache_data(show_spinner=False, max_entries=8)
@@ -62,22 +63,39 @@ def correlation_figure(version: str, _features: pd.DataFrame, columns: tuple[str
 @st.cache_data(show_spinner=False, max_entries=4)
 def preprocessed(version: str, config: dict, _features: pd.DataFrame
                  ) -> tuple[np.ndarray, pd.Index, list[str]]:
-    """The preprocessed matrix, its users and column names (cached per table and settings).
-
-    Pages that only look at the matrix (map, k-distance plot, dendrogram) rerun on every
-    widget change; the matrix is made once.
+    """The matrix of preprocessing settings not yet used for a clustering (the Clustering
+    page's k-distance plot and dendrogram, the map before clustering), its users and
+    column names, cached per table and settings: those pages rerun on every widget change.
     """
     pre = Preprocessor(PreprocessConfig.from_dict(config))
     matrix = pre.fit_transform(_features)
     return matrix, pre.index_, pre.output_names
 
 
+@st.cache_data(show_spinner=False, max_entries=4)
+def clustered(version: str, _ws) -> tuple[np.ndarray, pd.Index, list[str]]:
+    """The matrix the clustering used (from its kept fit), its users and column names,
+    cached per clustering."""
+    return clustered_matrix(_ws)
+
+
+def map_matrix(ws, config: dict) -> tuple[str, np.ndarray, pd.Index, list[str]]:
+    """The matrix the Map page places: the clustering's own when there is one, else the
+    selected features preprocessed with ``config``; with a key for the maps cached on it."""
+    if ws.clustering is not None and ws.clusters is not None:
+        version = ws.version("features", "clusters")
+        return (version, *clustered(version, ws))
+    # Before clustering the map uses the default preprocessing of the selected features,
+    # so the selection is the rest of the key.
+    version = f"{features_version(ws)}:{','.join(config['features'])}"
+    return (version, *preprocessed(features_version(ws), config, ws.features))
+
+
 @st.cache_data(show_spinner=False, max_entries=8)
-def map_projection(version: str, config: dict, dimensions: int,
-                   _features: pd.DataFrame) -> Projection:
-    """PCA coordinates of the users (cached per table, settings and dimensions)."""
-    matrix, index, names = preprocessed(version, config, _features)
-    return pca_projection(matrix, index, names, dimensions=dimensions)
+def map_projection(version: str, dimensions: int, _matrix: np.ndarray, _index: pd.Index,
+                   _names: list[str]) -> Projection:
+    """PCA coordinates of the users (cached per matrix version and dimensions)."""
+    return pca_projection(_matrix, _index, _names, dimensions=dimensions)
 
 
 #: UMAP maps kept per server process (each is a few MB of coordinates).
@@ -89,17 +107,16 @@ def _umap_maps() -> OrderedDict:
     return OrderedDict()
 
 
-def umap_map(version: str, config: dict, dimensions: int, params: dict,
-             sample_size: int | None, features: pd.DataFrame, progress=None) -> Projection:
-    """UMAP coordinates, kept per table, preprocessing, UMAP settings and sample.
+def umap_map(version: str, dimensions: int, params: dict, sample_size: int | None,
+             matrix: np.ndarray, index: pd.Index, progress=None) -> Projection:
+    """UMAP coordinates, kept per matrix version, UMAP settings and sample.
 
     Not ``st.cache_data``: that would record the progress bar's updates made inside the
     call and fail to replay them on the next run, so the maps are kept in a small store.
     """
-    key = _umap_key(version, config, dimensions, params, sample_size)
+    key = _umap_key(version, dimensions, params, sample_size)
     maps = _umap_maps()
     if key not in maps:
-        matrix, index, _ = preprocessed(version, config, features)
         maps[key] = umap_projection(matrix, index, dimensions=dimensions,
                                     sample_size=sample_size, progress=progress, **params)
         while len(maps) > UMAP_MAPS_KEPT:
@@ -108,10 +125,10 @@ def umap_map(version: str, config: dict, dimensions: int, params: dict,
     return maps[key]
 
 
-def has_umap_map(version: str, config: dict, dimensions: int, params: dict,
+def has_umap_map(version: str, dimensions: int, params: dict,
                  sample_size: int | None) -> bool:
     """Whether this UMAP map is already computed."""
-    return _umap_key(version, config, dimensions, params, sample_size) in _umap_maps()
+    return _umap_key(version, dimensions, params, sample_size) in _umap_maps()
 
 
 def _umap_key(*settings) -> str:
@@ -119,18 +136,17 @@ def _umap_key(*settings) -> str:
 
 
 @st.cache_data(show_spinner=False, max_entries=4)
-def segment_labels(version: str, rules: str, _ws) -> pd.Series:
-    """Each user's rule segment, exclusive by priority (cached per table and rules: the
+def segment_labels(version: str, _ws) -> pd.Series:
+    """Each user's rule segment, exclusive by priority (cached per table and segments: the
     Map page reruns on every selection, and windowed conditions query the event log)."""
-    from core.workspace.actions import segment_memberships
+    from core.workspace.segments import segment_memberships
 
     return segment_memberships(_ws, exclusive=True).exclusive
 
 
 @st.cache_data(show_spinner=False, max_entries=6)
-def tsne_map(version: str, config: dict, dimensions: int, perplexity: float,
-             sample_size: int, _features: pd.DataFrame) -> Projection:
-    """t-SNE coordinates of a sample (cached per table, preprocessing and settings)."""
-    matrix, index, _ = preprocessed(version, config, _features)
-    return tsne_projection(matrix, index, dimensions=dimensions, perplexity=perplexity,
+def tsne_map(version: str, dimensions: int, perplexity: float, sample_size: int,
+             _matrix: np.ndarray, _index: pd.Index) -> Projection:
+    """t-SNE coordinates of a sample (cached per matrix version and settings)."""
+    return tsne_projection(_matrix, _index, dimensions=dimensions, perplexity=perplexity,
                            sample_size=sample_size)

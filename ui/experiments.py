@@ -11,6 +11,7 @@ from core.experiments import analysis as experiments
 from core.experiments.inputs import read_experiment_bytes
 from core.workspace.store import Workspace
 from ui.cache import generated_sample
+from ui.rules import CONTEXT_PARTS
 from ui.state import DEFAULT_SAMPLE
 
 NONE = "— none —"
@@ -20,7 +21,7 @@ PERSONA = "Persona (from clustering)"
 def sample_parameters(ws: Workspace) -> dict[str, int]:
     """The workspace's sample size, days and seed when it holds the sample, else the
     app's default sample."""
-    sample = ws.dataset.get("sample") if ws.dataset else None
+    sample = ws.data.sample
     if sample:
         return {"n_users": int(sample["users"]), "days": int(sample["days"]),
                 "seed": int(sample["seed"])}
@@ -59,14 +60,18 @@ def format_table(table: pd.DataFrame) -> pd.DataFrame:
 
 def rules_version(ws) -> str:
     """A key that changes when the rules or anything they read change."""
-    from ui.rules import data_version
+    return ws.version(*CONTEXT_PARTS, "rules")
 
-    return data_version(ws) + json.dumps(ws.rules, sort_keys=True, default=str)
+
+def analysis_version(ws) -> str:
+    """A key of the analysis: the experiment table, and the persona labels and rule
+    hold-out groups joined to it (they change with the clusters and the rules)."""
+    return ws.version("experiment", *CONTEXT_PARTS, "rules")
 
 
 def rule_tests(ws) -> dict:
     """Hold-out groups of the workspace's rules that have a hold-out (empty when none)."""
-    if not ws.rules or ws.features is None:
+    if not ws.rules.rule_set.rules or ws.features is None:
         return {}
     return _rule_tests(rules_version(ws), ws)
 

@@ -2,27 +2,18 @@
 
 from __future__ import annotations
 
-import json
-
 import streamlit as st
 
-from core.rules import (
-    RuleContext,
-    RuleSet,
-    WindowCount,
-    context_from_workspace,
-    load_workspace_rules,
-    rule_set_to_json,
-    with_counts,
-)
+from core.rules import RuleContext, RuleSet, WindowCount, with_counts
+from core.workspace.rules import context_from_workspace
+
+#: The parts of a workspace that rules read (data, personas, segments).
+CONTEXT_PARTS = ("data", "features", "clusters", "personas", "segments")
 
 
 def data_version(ws) -> str:
     """A key that changes when anything a rule reads changes (data, personas, segments)."""
-    segments = ws.segments
-    saved = "" if segments is None else f"{len(segments)}:{sorted(segments['segment'].unique())}"
-    return json.dumps([ws.id, ws.steps, ws.personas.get("names", {}), ws.segment_rules,
-                       saved], sort_keys=True, default=str)
+    return ws.version(*CONTEXT_PARTS)
 
 
 @st.cache_resource(show_spinner="Computing recent behavior...", max_entries=2)
@@ -35,7 +26,7 @@ def _context(version: str, counts: tuple[tuple[str, int, str], ...], _ws) -> Rul
     # Signals, personas and segments come from the one base context of this data
     # version; only the windowed counts differ between rule sets.
     base = _base_context(version, _ws)
-    return with_counts(base, _ws.events, _ws.event_roles or {},
+    return with_counts(base, _ws.events, _ws.data.event_roles or {},
                        [WindowCount(*c) for c in counts]) if counts else base
 
 
@@ -50,10 +41,4 @@ def rule_context(ws, counts: list[WindowCount] = ()) -> RuleContext:
 
 def stored_rules(ws) -> RuleSet:
     """The rules kept in the workspace."""
-    return load_workspace_rules(ws.rules)
-
-
-def store_rules(ws, rule_set: RuleSet) -> None:
-    """Keep the rules in the workspace and save it."""
-    ws.rules = rule_set_to_json(rule_set)
-    ws.save()
+    return ws.rules.rule_set

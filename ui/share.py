@@ -1,21 +1,20 @@
-"""Cached wrappers for the Export page: the model is refitted only when its inputs change."""
+"""Cached wrappers for the Export page: the model is built only when its inputs change."""
 
 from __future__ import annotations
 
-import json
-
 import streamlit as st
 
-from core.model.scoring import assignment_sql, model_from_workspace
+from core.model.sql import assignment_sql
+from core.workspace.model import model_from_workspace
 from core.workspace.store import Workspace
-from ui.cache import features_version
+
+#: The parts of a workspace the model is made of.
+MODEL_PARTS = ("features", "clusters", "personas")
 
 
 def model_key(ws: Workspace) -> str:
     """Changes whenever the features, the clustering or the persona names change."""
-    settings = json.dumps([ws.personas.get("names", {}), ws.preprocess_config,
-                           ws.cluster_config], sort_keys=True, default=str)
-    return f"{features_version(ws)}|{ws.steps.get('clusters', '')}|{settings}"
+    return ws.version(*MODEL_PARTS)
 
 
 @st.cache_data(show_spinner=False, max_entries=4)

@@ -33,11 +33,11 @@ def workspace() -> Workspace:
     if ws is None:
         ws = _restore_from_url()
         if ws is None:
-            ws = Workspace()
             if autoload_enabled():
+                ws = Workspace()
                 load_default_sample(ws)
             else:
-                ws.save()
+                ws = actions.new_workspace()
         st.session_state[STATE_KEY] = ws
     if st.query_params.get("ws") != ws.id:
         st.query_params["ws"] = ws.id

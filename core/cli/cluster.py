@@ -41,7 +41,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def cmd_cluster(args: argparse.Namespace) -> int:
     """Cluster and write the segments (and the model); return the exit code."""
-    from core.model.fitting import cluster_table, load_feature_table, preprocess_config, write_model
+    from core.model.fitting import cluster_table, load_feature_table, preprocess_config
+    from core.model.portable import write_model
     from core.segment.clustering import ClusterConfig
 
     out = check_table_output(args.output)

@@ -28,7 +28,9 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def cmd_score(args: argparse.Namespace) -> int:
     """Score the input and write the memberships (and the SQL); return the exit code."""
-    from core.model.scoring import ScoringModel, assignment_sql, read_model, score_file
+    from core.model.portable import ScoringModel, read_model
+    from core.model.scoring import score_file
+    from core.model.sql import assignment_sql
 
     out = check_table_output(args.output)
     start = time.perf_counter()

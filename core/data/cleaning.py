@@ -10,7 +10,6 @@ that DuckDB sorted once, about four times faster here than SQL window functions.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -21,12 +20,12 @@ import pandas as pd
 from core.common.engine import Scratch, quote_ident
 from core.common.errors import ConfigError, DataError
 from core.common.notices import Notice, notices_from_json
+from core.common.progress import Progress, silent
 from core.data import privacy
 from core.data.mapping import ROLE_LABELS, ColumnMapping
 from core.data.sessions import DEFAULT_SESSION_GAP_MINUTES, check_gap, session_numbers
 
 TimestampUnit = Literal["auto", "text", "s", "ms", "us"]
-Progress = Callable[[float, str], None]
 
 #: User sampling keeps ids whose hash modulo this falls below share x this.
 SAMPLE_BUCKETS = 1_000_000
@@ -191,7 +190,7 @@ def clean_into(
     Inside the table ``ts`` is a naive TIMESTAMP holding UTC (see :func:`_ts_expression`).
     Returns the table name, the report and the pseudonym key (or None).
     """
-    step = progress or (lambda f, m: None)
+    step = progress or silent
     check_gap(config.session_gap_minutes)
     if config.debounce_seconds < 0:
         raise ConfigError("The debounce window cannot be negative; use 0 to keep repeats.")

@@ -14,7 +14,6 @@ The statistics live in small modules re-exported here:
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -23,6 +22,7 @@ import pandas as pd
 
 from core.common.errors import ConfigError, DataError, PersonaLensError
 from core.common.notices import Notice, notices_to_json
+from core.common.progress import Progress
 from core.experiments.adjust import CupedResult, cuped_adjust, cuped_theta, msprt_p_value
 from core.experiments.arms import ArmStats, aggregated_arms, per_user_arms, users_per_variant
 from core.experiments.bayesian import (
@@ -81,7 +81,6 @@ __all__ = [
     "sample_size_proportions", "srm_test", "wilson_interval",
 ]
 
-Progress = Callable[[float, str], None]
 #: Below this p-value the split of users differs from the plan by more than chance:
 #: the usual threshold for a sample ratio mismatch alarm (Fabijan et al., KDD 2019).
 SRM_ALARM_P = 0.001

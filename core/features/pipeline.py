@@ -6,19 +6,18 @@ sessionized and aggregated without ever becoming a pandas frame.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from pathlib import Path
 
 import pandas as pd
 
 from core.common.engine import Scratch
 from core.common.errors import DataError
+from core.common.progress import Progress
 from core.data.cleaning import LoadConfig, LoadReport, clean_into
 from core.data.mapping import ColumnMapping, guess_event_roles, guess_mapping
 from core.data.readers import ReadOptions, read_path
 from core.features.table import FeatureConfig, FeatureTable, features_from_table
 
-Progress = Callable[[float, str], None]
 #: Formats DuckDB reads straight from disk; others go through core.data.readers's readers.
 DIRECT_FORMATS = (".parquet", ".pq", ".csv")
 

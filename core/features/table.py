@@ -87,6 +87,30 @@ DEFINITIONS: dict[str, str] = {
     "rfm_segment": "RFM segment from the recency and frequency scores (Champions, Loyal "
                    "customers, At risk, Hibernating, ...).",
 }
+DEFAULT_TREND_WINDOW_DAYS = 30
+
+
+def trend_columns(days: int) -> tuple[str, str]:
+    """Names of the two trend counts for a window: last N days and the N days before."""
+    return f"events_last_{days}_days", f"events_previous_{days}_days"
+
+
+def definitions_for(trend_window_days: int = DEFAULT_TREND_WINDOW_DAYS) -> dict[str, str]:
+    """The feature definitions, in table order, with the trend counts named and defined
+    for the trend window (``events_last_7_days`` for a 7-day window)."""
+    last, previous = trend_columns(trend_window_days)
+    n = trend_window_days
+    window = {
+        last: f"Events in the last {n} days of the data.",
+        previous: f"Events in the {n} days before that.",
+        "activity_trend": f"(last {n} days - previous {n}) / (last {n} + previous {n}), from "
+                          "-1 (stopped) to +1 (new); missing when both are zero.",
+    }
+    defaults = trend_columns(DEFAULT_TREND_WINDOW_DAYS)
+    renamed = {defaults[0]: last, defaults[1]: previous}
+    return {renamed.get(k, k): window.get(renamed.get(k, k), v) for k, v in DEFINITIONS.items()}
+
+
 #: Features selected for segmentation until the analyst chooses otherwise: rates and
 #: shares that describe behavior without being undefined for most users.
 DEFAULT_SELECTED = (
@@ -105,7 +129,7 @@ class FeatureConfig:
     engagement_weights: dict[str, float] = field(
         default_factory=lambda: {"clicks": 1.0, "scroll_depth": 2.0, "time_spent": 3.0})
     half_life_days: float = 14.0
-    trend_window_days: int = 30
+    trend_window_days: int = DEFAULT_TREND_WINDOW_DAYS
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -220,7 +244,8 @@ def _feature_sql(table: str, cols: dict[str, str], roles: dict[str, list[str]],
         params.append(value)
         return f"${len(params)}"
 
-    defs = dict(DEFINITIONS)
+    defs = definitions_for(config.trend_window_days)
+    last_col, previous_col = trend_columns(config.trend_window_days)
     days = "86400.0"
     ev_parts = [
         "count(*) AS events",
@@ -236,9 +261,9 @@ def _feature_sql(table: str, cols: dict[str, str], roles: dict[str, list[str]],
     window = param(config.trend_window_days)
     ev_parts += [
         f"count(*) FILTER (WHERE e.ts > b.t_end - to_days(CAST({window} AS INTEGER))) "
-        "AS events_last_30_days",
+        f"AS {last_col}",
         f"count(*) FILTER (WHERE e.ts <= b.t_end - to_days(CAST({window} AS INTEGER)) AND "
-        f"e.ts > b.t_end - to_days(CAST(2 * {window} AS INTEGER))) AS events_previous_30_days",
+        f"e.ts > b.t_end - to_days(CAST(2 * {window} AS INTEGER))) AS {previous_col}",
     ]
     role_cols = {"product_view": "product_views", "add_to_cart": "cart_adds",
                  "checkout": "checkouts", "purchase": "purchases"}
@@ -317,16 +342,13 @@ def _add_derived(frame: pd.DataFrame, config: FeatureConfig, defs: dict[str, str
     if "cart_sessions" in frame:
         frame["cart_abandonment_rate"] = _rate(frame.pop("abandoned_sessions"),
                                                frame.pop("cart_sessions"))
-    last, prev = frame["events_last_30_days"], frame["events_previous_30_days"]
+    last, prev = (frame[c] for c in trend_columns(config.trend_window_days))
     frame["activity_trend"] = _rate(last - prev, last + prev)
-    if config.trend_window_days != 30:
-        for col in ("events_last_30_days", "events_previous_30_days", "activity_trend"):
-            defs[col] = defs[col].replace("30", str(config.trend_window_days))
     frame["engagement_score"] = engagement_score(frame, config.engagement_weights, notices)
     _add_rfm(frame, defs)
     int_cols = [c for c in frame.columns if pd.api.types.is_integer_dtype(frame[c])]
     frame[int_cols] = frame[int_cols].astype("int64")
-    order = [c for c in DEFINITIONS if c in frame.columns]
+    order = [c for c in definitions_for(config.trend_window_days) if c in frame.columns]
     counts = [c for c in frame.columns if c.startswith("count_")]
     rest = [c for c in frame.columns if c not in order and c not in counts]
     return frame[order[:10] + counts + order[10:] + rest]

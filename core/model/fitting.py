@@ -1,28 +1,26 @@
 """From an input file to clusters: the shared path of the `cluster` and `sweep` commands.
 
 An input is an event file (features are computed) or a per-user table (used as is).
-The fitted model is plain JSON: the feature and preprocessing settings, the learned
-preprocessing parameters and the cluster centres, enough to assign new users later.
+The fitted model is plain JSON (:mod:`core.model.portable`): the learned preprocessing
+parameters and the cluster centres, enough to assign new users later.
 """
 
 from __future__ import annotations
 
-import json
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
 from core.common.errors import ConfigError, DataError
+from core.common.progress import Progress
 from core.data.cleaning import LoadConfig
-from core.features.pipeline import Progress, features_from_source, read_source
+from core.features.pipeline import features_from_source, read_source
 from core.features.table import FeatureConfig, FeatureTable, user_table_features
+from core.model.portable import model_json
 from core.segment.clustering import ClusterConfig, ClusterResult, SweepResult, fit_clusters, k_sweep
+from core.segment.fitted import FittedClusters
 from core.segment.preprocess import PreprocessConfig, Preprocessor, suggest_log
-
-MODEL_FORMAT = "persona-lens-model"
-MODEL_VERSION = 1
 
 
 def load_feature_table(path: str | Path, load_config: LoadConfig | None = None,
@@ -76,15 +74,8 @@ def cluster_table(table: FeatureTable, pre_config: PreprocessConfig,
     result = fit_clusters(matrix, cluster_config)
     segments = table.frame.loc[pre.index_, list(pre_config.features)].copy()
     segments.insert(0, "cluster", result.names().to_numpy())
-    model = {
-        "format": MODEL_FORMAT, "version": MODEL_VERSION,
-        "created": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
-        "preprocess": pre.to_dict(),
-        "cluster": {"algorithm": cluster_config.algorithm, "k": cluster_config.k,
-                    "random_state": cluster_config.random_state,
-                    "centroids": result.centroids.tolist()},
-        "users": len(segments), "excluded_users": len(table.frame) - len(segments),
-    }
+    model = model_json(FittedClusters.from_fit(pre, result.centroids), cluster_config,
+                       users=len(segments), excluded_users=len(table.frame) - len(segments))
     return segments, model, result
 
 
@@ -104,8 +95,3 @@ def parse_k_range(text: str) -> list[int]:
         return [int(p) for p in text.split(",")]
     except ValueError as exc:
         raise ConfigError(f"'{text}' is not a k range; use e.g. 2-10 or 3,4,6.") from exc
-
-
-def write_model(model: dict[str, Any], path: str | Path) -> None:
-    """Write the model as JSON."""
-    Path(path).write_text(json.dumps(model, indent=2), encoding="utf-8")

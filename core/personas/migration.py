@@ -3,12 +3,12 @@
 Two comparisons are offered:
 
 - :func:`period_migration`: the first and the last N days of the event data (45 by
-  default). Features are computed for each window with the workspace's own feature
-  settings, transformed with the saved preprocessing (fitted on the whole data, as for
+  default). Features are computed for each window with the clustering's own feature
+  settings, transformed with the fitted preprocessing (fitted on the whole data, as for
   the clustering) and assigned to the nearest cluster centre in the preprocessed space.
   Users without events in a window count as "Not active" there.
 - :func:`rerun_migration`: the personas before and after the last re-clustering of the
-  same users (from the labels kept in ``ws.personas["previous"]``).
+  same users (from the labels kept in the persona state's ``previous``).
 """
 
 from __future__ import annotations
@@ -22,11 +22,10 @@ import pandas as pd
 from core.common.errors import ConfigError, DataError
 from core.common.notices import Notice
 from core.features.table import FeatureConfig, user_features
-from core.personas.profiles import from_snapshot, persona_state
-from core.segment.algorithms import centroids_of, nearest
-from core.segment.labels import NOISE_LABEL, label_order
-from core.segment.preprocess import PreprocessConfig, Preprocessor
-from core.workspace.store import Workspace
+from core.personas.state import PersonaState, from_snapshot
+from core.segment.algorithms import nearest
+from core.segment.fitted import FittedClusters
+from core.segment.preprocess import Preprocessor
 
 NOT_ACTIVE = "Not active"
 NOT_PRESENT = "Not clustered"
@@ -78,25 +77,27 @@ def compare(before: pd.Series, after: pd.Series, before_name: str = "Before",
     return Migration(before_name, after_name, table)
 
 
-def rerun_migration(ws: Workspace) -> Migration | None:
+def rerun_migration(state: PersonaState, labels: pd.Series) -> Migration | None:
     """Personas before and after the last re-clustering, or None when there is none.
 
     Only the same users can be compared; None also when the users changed.
+
+    Parameters
+    ----------
+    state : PersonaState
+        The personas of the current clustering (with ``previous``).
+    labels : Series
+        Each user's current cluster label (user id index).
     """
-    if ws.clusters is None:
-        return None
-    state = persona_state(ws)
-    previous = state.get("previous")
+    previous = state.previous
     if not previous:
         return None
-    index = ws.clusters.index
-    before = from_snapshot(previous.get("snapshot", {}), index)
+    before = from_snapshot(previous.get("snapshot", {}), labels.index)
     if before is None:
         return None
-    after = ws.clusters["cluster"].astype(str)
-    old_names, new_names = previous.get("names", {}), state.get("names", {})
+    old_names, new_names = previous.get("names", {}), state.names
     return compare(before.map(lambda label: old_names.get(label, label)),
-                   after.map(lambda label: new_names.get(label, label)),
+                   labels.astype(str).map(lambda label: new_names.get(label, label)),
                    "Before the re-run", "After the re-run")
 
 
@@ -118,20 +119,6 @@ def _windows(events: pd.DataFrame, days: int) -> tuple[pd.DataFrame, pd.DataFram
     return early, late, round(span)
 
 
-def assigner(ws: Workspace) -> tuple[Preprocessor, np.ndarray, list[str]]:
-    """The saved preprocessing (refitted on the workspace's features, as it is
-    deterministic) and the cluster centres in its space, with their labels."""
-    if ws.clusters is None or not ws.preprocess_config:
-        raise ConfigError("There are no clusters yet. Cluster the users on the Clustering "
-                          "page first.")
-    pre = Preprocessor(PreprocessConfig.from_dict(ws.preprocess_config))
-    matrix = pre.fit_transform(ws.features)
-    labels = ws.clusters["cluster"].astype(str).reindex(pre.index_)
-    order = sorted((v for v in labels.dropna().unique() if v != NOISE_LABEL), key=label_order)
-    codes = labels.map({v: i for i, v in enumerate(order)}).fillna(-1).to_numpy(int)
-    return pre, centroids_of(matrix, codes), order
-
-
 def assign(pre: Preprocessor, centres: np.ndarray, order: list[str],
            features: pd.DataFrame) -> pd.Series:
     """Cluster label of each user in ``features`` by the nearest centre."""
@@ -143,29 +130,39 @@ def assign(pre: Preprocessor, centres: np.ndarray, order: list[str],
     return pd.Series(np.asarray(order, dtype=object)[nearest(matrix, centres)], index=index)
 
 
-def period_migration(ws: Workspace, days: int = DEFAULT_WINDOW_DAYS) -> Migration:
+def period_migration(events: pd.DataFrame, feature_config: FeatureConfig,
+                     fitted: FittedClusters, names: dict[str, str],
+                     days: int = DEFAULT_WINDOW_DAYS) -> Migration:
     """Personas of the first ``days`` days against those of the last ``days`` days.
+
+    Parameters
+    ----------
+    events : DataFrame
+        The event log the clustering's features came from.
+    feature_config : FeatureConfig
+        The clustering's feature settings; each window's features use them.
+    fitted : FittedClusters
+        The fitted preprocessing and the cluster centres.
+    names : dict
+        ``{cluster label: persona name}``.
+    days : int
+        Length of each window.
 
     Raises
     ------
     ConfigError
-        No clusters, no events (a per-user table), or a period too short for two windows.
+        A period too short for two windows.
+    DataError
+        A window without events.
     """
-    if ws.events is None:
-        raise ConfigError("Comparing periods needs the event log; this workspace holds a "
-                          "per-user table.")
-    early, late, span = _windows(ws.events, days)
-    pre, centres, order = assigner(ws)
-    config = FeatureConfig.from_dict(ws.feature_config) if ws.feature_config \
-        else FeatureConfig(event_roles=ws.event_roles)
-    config = replace(config, top_event_types=WINDOW_EVENT_TYPES)
-    names = persona_state(ws).get("names", {})
+    early, late, span = _windows(events, days)
+    config = replace(feature_config, top_event_types=WINDOW_EVENT_TYPES)
     labelled = []
     for window in (early, late):
         if window.empty:
             raise DataError("A window has no events; choose a shorter window.")
         table = user_features(window, config)
-        labels = assign(pre, centres, order, table.frame)
+        labels = assign(fitted.preprocessor, fitted.centroids, fitted.labels, table.frame)
         labelled.append(labels.map(lambda label: names.get(label, label)))
     result = compare(labelled[0], labelled[1], f"First {days} days", f"Last {days} days",
                      missing=NOT_ACTIVE)

@@ -25,11 +25,11 @@ optional hold-out share. How conflicts resolve (documented here, shown on the pa
 The text syntax (``persona = "X" and hours_since_last_event > 48 -> show reengage_modal
 in slot modal priority 10 cap 1/day holdout 10%``) is in :mod:`core.rules.grammar`.
 
-The code is split by job; this module re-exports every public name, so
-``from core.rules import X`` works for all of them:
+The code is split by job; this module exports the names other packages use (a short
+list; the rest stay in their modules):
 
 - :mod:`core.rules.model`: conditions, actions, rules, rule sets;
-- :mod:`core.rules.context`: the per-user values rules read (from a workspace or frames);
+- :mod:`core.rules.context`: the per-user values rules read (built from frames);
 - :mod:`core.rules.holdout`: hold-out draws and the hold-out table;
 - :mod:`core.rules.evaluation`: condition masks and the simulation (conflicts, caps, hold-outs);
 - :mod:`core.rules.explanations`: "why am I seeing this" verdicts and the evaluation table;
@@ -41,156 +41,60 @@ The code is split by job; this module re-exports every public name, so
 from core.rules.context import (
     RuleContext,
     build_context,
-    context_from_workspace,
     count_columns,
     event_names,
     with_counts,
-    workspace_segments,
 )
-from core.rules.evaluation import (
-    Outcome,
-    Simulation,
-    comparison_mask,
-    condition_mask,
-    format_percent,
-    ranked,
-    serve,
-    simulate,
-)
-from core.rules.explanations import (
-    ConditionRow,
-    RuleVerdict,
-    UserExplanation,
-    condition_rows,
-    evaluation_table,
-    explain_user,
-    user_value,
-)
-from core.rules.form import (
-    COUNT_CHOICE,
-    condition_from_rows,
-)
-from core.rules.holdout import (
-    blake64,
-    holdout_hash,
-    holdout_table,
-    holdout_values,
-    mix64,
-)
+from core.rules.evaluation import Simulation, condition_mask, simulate
+from core.rules.explanations import evaluation_table, explain_user
+from core.rules.form import COUNT_CHOICE, condition_from_rows
+from core.rules.holdout import holdout_hash, holdout_table
 from core.rules.json_io import (
-    MAX_SCHEMA_ERRORS,
-    RULES_FORMAT,
-    RULES_VERSION,
-    SCHEMA_PATH,
-    condition_from_json,
-    condition_to_json,
     load_workspace_rules,
     read_rules,
-    rule_set_from_json,
     rule_set_to_json,
-    rule_to_json,
     rules_json_bytes,
     schema,
 )
 from core.rules.model import (
-    DEFAULT_CAP,
-    DEFAULT_CAP_UNIT,
-    DEFAULT_SLOT,
     MODULES,
     OPS,
-    PERSONA,
-    SEGMENT,
     Action,
-    And,
-    CapUnit,
-    Comparison,
-    Condition,
-    Not,
-    Op,
-    Or,
     Rule,
     RuleSet,
     ServeSettings,
     WindowCount,
-    leaves,
-    parse_window,
-    rules_from_list,
-    slugify,
     window_counts_needed,
 )
-from core.rules.starters import (
-    Starters,
-    starter_rules,
-)
+from core.rules.starters import starter_rules
 
 __all__ = [
     "COUNT_CHOICE",
-    "DEFAULT_CAP",
-    "DEFAULT_CAP_UNIT",
-    "DEFAULT_SLOT",
-    "MAX_SCHEMA_ERRORS",
     "MODULES",
     "OPS",
-    "PERSONA",
-    "RULES_FORMAT",
-    "RULES_VERSION",
-    "SCHEMA_PATH",
-    "SEGMENT",
     "Action",
-    "And",
-    "CapUnit",
-    "Comparison",
-    "Condition",
-    "ConditionRow",
-    "Not",
-    "Notice",
-    "Op",
-    "Or",
-    "Outcome",
     "Rule",
     "RuleContext",
     "RuleSet",
-    "RuleVerdict",
     "ServeSettings",
     "Simulation",
-    "Starters",
-    "UserExplanation",
     "WindowCount",
-    "blake64",
     "build_context",
-    "comparison_mask",
-    "condition_from_json",
     "condition_from_rows",
     "condition_mask",
-    "condition_rows",
-    "condition_to_json",
-    "context_from_workspace",
     "count_columns",
     "evaluation_table",
     "event_names",
     "explain_user",
-    "format_percent",
     "holdout_hash",
     "holdout_table",
-    "holdout_values",
-    "leaves",
     "load_workspace_rules",
-    "mix64",
-    "parse_window",
-    "ranked",
     "read_rules",
-    "rule_set_from_json",
     "rule_set_to_json",
-    "rule_to_json",
-    "rules_from_list",
     "rules_json_bytes",
     "schema",
-    "serve",
     "simulate",
-    "slugify",
     "starter_rules",
-    "user_value",
     "window_counts_needed",
     "with_counts",
-    "workspace_segments",
 ]

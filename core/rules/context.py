@@ -10,6 +10,8 @@ import pandas as pd
 
 from core.common.errors import ConfigError
 from core.common.notices import Notice
+from core.features.windows import event_window_counts
+from core.rules.grammar import Vocabulary
 from core.rules.holdout import blake64
 from core.rules.model import WindowCount
 
@@ -55,8 +57,6 @@ class RuleContext:
 
     def vocabulary(self):
         """The names rules may use here (see :class:`core.rules.grammar.Vocabulary`)."""
-        from core.rules.grammar import Vocabulary  # the grammar imports core.rules
-
         numeric, text = [], {}
         for column in self.values.columns:
             if column.startswith("count("):
@@ -115,13 +115,11 @@ def build_context(features: pd.DataFrame, signals: pd.DataFrame | None = None,
                        notices)
 
 
-# --------------------------------------------------------------------------- workspace
+# --------------------------------------------------------------------------- counts
 def count_columns(events: pd.DataFrame, event_roles: dict[str, list[str]],
                   counts: list[WindowCount], now: pd.Timestamp | None = None,
                   users: pd.Index | None = None) -> pd.DataFrame:
     """One column per windowed count (a funnel step counts all its event names)."""
-    from core.features.windows import event_window_counts
-
     wanted = {count.column: (event_roles.get(count.event) or [count.event], count.days)
               for count in counts}
     frame = event_window_counts(events, wanted, now)  # one scan for every count
@@ -135,63 +133,6 @@ def event_names(events: pd.DataFrame | None, event_roles: dict[str, list[str]]
     steps = [step for step, names in event_roles.items() if names]
     raw = [] if events is None else sorted(map(str, events["event"].dropna().unique()))
     return tuple(dict.fromkeys([*steps, *raw]))
-
-
-def workspace_segments(ws) -> dict[str, pd.Index]:
-    """Members of the Segments page's rule segments and of saved selections.
-
-    A saved selection named like a rule segment is called "NAME (map)", as on the
-    Segments page.
-    """
-    from core.workspace.actions import segment_memberships  # one evaluation path for every page
-
-    features = ws.features
-    members: dict[str, pd.Index] = {}
-    if ws.segment_rules:
-        matrix = segment_memberships(ws).matrix
-        members = {str(name): features.index[matrix[name].to_numpy()] for name in matrix}
-    saved = ws.segments
-    if saved is not None and not saved.empty:
-        for name, ids in saved.groupby("segment")["user_id"]:
-            key = f"{name} (map)" if name in members else str(name)
-            members[key] = pd.Index(ids.astype(str))
-    return members
-
-
-def context_from_workspace(ws, counts: list[WindowCount] = ()) -> RuleContext:
-    """Build the evaluation context of a workspace: features, signals, personas, segments.
-
-    Parameters
-    ----------
-    ws : Workspace
-        Needs a feature table; the event log (for signals and counts), clusters (for
-        personas) and segments are used when present.
-    counts : list of WindowCount
-        Windowed counts to compute (see :func:`window_counts_needed`).
-    """
-    from core.features.signals import SIGNAL_DEFINITIONS, behavior_signals, data_now
-    from core.features.table import DEFINITIONS
-
-    features = ws.features
-    if features is None:
-        raise ConfigError("There is no feature table yet. Load data on the Data page.")
-    events, roles = ws.events, ws.event_roles or {}
-    signals = now = None
-    notices: list[Notice] = []
-    if events is not None and not events.empty:
-        now = data_now(events)
-        result = behavior_signals(events, roles, now, users=features.index)
-        signals = result.frame
-        notices += result.notices
-    else:
-        notices.append(Notice("no_events", "There is no event log: behavior signals and "
-                                               "windowed counts are not available.", level="info"))
-    definitions = {**DEFINITIONS, **ws.feature_definitions, **SIGNAL_DEFINITIONS}
-    context = build_context(features, signals, ws.persona_labels(),
-                            workspace_segments(ws), None, event_names(events, roles), now,
-                            definitions)
-    context.notices = notices + context.notices
-    return with_counts(context, events, roles, counts) if counts else context
 
 
 def with_counts(context: RuleContext, events: pd.DataFrame | None,

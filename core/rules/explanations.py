@@ -10,6 +10,7 @@ import pandas as pd
 
 from core.rules.context import RuleContext
 from core.rules.evaluation import Outcome, Simulation, condition_mask, format_percent, simulate
+from core.rules.grammar import format_comparison
 from core.rules.holdout import holdout_hash
 from core.rules.model import (
     PERSONA,
@@ -123,8 +124,6 @@ def _verdict(rule: Rule, sim: Simulation, rows: tuple[ConditionRow, ...]) -> Rul
 def condition_rows(condition: Condition, context: RuleContext, depth: int = 0
                    ) -> list[ConditionRow]:
     """The condition tree of the first user in ``context``, line by line."""
-    from core.rules.grammar import format_comparison  # the grammar imports core.rules
-
     holds = bool(condition_mask(condition, context)[0])
     if isinstance(condition, Comparison):
         return [ConditionRow(depth, format_comparison(condition),
@@ -221,8 +220,6 @@ def _slot_table(sim: Simulation, context: RuleContext, slot: str) -> pd.DataFram
 
 def _condition_text(rule: Rule, context: RuleContext, positions: np.ndarray) -> np.ndarray:
     """A rule's comparisons with each user's values, e.g. ``sessions > 3 [5]; ...``."""
-    from core.rules.grammar import format_comparison  # the grammar imports core.rules
-
     text = np.full(len(positions), "", dtype=object)
     for k, leaf in enumerate(leaves(rule.condition)):
         values = _leaf_strings(leaf, context, positions)

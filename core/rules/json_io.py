@@ -10,6 +10,7 @@ from typing import Any
 import jsonschema
 
 from core.common.errors import ConfigError
+from core.rules.grammar import format_rule
 from core.rules.model import (
     DEFAULT_CAP,
     DEFAULT_CAP_UNIT,
@@ -64,8 +65,6 @@ def condition_from_json(data: dict[str, Any]) -> Condition:
 
 
 def rule_to_json(rule: Rule) -> dict[str, Any]:
-    from core.rules.grammar import format_rule  # the grammar imports core.rules
-
     a = rule.action
     return {"id": rule.id, "name": rule.name, "enabled": rule.enabled,
             "description": rule.description, "text": format_rule(rule.condition, a),

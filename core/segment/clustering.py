@@ -11,7 +11,6 @@ a cluster (:mod:`core.segment.labels`).
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Literal
 
@@ -29,6 +28,7 @@ from sklearn.neighbors import NearestNeighbors
 
 from core.common.errors import ConfigError, DataError
 from core.common.notices import Notice
+from core.common.progress import Progress, silent
 from core.segment.algorithms import (
     REGISTRY,
     algorithm,
@@ -41,7 +41,6 @@ from core.segment.algorithms import (
 from core.segment.labels import NOISE, cluster_label
 
 Linkage = Literal["ward", "average", "complete"]
-Progress = Callable[[float, str], None]
 
 #: Above this many users, agglomerative, DBSCAN and HDBSCAN fit a stratified sample
 #: (ward on 10 k users took 5 s and 1 GB here, on 30 k 123 s and 7 GB).
@@ -155,7 +154,7 @@ def fit_clusters(matrix: np.ndarray, config: ClusterConfig,
         Fewer than two users, or every user labelled noise.
     """
     _check(matrix, config)
-    step = progress or (lambda f, m: None)
+    step = progress or silent
     n = len(matrix)
     spec = algorithm(config.algorithm)
     name = spec.label
@@ -243,7 +242,7 @@ def k_sweep(matrix: np.ndarray, ks: range | list[int], algorithm: str = "kmeans"
                           + ".")
     if not ks or min(ks) < 2 or max(ks) >= len(matrix):
         raise ConfigError(f"Choose k values between 2 and {len(matrix) - 1:,}.")
-    step = progress or (lambda f, m: None)
+    step = progress or silent
     rng = np.random.default_rng(random_state)
     size = min(silhouette_sample, len(matrix))
     sample = rng.choice(len(matrix), size=size, replace=False)
@@ -324,7 +323,7 @@ def stability(matrix: np.ndarray, config: ClusterConfig, runs: int = 10,
     if config.algorithm not in with_k():
         raise ConfigError("Stability by refitting is measured for "
                           + ", ".join(label(a) for a in with_k()) + ".")
-    step = progress or (lambda f, m: None)
+    step = progress or silent
     reference = fit_clusters(matrix, config).labels
     rng = np.random.default_rng(config.random_state)
     scores = []

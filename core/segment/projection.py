@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -18,9 +17,9 @@ import pandas as pd
 from sklearn.decomposition import PCA
 
 from core.common.errors import ConfigError
+from core.common.progress import Progress
 from core.segment.clustering import stratified_sample
 
-Progress = Callable[[float, str], None]
 UmapMetric = Literal["euclidean", "manhattan", "cosine", "correlation"]
 UMAP_METRICS: tuple[str, ...] = ("euclidean", "manhattan", "cosine", "correlation")
 #: Users in the quick UMAP preview: a few seconds on two cores once UMAP is compiled.

@@ -1,19 +1,24 @@
 """Page actions as single core calls that update a workspace.
 
-Each function does one step of the analysis, stores the result in the workspace,
-marks the step and saves, so every page action can be tested without a browser.
+Each function does one step of the analysis, stores the result in the workspace's
+sections and frames, raises the revision of the parts it changed, marks the step and
+saves, so every page action can be tested without a browser. Pages and ``ui/`` change a
+workspace only through these functions (and those of :mod:`core.workspace.personas`,
+:mod:`core.workspace.segments` and :mod:`core.workspace.rules`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from typing import Any
 
 import pandas as pd
 
 from core.common.errors import ConfigError
-from core.common.notices import Notice, notices_to_json
+from core.common.notices import Notice
+from core.common.progress import Progress, scaled
 from core.data.cleaning import LoadConfig, clean_events
 from core.data.mapping import ColumnMapping, guess_event_roles, guess_mapping
+from core.experiments.inputs import ExperimentSpec
 from core.features.table import FeatureConfig, user_features, user_table_features
 from core.segment.clustering import (
     ClusterConfig,
@@ -24,20 +29,65 @@ from core.segment.clustering import (
     k_sweep,
     stability,
 )
+from core.segment.fitted import FittedClusters
 from core.segment.preprocess import PreprocessConfig, Preprocessor
-from core.segment.rule_segments import SMALL_SEGMENT_SHARE, Memberships, SegmentRule, evaluate
-from core.workspace.store import Workspace
+from core.workspace.model import clustered_matrix
+from core.workspace.sections import (
+    ClusterSection,
+    DataSection,
+    ExperimentSection,
+    FeatureSection,
+    StabilitySection,
+    SweepSection,
+)
+from core.workspace.store import FRAMES, Workspace
 
-Progress = Callable[[float, str], None]
+SAMPLE_NAME = "Sample: online shop"
 
 
-def _scaled(progress: Progress | None, start: float, end: float) -> Progress:
-    def update(fraction: float, message: str) -> None:
-        if progress:
-            progress(start + (end - start) * fraction, message)
-    return update
+def require_features(ws: Workspace) -> pd.DataFrame:
+    """The workspace's feature table.
+
+    Raises
+    ------
+    ConfigError
+        When no data has been loaded yet.
+    """
+    features = ws.features
+    if features is None:
+        raise ConfigError("There is no feature table yet. Load data on the Data page.")
+    return features
 
 
+def new_workspace() -> Workspace:
+    """A new empty workspace, saved (so its id opens it again)."""
+    ws = Workspace()
+    ws.save()
+    return ws
+
+
+# resetting ------------------------------------------------------------------------------
+def reset_data(ws: Workspace) -> None:
+    """Forget the dataset and everything computed from it, the A/B test included (its
+    users and personas belong to the old data). Segment rules, rules and persona names
+    stay: they may fit the new data, and persona names are matched by profile."""
+    for name in FRAMES:
+        ws.set_frame(name, None)
+    ws.data, ws.feature_info, ws.experiment = DataSection(), FeatureSection(), None
+    forget_clusters(ws)
+    ws.steps = {}
+    ws.changed("data", "features", "segments", "experiment")
+
+
+def forget_clusters(ws: Workspace) -> None:
+    """Drop clustering results (the features they were made from changed)."""
+    ws.set_frame("clusters", None)
+    ws.clustering, ws.sweep = None, None
+    ws.steps.pop("clusters", None)
+    ws.changed("clusters")
+
+
+# loading ----------------------------------------------------------------------------------
 def load_events_into(
     ws: Workspace,
     raw: pd.DataFrame,
@@ -45,7 +95,7 @@ def load_events_into(
     mapping: ColumnMapping,
     load_config: LoadConfig = LoadConfig(),
     event_roles: dict[str, list[str]] | None = None,
-    dataset_extra: dict | None = None,
+    sample: dict[str, int] | None = None,
     progress: Progress | None = None,
 ) -> Workspace:
     """Clean an event log, build its features and store both in the workspace.
@@ -64,8 +114,8 @@ def load_events_into(
         Cleaning, sessions and privacy settings.
     event_roles : dict, optional
         Event values per funnel step; guessed from the data when None.
-    dataset_extra : dict, optional
-        Extra facts about the source (e.g. sample parameters).
+    sample : dict, optional
+        Size, days and seed when the data is the generated sample.
     progress : callable, optional
         ``progress(fraction, message)``.
 
@@ -73,30 +123,52 @@ def load_events_into(
     -------
     Workspace
     """
+    key = ws.data.pseudonym_key if load_config.pseudonymise else None
     result = clean_events(raw, mapping, load_config, source_name=source_name,
-                          pseudonym_key=ws.pseudonym_key if load_config.pseudonymise else None,
-                          progress=_scaled(progress, 0.0, 0.7))
+                          pseudonym_key=key, progress=scaled(progress, 0.0, 0.7))
     events = result.events
-    roles = event_roles if event_roles is not None else guess_event_roles(
-        events["event"].unique())
     known = set(events["event"].unique())
+    roles = event_roles if event_roles is not None else guess_event_roles(known)
     roles = {step: [v for v in values if v in known] for step, values in roles.items()}
-    ws.reset_data()
-    ws.mapping = mapping.to_dict()
-    ws.load_config = load_config.to_dict()
-    ws.event_roles = roles
-    ws.pseudonym_key = result.pseudonym_key
-    ws.load_report = result.report.to_dict()
-    ws.dataset = {"name": source_name, "kind": "events", **(dataset_extra or {}),
-                  "users": result.report.users, "events": result.report.rows_kept,
-                  "first_ts": result.report.first_ts, "last_ts": result.report.last_ts}
+    reset_data(ws)
+    report = result.report
+    ws.data = DataSection(
+        name=source_name, kind="events", sample=sample, users=report.users,
+        events=report.rows_kept, first_ts=report.first_ts, last_ts=report.last_ts,
+        mapping=mapping.to_dict(), load_config=load_config, event_roles=roles,
+        report=report, pseudonym_key=result.pseudonym_key)
     ws.set_frame("events", events)
     ws.mark_step("load")
     compute_features_into(ws, FeatureConfig(event_roles=roles),
-                          progress=_scaled(progress, 0.7, 1.0))
+                          progress=scaled(progress, 0.7, 1.0))
     return ws
 
 
+def load_sample_into(ws: Workspace, events: pd.DataFrame, n_users: int, days: int,
+                     seed: int, progress: Progress | None = None) -> Workspace:
+    """Load generated sample events (from :func:`core.data.sample.generate_sample`)."""
+    return load_events_into(ws, events, SAMPLE_NAME, guess_mapping(events.columns),
+                            LoadConfig(), sample={"users": n_users, "days": days,
+                                                  "seed": seed}, progress=progress)
+
+
+def load_user_table_into(ws: Workspace, raw: pd.DataFrame, source_name: str,
+                         user_column: str) -> Workspace:
+    """Store a per-user table as the workspace's features (no events, no sessions)."""
+    table = user_table_features(raw, user_column)
+    reset_data(ws)
+    ws.data = DataSection(name=source_name, kind="users", users=len(table.frame),
+                          mapping={"user_id": user_column})
+    ws.set_frame("features", table.frame)
+    ws.feature_info = FeatureSection(kind="users", definitions=table.definitions,
+                                     notices=table.notices, selected=table.default_selection())
+    ws.mark_step("load")
+    ws.mark_step("features")
+    ws.save()
+    return ws
+
+
+# features ---------------------------------------------------------------------------------
 def compute_features_into(ws: Workspace, config: FeatureConfig,
                           progress: Progress | None = None) -> Workspace:
     """Recompute the feature table of the workspace's events with ``config``.
@@ -109,15 +181,14 @@ def compute_features_into(ws: Workspace, config: FeatureConfig,
     if progress:
         progress(0.1, "Computing features")
     table = user_features(events, config)
-    previous = [c for c in ws.selected_features if c in table.frame.columns]
+    previous = [c for c in ws.feature_info.selected if c in table.frame.columns]
     ws.set_frame("features", table.frame)
-    ws.feature_config = config.to_dict()
-    ws.event_roles = {k: list(v) for k, v in config.event_roles.items()}
-    ws.feature_definitions = table.definitions
-    ws.feature_notices = notices_to_json(table.notices)
-    ws.feature_kind = "events"
-    ws.selected_features = previous or table.default_selection()
-    ws.forget_clusters()
+    ws.data.event_roles = {k: list(v) for k, v in config.event_roles.items()}
+    ws.feature_info = FeatureSection(kind="events", config=config,
+                                     definitions=table.definitions, notices=table.notices,
+                                     selected=previous or table.default_selection())
+    forget_clusters(ws)
+    ws.changed("features")
     ws.mark_step("features")
     ws.save()
     if progress:
@@ -125,65 +196,31 @@ def compute_features_into(ws: Workspace, config: FeatureConfig,
     return ws
 
 
-def load_user_table_into(ws: Workspace, raw: pd.DataFrame, source_name: str,
-                         user_column: str) -> Workspace:
-    """Store a per-user table as the workspace's features (no events, no sessions)."""
-    table = user_table_features(raw, user_column)
-    ws.reset_data()
-    ws.mapping = {"user_id": user_column}
-    ws.dataset = {"name": source_name, "kind": "users", "users": len(table.frame),
-                  "events": None, "first_ts": None, "last_ts": None}
-    ws.set_frame("features", table.frame)
-    ws.feature_definitions = table.definitions
-    ws.feature_notices = notices_to_json(table.notices)
-    ws.feature_kind = "users"
-    ws.selected_features = table.default_selection()
-    ws.mark_step("load")
-    ws.mark_step("features")
-    ws.save()
-    return ws
-
-
-def load_sample_into(ws: Workspace, events: pd.DataFrame, n_users: int, days: int,
-                     seed: int, progress: Progress | None = None) -> Workspace:
-    """Load generated sample events (from :func:`core.data.sample.generate_sample`)."""
-    mapping = guess_mapping(events.columns)
-    return load_events_into(
-        ws, events, "Sample: online shop", mapping, LoadConfig(),
-        dataset_extra={"sample": {"users": n_users, "days": days, "seed": seed}},
-        progress=progress)
-
-
 def set_selected_features(ws: Workspace, columns: list[str]) -> list[Notice]:
     """Choose the features used downstream; refuse unknown ones."""
-    features = ws.features
-    if features is None:
-        raise ConfigError("There is no feature table yet. Load data on the Data page.")
+    features = require_features(ws)
     unknown = [c for c in columns if c not in features.columns]
     if unknown:
         raise ConfigError(f"Unknown feature(s): {', '.join(unknown)}.")
-    ws.selected_features = list(columns)
+    ws.feature_info.selected = list(columns)
     ws.save()
     return []
 
 
+# clustering -------------------------------------------------------------------------------
 def cluster_into(ws: Workspace, pre_config: PreprocessConfig, config: ClusterConfig,
                  progress: Progress | None = None) -> ClusterResult:
-    """Preprocess the workspace's features, cluster them and store the labels."""
-    features = ws.features
-    if features is None:
-        raise ConfigError("There is no feature table yet. Load data on the Data page.")
+    """Preprocess the workspace's features, cluster them and keep labels and the fit."""
     pre = Preprocessor(pre_config)
-    matrix = pre.fit_transform(features)
+    matrix = pre.fit_transform(require_features(ws))
     result = fit_clusters(matrix, config, progress=progress)
-    labels = pd.DataFrame({"cluster": result.names().to_numpy()}, index=pre.index_)
-    ws.set_frame("clusters", labels)
-    ws.preprocess_config = pre_config.to_dict()
-    ws.preprocess_report = pre.report_.to_dict()
-    ws.cluster_config = {**config.__dict__, "n_clusters": result.n_clusters,
-                         "noise": result.noise, "sample_size": result.sample_size}
-    ws.cluster_notices = notices_to_json(result.notices)
-    ws.stability = {}
+    ws.set_frame("clusters", pd.DataFrame({"cluster": result.names().to_numpy()},
+                                          index=pre.index_))
+    ws.clustering = ClusterSection(
+        preprocess=pre_config, report=pre.report_, config=config,
+        n_clusters=result.n_clusters, noise=result.noise, sample_size=result.sample_size,
+        notices=result.notices, fitted=FittedClusters.from_fit(pre, result.centroids))
+    ws.changed("clusters")
     ws.mark_step("clusters")
     ws.save()
     return result
@@ -192,49 +229,49 @@ def cluster_into(ws: Workspace, pre_config: PreprocessConfig, config: ClusterCon
 def sweep_into(ws: Workspace, pre_config: PreprocessConfig, ks: list[int],
                algorithm: str = "kmeans", progress: Progress | None = None) -> SweepResult:
     """Sweep k on the workspace's preprocessed features and store the table."""
-    features = ws.features
-    if features is None:
-        raise ConfigError("There is no feature table yet. Load data on the Data page.")
-    matrix = Preprocessor(pre_config).fit_transform(features)
-    sweep = k_sweep(matrix, ks, algorithm=algorithm,  # type: ignore[arg-type]
-                    random_state=pre_config.random_state, progress=progress)
-    ws.sweep = {"table": sweep.table.to_dict("records"), "knee_k": sweep.knee_k,
-                "suggested_k": sweep.suggested_k, "reason": sweep.reason,
-                "algorithm": algorithm, "silhouette_sample": sweep.silhouette_sample}
+    matrix = Preprocessor(pre_config).fit_transform(require_features(ws))
+    sweep = k_sweep(matrix, ks, algorithm=algorithm, random_state=pre_config.random_state,
+                    progress=progress)
+    ws.sweep = SweepSection(table=sweep.table.to_dict("records"), knee_k=sweep.knee_k,
+                            suggested_k=sweep.suggested_k, reason=sweep.reason,
+                            algorithm=algorithm, silhouette_sample=sweep.silhouette_sample)
     ws.save()
     return sweep
 
 
 def stability_into(ws: Workspace, runs: int = 10,
                    progress: Progress | None = None) -> StabilityResult:
-    """Measure the stability of the workspace's clustering by bootstrap refits."""
-    if not ws.cluster_config:
+    """Measure the stability of the workspace's clustering by bootstrap refits of the
+    clustering on the matrix it was fitted on."""
+    section = ws.clustering
+    if section is None:
         raise ConfigError("Cluster the users first.")
-    pre = Preprocessor(PreprocessConfig.from_dict(ws.preprocess_config))
-    matrix = pre.fit_transform(ws.features)
-    keys = ClusterConfig.__dataclass_fields__
-    config = ClusterConfig(**{k: v for k, v in ws.cluster_config.items() if k in keys})
-    result = stability(matrix, config, runs=runs, progress=progress)
-    ws.stability = {"mean": result.mean, "sd": result.sd, "runs": runs,
-                    "unstable": result.unstable, "scores": result.scores}
+    matrix, _, _ = clustered_matrix(ws)
+    result = stability(matrix, section.config, runs=runs, progress=progress)
+    section.stability = StabilitySection(mean=result.mean, sd=result.sd, runs=runs,
+                                         unstable=result.unstable, scores=result.scores)
     ws.save()
     return result
 
 
-def segment_memberships(ws: Workspace, rules: list[SegmentRule] | None = None,
-                        exclusive: bool = False, users: pd.Index | None = None,
-                        small_share: float = SMALL_SEGMENT_SHARE) -> Memberships:
-    """Evaluate rule segments (the workspace's, or ``rules``) on its users.
+# experiments ------------------------------------------------------------------------------
+def store_experiment_table(ws: Workspace, frame: pd.DataFrame, source: dict[str, Any]) -> None:
+    """Keep an A/B test table (from the sample or a file) for the Experiments page."""
+    ws.set_frame("experiment", frame)
+    ws.experiment = ExperimentSection(source=dict(source))
+    ws.changed("experiment")
+    ws.save()
 
-    Conditions with a time window are counted on the workspace's event log.
+
+def record_experiment_analysis(ws: Workspace, spec: ExperimentSpec,
+                               summary: dict[str, Any]) -> None:
+    """Keep the settings and summary of the latest analysis (for the persona report).
+
+    Saves only when they changed; the table and its revision stay as they are.
     """
-    features = ws.features
-    if features is None:
-        raise ConfigError("There is no feature table yet. Load data on the Data page.")
-    if users is not None:
-        features = features.loc[users]
-    chosen = rules if rules is not None else [SegmentRule.from_dict(r)
-                                              for r in ws.segment_rules]
-    needs_events = any(r.windows() for r in chosen)
-    return evaluate(features, chosen, exclusive=exclusive, small_share=small_share,
-                    events=ws.events if needs_events else None, event_roles=ws.event_roles)
+    section = ws.experiment
+    if section is None:
+        raise ConfigError("Load an experiment table first.")
+    if section.spec != spec or section.summary != summary:
+        section.spec, section.summary = spec, summary
+        ws.save()

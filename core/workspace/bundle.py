@@ -21,10 +21,9 @@ import io
 import json
 import os
 import stat
-import uuid
 import zipfile
 from collections import Counter
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -36,7 +35,8 @@ import pyarrow.parquet as pq
 from core.common.errors import DataError
 from core.common.export import parquet_bytes
 from core.common.notices import Notice
-from core.workspace.store import FORMAT_VERSION, FRAMES, Workspace
+from core.workspace.migrations import FORMAT_VERSION, migrate
+from core.workspace.store import FRAMES, Workspace, new_id
 
 BUNDLE_FORMAT = "persona-lens-workspace"
 BUNDLE_VERSION = 1
@@ -105,7 +105,7 @@ def export_bundle(ws: Workspace, include_pseudonym_key: bool = False) -> bytes:
     """
     settings = ws.to_json()
     if not include_pseudonym_key:
-        settings["pseudonym_key"] = None
+        settings["data"]["pseudonym_key"] = None
     members = {SETTINGS: json.dumps(settings, indent=2, default=str).encode("utf-8")}
     for name in FRAMES:
         frame = ws.frame(name)
@@ -115,7 +115,7 @@ def export_bundle(ws: Workspace, include_pseudonym_key: bool = False) -> bytes:
         "format": BUNDLE_FORMAT, "version": BUNDLE_VERSION,
         "workspace_format_version": FORMAT_VERSION,
         "created": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
-        "pseudonym_key_included": include_pseudonym_key and bool(ws.pseudonym_key),
+        "pseudonym_key_included": include_pseudonym_key and bool(ws.data.pseudonym_key),
         "members": {name: {"size": len(data), "sha256": hashlib.sha256(data).hexdigest()}
                     for name, data in members.items()},
     }
@@ -318,28 +318,9 @@ def _check_checksums(manifest: dict[str, Any], data: dict[str, bytes]) -> None:
                             "was changed or damaged after export. Nothing was imported.")
 
 
-#: Settings that may also be null.
-_OPTIONAL = {"load_report": (dict, type(None)), "pseudonym_key": (str, type(None))}
-
-
 def _settings(raw: bytes) -> dict[str, Any]:
-    settings = _json(SETTINGS, raw)
-    version = settings.get("format_version")
-    if version != FORMAT_VERSION:
-        raise DataError(f"workspace.json has format version {version!r}; this version of "
-                        f"Persona Lens reads version {FORMAT_VERSION}.")
-    defaults = Workspace()
-    for f in fields(Workspace):
-        if f.name.startswith("_") or f.name not in settings:
-            continue
-        # Each setting must have the type the app expects (a list where a dict belongs
-        # would break pages later, far from the cause).
-        kinds = _OPTIONAL.get(f.name, (type(getattr(defaults, f.name)),))
-        if not isinstance(settings[f.name], kinds):
-            raise DataError(f"workspace.json: '{f.name}' should be "
-                            f"{' or '.join(k.__name__ for k in kinds)}, not "
-                            f"{type(settings[f.name]).__name__}. Nothing was imported.")
-    return settings
+    """workspace.json of the zip, brought to the current format (older exports open)."""
+    return migrate(_json(SETTINGS, raw))
 
 
 #: What each frame needs to be usable: index name and required columns.
@@ -381,13 +362,12 @@ def _frame(member: str, raw: bytes) -> pd.DataFrame:
 
 def _workspace(settings: dict[str, Any], frames: dict[str, pd.DataFrame]) -> Bundle:
     original = str(settings.get("id", ""))
-    known = {f.name for f in fields(Workspace) if not f.name.startswith("_")}
-    ignored = sorted(set(settings) - known - {"format_version"})
-    ws = Workspace.from_json({**settings, "id": uuid.uuid4().hex[:12]})
+    ignored = sorted(set(settings) - set(Workspace().to_json()))
+    ws = Workspace.from_json({**settings, "id": new_id()})
     for name in FRAMES:
         ws.set_frame(name, frames.get(name))
     summary = ImportSummary(original_id=original[:40],
-                            dataset=str(ws.dataset.get("name", "(no data)")),
+                            dataset=ws.data.name or "(no data)",
                             frames={name: len(frame) for name, frame in frames.items()})
     if ignored:
         summary.notices.append(Notice("unknown_settings", "Settings this version does not "

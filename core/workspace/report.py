@@ -21,11 +21,13 @@ import plotly.io as pio
 from plotly.offline import get_plotlyjs
 
 from core.personas import charts as persona_charts
-from core.personas.profiles import ClusterProfiles, persona_state, profile_clusters
+from core.personas.profiles import ClusterProfiles, profile_clusters
+from core.personas.state import PersonaState
 from core.segment import algorithms
 from core.segment.clustering import SILHOUETTE_SAMPLE
 from core.segment.labels import NOISE_LABEL
-from core.segment.preprocess import PreprocessConfig, Preprocessor
+from core.workspace.model import clustered_matrix
+from core.workspace.personas import current_personas
 from core.workspace.store import Workspace
 
 FIGURE_CONFIG = {"displaylogo": False, "displayModeBar": False, "responsive": True}
@@ -68,38 +70,38 @@ def _value(value: object) -> object:
 # sections ------------------------------------------------------------------------------
 def data_section(ws: Workspace) -> str:
     """Source, date range, users, and everything excluded with the reason."""
-    data, load = ws.dataset, ws.load_report or {}
-    facts = [("Source", data.get("name", "(unknown)")),
-             ("Kind", "event log" if data.get("kind") == "events" else "per-user table")]
-    if data.get("first_ts"):
-        facts.append(("Period (UTC)", f"{data['first_ts']} to {data.get('last_ts')}"))
-    facts.append(("Users", _value(data.get("users"))))
-    if data.get("events") is not None:
-        facts.append(("Events kept", _value(data.get("events"))))
-    if load:
-        facts.append(("Rows read", _value(load.get("rows_read"))))
-    excluded = [{"What": "rows", "Reason": reason.replace("_", " "), "Count": count}
-                for reason, count in (load.get("dropped") or {}).items() if count]
-    if load.get("users_without_consent"):
-        excluded.append({"What": "users", "Reason": "no consent",
-                         "Count": load["users_without_consent"]})
-    report = ws.preprocess_report or {}
-    for key, reason in (("excluded_missing", "missing feature values"),
-                        ("excluded_outliers", "outliers")):
-        if report.get(key):
-            excluded.append({"What": "users", "Reason": reason, "Count": report[key]})
-    if ws.cluster_config.get("noise"):
-        excluded.append({"What": "users", "Reason": "noise (no cluster)",
-                         "Count": ws.cluster_config["noise"]})
+    data, load = ws.data, ws.data.report
+    facts = [("Source", data.name or "(unknown)"),
+             ("Kind", "event log" if data.kind == "events" else "per-user table")]
+    if data.first_ts:
+        facts.append(("Period (UTC)", f"{data.first_ts} to {data.last_ts}"))
+    facts.append(("Users", _value(data.users)))
+    if data.events is not None:
+        facts.append(("Events kept", _value(data.events)))
+    excluded = []
+    if load is not None:
+        facts.append(("Rows read", _value(load.rows_read)))
+        excluded = [{"What": "rows", "Reason": reason.replace("_", " "), "Count": count}
+                    for reason, count in load.dropped.items() if count]
+        if load.users_without_consent:
+            excluded.append({"What": "users", "Reason": "no consent",
+                             "Count": load.users_without_consent})
+    section = ws.clustering
+    if section is not None:
+        for count, reason in ((section.report.excluded_missing, "missing feature values"),
+                              (section.report.excluded_outliers, "outliers"),
+                              (section.noise, "noise (no cluster)")):
+            if count:
+                excluded.append({"What": "users", "Reason": reason, "Count": count})
     parts = ["<h2>Data</h2>", _rows(facts)]
-    if load.get("pii_columns_dropped"):
+    if load is not None and load.pii_columns_dropped:
         parts.append(f"<p>Columns dropped as personal data: "
-                     f"{esc(', '.join(load['pii_columns_dropped']))}.</p>")
-    if load.get("pseudonymised"):
+                     f"{esc(', '.join(load.pii_columns_dropped))}.</p>")
+    if load is not None and load.pseudonymised:
         parts.append("<p>User ids are pseudonymised with a keyed hash.</p>")
     parts.append("<h3>Excluded</h3>" + (_table(excluded) if excluded
                                           else "<p>Nothing was excluded.</p>"))
-    notes = [n.get("message", "") for n in load.get("notices", [])]
+    notes = [n.message for n in load.notices] if load is not None else []
     if notes:
         parts.append("<ul class='notes'>" + "".join(f"<li>{esc(n)}</li>" for n in notes)
                      + "</ul>")
@@ -107,18 +109,18 @@ def data_section(ws: Workspace) -> str:
 
 
 def quality_metrics(ws: Workspace) -> dict[str, float]:
-    """Silhouette (on a sample: it is quadratic in users), Davies-Bouldin, Calinski-Harabasz."""
+    """Silhouette (on a sample: it is quadratic in users), Davies-Bouldin, Calinski-Harabasz,
+    on the matrix the clustering used."""
     from sklearn.metrics import (
         calinski_harabasz_score,
         davies_bouldin_score,
         silhouette_score,
     )
 
-    if not ws.preprocess_config or ws.clusters is None or ws.features is None:
+    if ws.clustering is None or ws.clusters is None or ws.features is None:
         return {}
-    pre = Preprocessor(PreprocessConfig.from_dict(ws.preprocess_config))
-    matrix = pre.fit_transform(ws.features)
-    labels = ws.clusters["cluster"].astype(str).reindex(pre.index_).to_numpy()
+    matrix, users, _ = clustered_matrix(ws)
+    labels = ws.clusters["cluster"].astype(str).reindex(users).to_numpy()
     keep = labels != NOISE_LABEL
     matrix, labels = matrix[keep], labels[keep]
     if len(set(labels)) < 2:
@@ -133,28 +135,28 @@ def quality_metrics(ws: Workspace) -> dict[str, float]:
 
 def method_section(ws: Workspace) -> str:
     """Features, preprocessing, algorithm and parameters, quality and stability."""
-    pre, cfg = ws.preprocess_config or {}, ws.cluster_config or {}
-    features = pre.get("features", ws.selected_features)
-    rows = [{"Feature": f, "Log transformed": "yes" if f in pre.get("log_features", []) else "",
-             "Definition": ws.feature_definitions.get(f, "")} for f in features]
-    threshold = PreprocessConfig.from_dict(pre).threshold if pre.get("features") else None
-    outliers = "kept as they are" if pre.get("outlier_method") == "none" else (
-        f"{'z-score' if pre.get('outlier_method') == 'zscore' else 'IQR rule'}, threshold "
-        f"{threshold}, {pre.get('outlier_action', 'clip')}")
-    pca = {"none": "none", "components": f"{pre.get('pca_components')} components",
-           "variance": f"{pre.get('pca_variance', 0):.0%} of the variance"}
-    declared = algorithms.REGISTRY[cfg["algorithm"]].parameters \
-        if cfg.get("algorithm") in algorithms.REGISTRY else ()
-    params = {k: cfg[k] for k in declared if k in cfg}
-    facts = [("Missing values", "median imputed" if pre.get("missing", "impute") == "impute"
-              else "user excluded"), ("Outliers", outliers),
-             ("Scaling", pre.get("scaling", "standard")),
-             ("PCA", pca.get(pre.get("pca", "none"), "none")),
-             ("Algorithm", algorithms.label(cfg.get("algorithm", "n/a"))),
+    section = ws.clustering
+    if section is None:
+        return "<h2>Method</h2><p>Not clustered yet.</p>"
+    pre, cfg = section.preprocess, section.config
+    rows = [{"Feature": f, "Log transformed": "yes" if f in pre.log_features else "",
+             "Definition": ws.feature_info.definitions.get(f, "")} for f in pre.features]
+    outliers = "kept as they are" if pre.outlier_method == "none" else (
+        f"{'z-score' if pre.outlier_method == 'zscore' else 'IQR rule'}, threshold "
+        f"{pre.threshold}, {pre.outlier_action}")
+    pca = {"none": "none", "components": f"{pre.pca_components} components",
+           "variance": f"{pre.pca_variance:.0%} of the variance"}
+    declared = algorithms.REGISTRY[cfg.algorithm].parameters \
+        if cfg.algorithm in algorithms.REGISTRY else ()
+    params = {k: getattr(cfg, k) for k in declared}
+    facts = [("Missing values", "median imputed" if pre.missing == "impute"
+              else "user excluded"), ("Outliers", outliers), ("Scaling", pre.scaling),
+             ("PCA", pca.get(pre.pca, "none")),
+             ("Algorithm", algorithms.label(cfg.algorithm)),
              ("Parameters", ", ".join(f"{k} = {v}" for k, v in params.items()) or "defaults"),
-             ("Clusters", cfg.get("n_clusters", "n/a"))]
-    if cfg.get("sample_size"):
-        facts.append(("Fitted on a sample of", f"{cfg['sample_size']:,} users"))
+             ("Clusters", section.n_clusters)]
+    if section.sample_size:
+        facts.append(("Fitted on a sample of", f"{section.sample_size:,} users"))
     metrics = quality_metrics(ws)
     if metrics:
         facts += [("Silhouette", f"{metrics['silhouette']:.3f} (on {metrics['silhouette_sample']:,}"
@@ -163,20 +165,18 @@ def method_section(ws: Workspace) -> str:
                   ("Calinski-Harabasz", f"{metrics['calinski_harabasz']:,.0f} (higher is "
                                         "better)")]
     if ws.sweep:
-        facts.append(("k sweep", f"suggested k = {ws.sweep.get('suggested_k')}: "
-                                  f"{ws.sweep.get('reason', '')}"))
-    stab = ws.stability
-    facts.append(("Stability", f"adjusted Rand index {stab['mean']:.2f} ± {stab['sd']:.2f} over "
-                               f"{stab['runs']} bootstrap refits"
-                               + (" — unstable" if stab.get("unstable") else "")
+        facts.append(("k sweep", f"suggested k = {ws.sweep.suggested_k}: {ws.sweep.reason}"))
+    stab = section.stability
+    facts.append(("Stability", f"adjusted Rand index {stab.mean:.2f} ± {stab.sd:.2f} over "
+                               f"{stab.runs} bootstrap refits"
+                               + (" — unstable" if stab.unstable else "")
                   if stab else "not measured"))
     return "\n".join(["<h2>Method</h2>", _rows(facts), "<h3>Features</h3>", _table(rows)])
 
 
-
-def persona_cards(profiles: ClusterProfiles, state: dict[str, Any]) -> str:
+def persona_cards(profiles: ClusterProfiles, state: PersonaState) -> str:
     """One card per persona: who they are, their traits, chart and recommended action."""
-    names, personas = state.get("names", {}), state.get("personas", {})
+    names, personas = state.names, state.personas
     cards = []
     for label in profiles.labels:
         info, name = personas.get(label, {}), names.get(label, label)
@@ -206,7 +206,7 @@ def persona_cards(profiles: ClusterProfiles, state: dict[str, Any]) -> str:
 
 def experiment_section(ws: Workspace) -> str:
     """The A/B test summary written by the Experiments page, if there is one."""
-    summary = (ws.experiment or {}).get("summary")
+    summary = ws.experiment.summary if ws.experiment else None
     if not summary:
         return ""
     parts = ["<h2>A/B test</h2>"]
@@ -237,13 +237,12 @@ def build_report(ws: Workspace, profiles: ClusterProfiles | None = None) -> str:
     ConfigError
         The workspace has no clusters.
     """
-    state = persona_state(ws)
+    state = current_personas(ws)
     if profiles is None:
         profiles = profile_clusters(ws.features, ws.clusters["cluster"].astype(str))
-    names = state.get("names", {})
-    features = persona_charts.profile_features(profiles, ws.preprocess_config.get("features",
-                                                                                   ()))
-    title = f"Personas of {ws.dataset.get('name', 'this data')}"
+    names = state.names
+    features = persona_charts.profile_features(profiles, ws.clustering.preprocess.features)
+    title = f"Personas of {ws.data.name or 'this data'}"
     created = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     overview = "".join(f'<div class="figure wide">{_figure(f)}</div>' for f in (
         persona_charts.sizes(profiles, names), persona_charts.heatmap(profiles, names, features),

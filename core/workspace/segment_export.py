@@ -9,12 +9,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+import numpy as np
 import pandas as pd
 
 from core.common.errors import ConfigError
 from core.common.notices import Notice
-from core.segment.rule_segments import SegmentRule
-from core.workspace.actions import segment_memberships
+from core.workspace.segments import saved_selections, segment_memberships
 from core.workspace.store import Workspace
 
 #: Separator of the segments a user belongs to, in the ``segments`` column.
@@ -110,10 +110,12 @@ def segment_export(ws: Workspace, features: list[str] | tuple[str, ...] = (),
 
 def _segments(ws: Workspace, table: pd.DataFrame, out: pd.DataFrame,
               notices: list[Notice]) -> pd.Series:
-    """Fill ``rule_segment`` in ``out``; return every segment of each user, joined."""
+    """Fill ``rule_segment`` in ``out``; return every segment of each user, joined.
+
+    Segments are named as everywhere else (:mod:`core.workspace.segments`).
+    """
     rules, broken = [], []
-    for data in ws.segment_rules:
-        rule = SegmentRule.from_dict(data)
+    for rule in ws.segment_rules.rules:
         usable = all(c.feature in table.columns for c in rule.conditions) \
             and rule.conditions and (ws.events is not None or not rule.windows())
         (rules if usable else broken).append(rule)
@@ -123,15 +125,12 @@ def _segments(ws: Workspace, table: pd.DataFrame, out: pd.DataFrame,
             "a time window without an event log): "
             + ", ".join(r.name for r in broken) + ". Edit them on the Segments page."),
             level="info"))
-    masks: list[tuple[str, pd.Series]] = []
+    masks: list[tuple[str, np.ndarray]] = []
     if rules:
         result = segment_memberships(ws, rules, exclusive=True)
         out["rule_segment"] = result.exclusive
-        masks += [(rule.name, result.matrix[rule.name]) for rule in rules]
-    saved = ws.segments
-    if saved is not None and len(saved):
-        for name, group in saved.groupby("segment", sort=False):
-            masks.append((str(name), out.index.isin(group["user_id"].astype(str))))
+        masks += [(rule.name, result.matrix[rule.name].to_numpy()) for rule in rules]
+    masks += [(name, out.index.isin(ids)) for name, ids in saved_selections(ws).items()]
     joined = pd.Series("", index=out.index, dtype="str")
     for name, mask in masks:
         joined = joined.mask(pd.Series(mask, index=out.index), joined + SEGMENT_SEPARATOR + name)

@@ -1,8 +1,14 @@
 """The workspace: everything an analysis has produced, saved to disk after each step
 so that a browser refresh or an app restart loses nothing.
 
-A workspace is a folder holding ``workspace.json`` (settings and reports) and Parquet
-files (events, features). Nothing in it is executable; nothing is unpickled.
+A workspace is a folder holding ``workspace.json`` (typed sections, see
+:mod:`core.workspace.sections`, and a format version, see
+:mod:`core.workspace.migrations`) and Parquet files (events, features, cluster labels,
+saved segments, the experiment table). Nothing in it is executable; nothing is unpickled.
+
+Every part has a revision counter (:data:`PARTS`) that the actions raise when they change
+it; cache keys in ``ui/`` are built from them (:meth:`Workspace.version`). Only
+``core.workspace`` changes a workspace: pages and ``ui/`` call its actions.
 """
 
 from __future__ import annotations
@@ -12,19 +18,33 @@ import os
 import re
 import shutil
 import uuid
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
-from core.common.errors import ConfigError, DataError
+from core.common.errors import DataError
+from core.personas.state import PersonaState
+from core.workspace.migrations import FORMAT_VERSION, migrate
+from core.workspace.sections import (
+    ClusterSection,
+    DataSection,
+    ExperimentSection,
+    FeatureSection,
+    RulesSection,
+    SegmentSection,
+    SweepSection,
+    expect_type,
+    parse,
+)
 
-FORMAT_VERSION = 1
 #: Where workspaces live unless PERSONA_LENS_HOME says otherwise.
 DEFAULT_HOME = Path.home() / ".persona_lens"
 FRAMES = ("events", "features", "clusters", "segments", "experiment")
+#: The parts of a workspace with a revision counter each.
+PARTS = ("data", "features", "clusters", "personas", "segments", "rules", "experiment")
 _ID_PATTERN = re.compile(r"^[a-f0-9]{12}$")
 
 
@@ -33,46 +53,37 @@ def home() -> Path:
     return Path(os.environ.get("PERSONA_LENS_HOME", DEFAULT_HOME)) / "workspaces"
 
 
-def _now() -> str:
+def now_utc() -> str:
+    """The current time as ``YYYY-MM-DDTHH:MM:SSZ``."""
     return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def new_id() -> str:
+    """A fresh workspace id (12 hexadecimal characters)."""
+    return uuid.uuid4().hex[:12]
 
 
 @dataclass
 class Workspace:
-    """Settings, reports and frames of one analysis.
+    """Sections and frames of one analysis.
 
     Frames are loaded from disk on first use and written by :meth:`save`.
     """
 
-    id: str = field(default_factory=lambda: uuid.uuid4().hex[:12])
-    created: str = field(default_factory=_now)
-    updated: str = field(default_factory=_now)
-    dataset: dict[str, Any] = field(default_factory=dict)
-    mapping: dict[str, str | None] = field(default_factory=dict)
-    load_config: dict[str, Any] = field(default_factory=dict)
-    event_roles: dict[str, list[str]] = field(default_factory=dict)
-    load_report: dict[str, Any] | None = None
-    feature_config: dict[str, Any] = field(default_factory=dict)
-    feature_definitions: dict[str, str] = field(default_factory=dict)
-    feature_notices: list[dict[str, str]] = field(default_factory=list)
-    feature_kind: str = "events"
-    selected_features: list[str] = field(default_factory=list)
-    preprocess_config: dict[str, Any] = field(default_factory=dict)
-    preprocess_report: dict[str, Any] = field(default_factory=dict)
-    cluster_config: dict[str, Any] = field(default_factory=dict)
-    cluster_notices: list[dict[str, str]] = field(default_factory=list)
-    sweep: dict[str, Any] = field(default_factory=dict)
-    stability: dict[str, Any] = field(default_factory=dict)
-    segment_rules: list[dict[str, Any]] = field(default_factory=list)
-    #: Named personas: ``{"names": {cluster label: persona name}, ...}`` plus whatever
-    #: the Personas page keeps (descriptions, traits, centroids for matching).
-    personas: dict[str, Any] = field(default_factory=dict)
-    #: Personalization rules as edited on the Rules page (JSON-ready).
-    rules: dict[str, Any] = field(default_factory=dict)
-    #: A/B test settings and results of the Experiments page (JSON-ready).
-    experiment: dict[str, Any] = field(default_factory=dict)
-    pseudonym_key: str | None = None
+    id: str = field(default_factory=new_id)
+    created: str = field(default_factory=now_utc)
+    updated: str = field(default_factory=now_utc)
+    data: DataSection = field(default_factory=DataSection)
+    feature_info: FeatureSection = field(default_factory=FeatureSection)
+    sweep: SweepSection | None = None
+    clustering: ClusterSection | None = None
+    personas: PersonaState = field(default_factory=PersonaState)
+    segment_rules: SegmentSection = field(default_factory=SegmentSection)
+    rules: RulesSection = field(default_factory=RulesSection)
+    experiment: ExperimentSection | None = None
+    #: When each step last finished (shown on Home).
     steps: dict[str, str] = field(default_factory=dict)
+    revisions: dict[str, int] = field(default_factory=dict)
     _frames: dict[str, pd.DataFrame | None] = field(default_factory=dict, repr=False)
     _dirty: set[str] = field(default_factory=set, repr=False)
 
@@ -82,7 +93,7 @@ class Workspace:
         return home() / self.id
 
     def frame(self, name: str) -> pd.DataFrame | None:
-        """Return a stored frame (``events`` or ``features``), or None."""
+        """Return a stored frame (see :data:`FRAMES`), or None."""
         if name not in FRAMES:
             raise KeyError(name)
         if name not in self._frames:
@@ -107,12 +118,21 @@ class Workspace:
 
     @property
     def clusters(self) -> pd.DataFrame | None:
+        """Each clustered user's label (column ``cluster``), user id index."""
         return self.frame("clusters")
 
     @property
     def segments(self) -> pd.DataFrame | None:
-        """Saved segments in long form: columns ``segment`` and ``user_id``."""
+        """Saved selections in long form: columns ``segment`` and ``user_id``."""
         return self.frame("segments")
+
+    @property
+    def experiment_table(self) -> pd.DataFrame | None:
+        return self.frame("experiment")
+
+    @property
+    def has_data(self) -> bool:
+        return self.data.loaded and (self.events is not None or self.features is not None)
 
     def persona_labels(self) -> pd.Series | None:
         """Persona name of each clustered user (user id index), or None before clustering.
@@ -122,57 +142,78 @@ class Workspace:
         clusters = self.clusters
         if clusters is None:
             return None
-        names = self.personas.get("names", {})
-        return clusters["cluster"].replace(names).rename("persona")
+        labels = clusters["cluster"].astype(str)
+        return labels.map(lambda label: self.personas.names.get(label, label)).rename("persona")
 
-    def save_segment(self, name: str, user_ids: list[str]) -> int:
-        """Store (or replace) a segment of users; return its size."""
-        name = name.strip()
-        if not name:
-            raise ConfigError("Give the segment a name.")
-        if not user_ids:
-            raise ConfigError("The segment has no users: select some first.")
-        current = self.segments
-        rows = pd.DataFrame({"segment": name, "user_id": pd.Index(user_ids).unique()})
-        if current is not None:
-            current = current[current["segment"] != name]
-            rows = pd.concat([current, rows], ignore_index=True)
-        self.set_frame("segments", rows)
-        self.save()
-        return int((rows["segment"] == name).sum())
+    # revisions ----------------------------------------------------------------------
+    def revision(self, part: str) -> int:
+        """How many times ``part`` (see :data:`PARTS`) has changed."""
+        if part not in PARTS:
+            raise KeyError(part)
+        return self.revisions.get(part, 0)
 
-    @property
-    def has_data(self) -> bool:
-        return bool(self.dataset) and (self.events is not None or self.features is not None)
+    def changed(self, *parts: str) -> None:
+        """Record that ``parts`` changed: their revision counters go up by one."""
+        for part in parts:
+            self.revisions[part] = self.revision(part) + 1
+
+    def version(self, *parts: str) -> str:
+        """A cache key that changes whenever any of ``parts`` changes (all by default)."""
+        chosen = parts or PARTS
+        return f"{self.id}:" + ",".join(f"{p}{self.revision(p)}" for p in chosen)
 
     def mark_step(self, step: str) -> None:
         """Record that a step finished now."""
-        self.steps[step] = _now()
-
-    def reset_data(self) -> None:
-        """Forget the dataset and everything computed from it."""
-        for name in FRAMES:
-            self.set_frame(name, None)
-        self.dataset, self.load_report, self.pseudonym_key = {}, None, None
-        self.feature_definitions, self.feature_notices, self.selected_features = {}, [], []
-        self.forget_clusters()
-        self.steps = {}
-
-    def forget_clusters(self) -> None:
-        """Drop clustering results (the features they were made from changed)."""
-        self.set_frame("clusters", None)
-        self.preprocess_report, self.cluster_config, self.cluster_notices = {}, {}, []
-        self.sweep, self.stability = {}, {}
-        self.steps.pop("clusters", None)
+        self.steps[step] = now_utc()
 
     # persistence --------------------------------------------------------------------
     def to_json(self) -> dict[str, Any]:
-        data = {k: v for k, v in asdict(self).items() if not k.startswith("_")}
-        return {"format_version": FORMAT_VERSION, **data}
+        """The settings as JSON-ready data (frames are saved beside them)."""
+        return {
+            "format_version": FORMAT_VERSION, "id": self.id, "created": self.created,
+            "updated": self.updated, "steps": dict(self.steps),
+            "revisions": dict(self.revisions),
+            "data": self.data.to_json(), "feature_info": self.feature_info.to_json(),
+            "sweep": None if self.sweep is None else self.sweep.to_json(),
+            "clustering": None if self.clustering is None else self.clustering.to_json(),
+            "personas": self.personas.to_json(),
+            "segments": self.segment_rules.to_json(), "rules": self.rules.to_json(),
+            "experiment": None if self.experiment is None else self.experiment.to_json(),
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Workspace:
+        """Rebuild a workspace from its settings, migrating older formats.
+
+        Raises
+        ------
+        DataError
+            When the id is missing or malformed, or a section is damaged.
+        """
+        data = migrate(data)
+        if not _ID_PATTERN.match(str(data.get("id", ""))):
+            raise DataError("The workspace file has no valid id.")
+        steps, revisions = data.get("steps") or {}, data.get("revisions") or {}
+        if not isinstance(steps, dict) or not isinstance(revisions, dict):
+            raise DataError("The workspace's steps or revisions are damaged.")
+        return cls(
+            id=data["id"], created=str(data.get("created") or now_utc()),
+            updated=str(data.get("updated") or now_utc()),
+            data=DataSection.from_json(data.get("data")),
+            feature_info=FeatureSection.from_json(data.get("feature_info")),
+            sweep=SweepSection.from_json(data.get("sweep")),
+            clustering=ClusterSection.from_json(data.get("clustering")),
+            personas=parse("persona", lambda: PersonaState.from_json(
+                expect_type("persona", data.get("personas") or {}, dict))),
+            segment_rules=SegmentSection.from_json(data.get("segments")),
+            rules=RulesSection.from_json(data.get("rules")),
+            experiment=ExperimentSection.from_json(data.get("experiment")),
+            steps={str(k): str(v) for k, v in steps.items()},
+            revisions={str(k): int(v) for k, v in revisions.items() if k in PARTS})
 
     def save(self) -> None:
         """Write the settings and any changed frames, atomically per file."""
-        self.updated = _now()
+        self.updated = now_utc()
         self.folder.mkdir(parents=True, exist_ok=True)
         for name in sorted(self._dirty):
             path = self.folder / f"{name}.parquet"
@@ -209,18 +250,6 @@ class Workspace:
                 from exc
         return cls.from_json(data)
 
-    @classmethod
-    def from_json(cls, data: dict[str, Any]) -> Workspace:
-        version = data.get("format_version")
-        if version != FORMAT_VERSION:
-            raise DataError(f"Workspace format {version} is not supported (expected "
-                            f"{FORMAT_VERSION}).")
-        known = {f for f in cls.__dataclass_fields__ if not f.startswith("_")}
-        values = {k: v for k, v in data.items() if k in known}
-        if not _ID_PATTERN.match(str(values.get("id", ""))):
-            raise DataError("The workspace file has no valid id.")
-        return cls(**values)
-
     def delete(self) -> None:
         """Remove the workspace folder from disk."""
         shutil.rmtree(self.folder, ignore_errors=True)
@@ -237,6 +266,10 @@ def list_workspaces(limit: int = 20) -> list[dict[str, Any]]:
             data = json.loads(path.read_text(encoding="utf-8"))
         except (OSError, json.JSONDecodeError):
             continue
+        if not isinstance(data, dict):
+            continue
+        # Format 1 kept the dataset under "dataset", format 2 under "data".
+        section = data.get("data") or data.get("dataset") or {}
         found.append({"id": data.get("id"), "updated": data.get("updated", ""),
-                      "dataset": data.get("dataset", {}).get("name", "(no data)")})
+                      "dataset": section.get("name") or "(no data)"})
     return sorted(found, key=lambda d: d["updated"], reverse=True)[:limit]

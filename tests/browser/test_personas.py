@@ -27,7 +27,7 @@ def _cluster_on_disk(home, ws_id: str, monkeypatch) -> Workspace:
     """Cluster the server's workspace with core, as the Clustering page would."""
     monkeypatch.setenv("PERSONA_LENS_HOME", str(home))
     ws = Workspace.load(ws_id)
-    chosen = ws.selected_features
+    chosen = ws.feature_info.selected
     actions.cluster_into(ws, PreprocessConfig(
         features=tuple(chosen), log_features=tuple(suggest_log(ws.features, chosen)[1])),
         ClusterConfig(k=6))
@@ -47,7 +47,7 @@ def test_rename_download_and_open_the_report_offline(app_server, page, browser, 
     page.get_by_text("What sets").first.wait_for(timeout=90_000)
     _wait_idle(page)
     saved = Workspace.load(ws_id)
-    suggested = saved.personas["names"]["Cluster 2"]
+    suggested = saved.personas.names["Cluster 2"]
     page.get_by_role("heading", name=suggested).first.wait_for()
     # Cards follow the cluster order: the second "Edit" belongs to Cluster 2.
     editor = page.get_by_test_id("stExpander").filter(has_text="Edit this persona").nth(1)
@@ -84,7 +84,7 @@ def test_rename_download_and_open_the_report_offline(app_server, page, browser, 
     renamed = exported[exported["persona"] == NEW_NAME]
     assert len(renamed) == int((ws.clusters["cluster"] == "Cluster 2").sum())
 
-    _open_offline(browser, report, expected_plots=3 + len(saved.personas["names"]))
+    _open_offline(browser, report, expected_plots=3 + len(saved.personas.names))
 
 
 def _open_offline(browser, report, expected_plots: int) -> None:

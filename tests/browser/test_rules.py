@@ -10,8 +10,9 @@ import jsonschema
 import pandas as pd
 import pytest
 
-from core.rules import condition_mask, context_from_workspace, holdout_hash, schema
+from core.rules import condition_mask, holdout_hash, schema
 from core.rules.grammar import parse_rule
+from core.workspace.rules import context_from_workspace
 from core.workspace.store import Workspace
 from tests.browser.conftest import shoot
 

@@ -8,6 +8,7 @@ import zipfile
 import pandas as pd
 import pytest
 
+from core.personas.state import PersonaState
 from core.segment.clustering import ClusterConfig
 from core.segment.preprocess import PreprocessConfig
 from core.workspace import actions
@@ -33,9 +34,9 @@ def cluster_on_disk(home, ws_id: str, monkeypatch) -> Workspace:
     """Cluster the server's workspace with core, as the Clustering page would."""
     monkeypatch.setenv("PERSONA_LENS_HOME", str(home))
     ws = Workspace.load(ws_id)
-    actions.cluster_into(ws, PreprocessConfig(features=tuple(ws.selected_features)),
+    actions.cluster_into(ws, PreprocessConfig(features=tuple(ws.feature_info.selected)),
                           ClusterConfig(k=4))
-    ws.personas = {"names": {"Cluster 2": PERSONA}}
+    ws.personas = PersonaState(names={"Cluster 2": PERSONA})
     ws.save()
     return ws
 

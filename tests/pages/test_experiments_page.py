@@ -33,7 +33,7 @@ def test_sample_experiment_verdict_views_and_summary(home):
                                                          pre_col="pre_period_revenue"))
     text = " ".join(m.value for m in at.markdown)
     assert direct.sentences[0] in text
-    summary = Workspace.load(ws.id).experiment["summary"]
+    summary = Workspace.load(ws.id).experiment.summary
     assert summary["sentences"] == direct.sentences
     assert summary["table"][0]["metric"] == "converted"
     assert any("Holm" in c for c in summary["conventions"])
@@ -53,9 +53,9 @@ def test_settings_change_the_analysis(home):
     at.selectbox(key="experiments.alternative").set_value("greater").run()
     _no_errors(at)
     ws = at.session_state["workspace"]
-    settings = ws.experiment["settings"]
+    settings = ws.experiment.spec.to_dict()
     assert settings["correction"] == "none" and settings["alternative"] == "greater"
-    assert "One-sided" in " ".join(ws.experiment["summary"]["conventions"])
+    assert "One-sided" in " ".join(ws.experiment.summary["conventions"])
     at.multiselect(key="experiments.col.metrics").set_value([]).run()
     assert [e.value for e in at.exception] == []
     assert any("at least one metric" in e.value for e in at.error)
@@ -79,8 +79,9 @@ def test_persona_breakdown_after_clustering(home):
 def test_a_rule_hold_out_becomes_the_variant_of_its_own_test(home):
     """Rules written on the Rules page carry a deterministic hold-out; joined here, the
     rule's test compares held-out and treated users among those it reaches."""
-    from core.rules import condition_mask, context_from_workspace
+    from core.rules import condition_mask
     from core.rules.grammar import parse_rule
+    from core.workspace.rules import context_from_workspace
 
     rule = "sessions > 3 -> show reengage_modal in slot modal priority 10 holdout 20%"
     at = AppTest.from_file(APP, default_timeout=TIMEOUT).run()
@@ -104,7 +105,7 @@ def test_a_rule_hold_out_becomes_the_variant_of_its_own_test(home):
                for c in at.caption)
     # Planned with the rule's 20 % hold-out, so no sample-ratio alarm (checked above).
     assert at.text_input(key="experiments.split.Rule test: Win back").value == "20,80"
-    first = at.session_state["workspace"].experiment["summary"]["table"][0]
+    first = at.session_state["workspace"].experiment.summary["table"][0]
     assert (first["control"], first["variant"]) == ("holdout", "treatment")
     assert first["control_users"] + first["variant_users"] == in_test
     assert 0.15 < first["control_users"] / in_test < 0.25

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from streamlit.testing.v1 import AppTest
 
+from core.personas.state import PersonaState
 from core.segment.clustering import ClusterConfig
 from core.segment.preprocess import PreprocessConfig
 from core.workspace import actions
@@ -24,9 +25,9 @@ def test_export_page_counts_filters_and_shows_the_model(home):
     assert _metrics(at)["Rows to export"] == "5,000"
     assert any("Cluster the users first" in i.value for i in at.info)
 
-    actions.cluster_into(ws, PreprocessConfig(features=tuple(ws.selected_features)),
+    actions.cluster_into(ws, PreprocessConfig(features=tuple(ws.feature_info.selected)),
                           ClusterConfig(k=4))
-    ws.personas = {"names": {"Cluster 2": "Window shoppers"}}
+    ws.personas = PersonaState(names={"Cluster 2": "Window shoppers"})
     ws.save()
     at.run()
     _no_errors(at)

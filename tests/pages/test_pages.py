@@ -26,8 +26,8 @@ def test_home_starts_with_the_sample(home):
     ws_id = at.query_params["ws"][0] if isinstance(at.query_params["ws"], list) \
         else at.query_params["ws"]
     ws = Workspace.load(ws_id)
-    assert ws.dataset["name"] == "Sample: online shop"
-    assert ws.dataset["users"] == 5000
+    assert ws.data.name == "Sample: online shop"
+    assert ws.data.users == 5000
     assert set(ws.steps) == {"load", "features"}
 
 
@@ -54,8 +54,8 @@ def test_data_page_loads_a_smaller_sample(home):
     _no_errors(at)
     assert any("Loaded the sample" in s.value for s in at.success)
     ws = at.session_state["workspace"]
-    assert ws.dataset["users"] == SMALL_SAMPLE
-    assert ws.dataset["sample"] == {"users": SMALL_SAMPLE, "days": 90, "seed": 7}
+    assert ws.data.users == SMALL_SAMPLE
+    assert ws.data.sample == {"users": SMALL_SAMPLE, "days": 90, "seed": 7}
     assert len(ws.features) == SMALL_SAMPLE
 
 
@@ -67,17 +67,17 @@ def test_features_page_selection_and_settings(home):
     at.multiselect(key="features.selected").set_value(["sessions_per_week", "revenue"]).run()
     _no_errors(at)
     ws = at.session_state["workspace"]
-    assert ws.selected_features == ["sessions_per_week", "revenue"]
+    assert ws.feature_info.selected == ["sessions_per_week", "revenue"]
     before = ws.features["decayed_engagement"].copy()
     at.number_input(key="features.half_life").set_value(3.0)
     at.button(key="FormSubmitter:features.settings-Recompute features").click().run()
     _no_errors(at)
     ws = at.session_state["workspace"]
-    assert ws.feature_config["half_life_days"] == 3.0
+    assert ws.feature_info.config.half_life_days == 3.0
     # A shorter half-life discounts old events more: nobody's decayed engagement grows.
     after = ws.features["decayed_engagement"]
     assert (after <= before + 1e-9).all() and (after < before).any()
-    assert ws.selected_features == ["sessions_per_week", "revenue"]  # kept across recompute
+    assert ws.feature_info.selected == ["sessions_per_week", "revenue"]  # kept across recompute
 
 
 def test_features_histogram_and_correlation_widgets(home):
@@ -92,7 +92,7 @@ def test_features_histogram_and_correlation_widgets(home):
 def test_workspace_is_restored_from_the_url(home):
     first = _app().run()
     ws = first.session_state["workspace"]
-    ws.selected_features = ["revenue", "purchases"]
+    ws.feature_info.selected = ["revenue", "purchases"]
     ws.save()
     second = _app()
     second.query_params["ws"] = ws.id
@@ -100,7 +100,7 @@ def test_workspace_is_restored_from_the_url(home):
     _no_errors(second)
     restored = second.session_state["workspace"]
     assert restored.id == ws.id
-    assert restored.selected_features == ["revenue", "purchases"]
+    assert restored.feature_info.selected == ["revenue", "purchases"]
     assert len(restored.features) == 5000
 
 
@@ -185,21 +185,21 @@ def test_clustering_page_sweep_fit_and_stability(home):
     at.button(key="cluster.sweep").click().run()
     _no_errors(at)
     ws = at.session_state["workspace"]
-    assert [row["k"] for row in ws.sweep["table"]] == [2, 3, 4, 5, 6]
+    assert [row["k"] for row in ws.sweep.table] == [2, 3, 4, 5, 6]
     assert any("Suggested: **k =" in s.value for s in at.success)
     at.button(key="cluster.use_suggested").click().run()
-    assert at.number_input(key="cluster.k").value == ws.sweep["suggested_k"]
+    assert at.number_input(key="cluster.k").value == ws.sweep.suggested_k
     at.number_input(key="cluster.k").set_value(4)
     at.button(key="cluster.fit").click().run()
     _no_errors(at)
     ws = at.session_state["workspace"]
-    assert ws.cluster_config["n_clusters"] == 4
+    assert ws.clustering.n_clusters == 4
     assert len(ws.clusters) == 5000
     assert set(ws.clusters["cluster"]) == {"Cluster 1", "Cluster 2", "Cluster 3", "Cluster 4"}
     at.number_input(key="cluster.runs").set_value(3)
     at.button(key="cluster.stability").click().run()
     _no_errors(at)
-    assert 0 <= at.session_state["workspace"].stability["mean"] <= 1
+    assert 0 <= at.session_state["workspace"].clustering.stability.mean <= 1
     # Changing the features on the Features page makes the old clusters invalid.
     at.switch_page("pages/features.py").run()
     at.number_input(key="features.half_life").set_value(7.0)
@@ -235,7 +235,7 @@ def test_segments_page_presets_sizes_exclusive_and_removal(home):
     at.button(key="segments.add_presets").click().run()
     _no_errors(at)
     ws = at.session_state["workspace"]
-    assert [r["name"] for r in ws.segment_rules] == ["High engagement", "At risk",
+    assert [r.name for r in ws.segment_rules.rules] == ["High engagement", "At risk",
                                                      "New visitors", "Frequent buyers"]
     sizes = _segment_sizes(at)
     features = ws.features
@@ -253,7 +253,7 @@ def test_segments_page_presets_sizes_exclusive_and_removal(home):
     assert "Unsegmented" in exclusive.index
     at.multiselect(key="segments.remove").set_value(["At risk"]).run()
     at.button(key="segments.remove_button").click().run()
-    assert [r["name"] for r in at.session_state["workspace"].segment_rules] == [
+    assert [r.name for r in at.session_state["workspace"].segment_rules.rules] == [
         "High engagement", "New visitors", "Frequent buyers"]
 
 
@@ -293,7 +293,7 @@ def test_clustering_agglomerative_shows_a_dendrogram(home):
     assert any("Dendrogram" in e.label for e in at.expander)
     at.button(key="cluster.fit").click().run()
     _no_errors(at)
-    assert at.session_state["workspace"].cluster_config["algorithm"] == "agglomerative"
+    assert at.session_state["workspace"].clustering.config.algorithm == "agglomerative"
 
 
 def test_map_page_2d_and_3d(home):

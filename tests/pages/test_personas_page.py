@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from core.personas.state import PersonaState
 from core.segment.clustering import ClusterConfig
 from core.segment.preprocess import PreprocessConfig, suggest_log
 from core.workspace import actions
@@ -20,7 +21,7 @@ def _app() -> AppTest:
 
 
 def _cluster(ws, k: int = 6, seed: int = 0) -> None:
-    chosen = ws.selected_features
+    chosen = ws.feature_info.selected
     logs = tuple(suggest_log(ws.features, chosen)[1])
     actions.cluster_into(ws, PreprocessConfig(features=tuple(chosen), log_features=logs),
                           ClusterConfig(k=k, random_state=seed))
@@ -39,14 +40,14 @@ def test_without_clusters_the_page_points_to_clustering(home):
     at.switch_page(PAGE).run()
     _no_errors(at)
     assert any("no clusters yet" in i.value.lower() for i in at.info)
-    assert at.session_state["workspace"].personas == {}
+    assert at.session_state["workspace"].personas == PersonaState()
 
 
 def test_cards_show_suggested_unique_names(clustered):
     at = clustered
     _no_errors(at)
     ws = at.session_state["workspace"]
-    names = ws.personas["names"]
+    names = ws.personas.names
     assert set(names) == set(ws.clusters["cluster"])
     assert len(set(names.values())) == len(names)
     shown = [h.value for h in at.subheader]
@@ -64,8 +65,8 @@ def test_renaming_a_persona_saves_it_and_shows_it(clustered):
     at.button(key="FormSubmitter:personas.form.Cluster 2-Save").click().run()
     _no_errors(at)
     ws = at.session_state["workspace"]
-    assert ws.personas["names"]["Cluster 2"] == "Weekend readers"
-    assert ws.personas["personas"]["Cluster 2"]["action"] == "Send the Sunday digest."
+    assert ws.personas.names["Cluster 2"] == "Weekend readers"
+    assert ws.personas.personas["Cluster 2"]["action"] == "Send the Sunday digest."
     assert (ws.persona_labels() == "Weekend readers").sum() == \
         (ws.clusters["cluster"] == "Cluster 2").sum()
     assert any(h.value.startswith("Weekend readers") for h in at.subheader)
@@ -74,12 +75,12 @@ def test_renaming_a_persona_saves_it_and_shows_it(clustered):
 
 def test_a_duplicate_name_is_refused_with_a_message(clustered):
     at = clustered
-    other = at.session_state["workspace"].personas["names"]["Cluster 1"]
+    other = at.session_state["workspace"].personas.names["Cluster 1"]
     at.text_input(key="personas.edit.Cluster 2.name").set_value(other.upper())
     at.button(key="FormSubmitter:personas.form.Cluster 2-Save").click().run()
     assert [e.value for e in at.exception] == []
     assert any("already called" in e.value for e in at.error)
-    assert at.session_state["workspace"].personas["names"]["Cluster 2"] != other.upper()
+    assert at.session_state["workspace"].personas.names["Cluster 2"] != other.upper()
 
 
 def test_names_follow_their_personas_after_a_re_run(clustered):
@@ -97,7 +98,7 @@ def test_names_follow_their_personas_after_a_re_run(clustered):
     # The same users (give or take a few at the borders) carry the analyst's name.
     assert len(renamed & members) >= 0.9 * len(members)
     assert any(h.value.startswith("Deal seekers") for h in at.subheader)
-    new = [k for k, v in ws.personas["personas"].items() if v["new"]]
+    new = [k for k, v in ws.personas.personas.items() if v["new"]]
     assert len(new) >= 1  # seven clusters where there were six personas
     assert any("kept their names" in i.value for i in at.info)
     assert {m.label: m.value for m in at.metric}["New since the last clustering"] == \
@@ -151,6 +152,6 @@ def test_a_per_user_table_gets_personas_without_event_views(home, monkeypatch):
                           ClusterConfig(k=2, random_state=0))
     at.switch_page(PAGE).run()
     _no_errors(at)
-    assert len(at.session_state["workspace"].personas["names"]) == 2
+    assert len(at.session_state["workspace"].personas.names) == 2
     assert any("needs an event log" in i.value for i in at.info)
     assert any("no revenue feature" in i.value for i in at.info)

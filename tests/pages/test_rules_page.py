@@ -5,8 +5,10 @@ from __future__ import annotations
 
 from streamlit.testing.v1 import AppTest
 
-from core.rules import condition_mask, context_from_workspace, load_workspace_rules
+from core.personas.state import PersonaState
+from core.rules import condition_mask
 from core.rules.grammar import format_rule, parse_rule
+from core.workspace.rules import context_from_workspace
 from tests.pages.apptest import APP, TIMEOUT
 from tests.pages.apptest import no_errors as _no_errors
 
@@ -40,7 +42,7 @@ def test_a_text_rule_shows_its_reach_and_is_saved(home):
     at.button(key="rules.text_add").click().run()
     _no_errors(at)
     assert any("Saved rule 'Win back'" in s.value for s in at.success)
-    rules = load_workspace_rules(at.session_state["workspace"].rules)
+    rules = at.session_state["workspace"].rules.rule_set
     assert [r.id for r in rules.rules] == ["win_back"]
     assert rules.rules[0].action.holdout_percent == 10
     # The simulation agrees with the preview: reach, and unreached users.
@@ -76,7 +78,7 @@ def test_form_starters_simulation_and_explanation(home):
     at.button(key="rules.starters").click().run()
     _no_errors(at)
     ws = at.session_state["workspace"]
-    rules = load_workspace_rules(ws.rules)
+    rules = ws.rules.rule_set
     assert len(rules.rules) == 5 and rules.rules[0].id == "welcome"
     # Why am I seeing this: one user's verdicts, one per rule.
     user = str(ws.features.index[0])
@@ -99,7 +101,7 @@ def test_an_unknown_user_gets_a_message(home):
 def test_edit_a_rule_as_text_keeps_its_id(home):
     at = _rules_page()
     at.button(key="rules.starters").click().run()
-    rules = load_workspace_rules(at.session_state["workspace"].rules)
+    rules = at.session_state["workspace"].rules.rule_set
     first = rules.rules[0]
     at.selectbox(key="rules.edit_choice").set_value(first.id)
     at.button(key="rules.edit").click().run()
@@ -110,7 +112,7 @@ def test_edit_a_rule_as_text_keeps_its_id(home):
     at.text_input(key="rules.text").set_value(text.replace("priority 20", "priority 99")).run()
     at.button(key="rules.text_add").click().run()
     _no_errors(at)
-    after = load_workspace_rules(at.session_state["workspace"].rules)
+    after = at.session_state["workspace"].rules.rule_set
     assert [r.id for r in after.rules] == [r.id for r in rules.rules]
     assert after.get(first.id).action.priority == 99
 
@@ -122,9 +124,9 @@ def test_persona_rules_after_clustering(home):
 
     at = _rules_page()
     ws = at.session_state["workspace"]
-    cluster_into(ws, PreprocessConfig(features=tuple(ws.selected_features)),
+    cluster_into(ws, PreprocessConfig(features=tuple(ws.feature_info.selected)),
                  ClusterConfig(k=4, random_state=0))
-    ws.personas = {"names": {"Cluster 2": "Big spenders"}}
+    ws.personas = PersonaState(names={"Cluster 2": "Big spenders"})
     ws.save()
     at.run()
     _no_errors(at)

@@ -182,9 +182,17 @@ def test_settings_change_features():
     short = user_features(events, FeatureConfig(event_roles=ROLES, half_life_days=1,
                                                 trend_window_days=7)).frame
     # C's events are 9+ days old: outside a 7-day window, inside the previous one.
-    assert short.loc["C", "events_last_30_days"] == 0
-    assert short.loc["C", "events_previous_30_days"] == 2
+    assert short.loc["C", "events_last_7_days"] == 0
+    assert short.loc["C", "events_previous_7_days"] == 2
     assert short.loc["C", "activity_trend"] == -1.0
+    # The names and definitions follow the window; nothing still says 30.
+    assert not any("30_days" in c for c in short.columns if c.startswith("events_"))
+    table = user_features(events, FeatureConfig(event_roles=ROLES, trend_window_days=7))
+    assert table.definitions["events_last_7_days"] == "Events in the last 7 days of the data."
+    assert "last 7 days - previous 7" in table.definitions["activity_trend"]
+    assert "events_last_30_days" not in table.definitions
+    assert list(table.frame.columns).index("events_last_7_days") \
+        < list(table.frame.columns).index("activity_trend")
     without_purchase = user_features(events, FeatureConfig(event_roles={})).frame
     assert "purchases" not in without_purchase.columns
 

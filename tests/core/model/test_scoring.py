@@ -14,16 +14,14 @@ from core.common.errors import DataError
 from core.data import sample
 from core.features.table import user_table_features
 from core.model.fitting import cluster_table, preprocess_config
-from core.model.scoring import (
-    assignment_sql,
-    model_from_workspace,
-    read_model,
-    score_features,
-    with_persona_names,
-)
+from core.model.portable import read_model, with_persona_names
+from core.model.scoring import score_features
+from core.model.sql import assignment_sql
+from core.personas.state import PersonaState
 from core.segment.clustering import ClusterConfig
 from core.segment.preprocess import PreprocessConfig, suggest_log
 from core.workspace import actions
+from core.workspace.model import model_from_workspace
 from core.workspace.store import Workspace
 
 USERS = 5000
@@ -42,7 +40,7 @@ def sample_ws(tmp_path_factory):
 
 
 def clustered(ws: Workspace, **pre) -> dict:
-    chosen = ws.selected_features
+    chosen = ws.feature_info.selected
     config = PreprocessConfig(features=tuple(chosen),
                               log_features=tuple(suggest_log(ws.features, chosen)[1]), **pre)
     actions.cluster_into(ws, config, ClusterConfig(algorithm="kmeans", k=6, random_state=0))
@@ -57,7 +55,7 @@ def sql_memberships(model: dict, features: pd.DataFrame, table: str = "features"
 
 def near_ties(result: pd.DataFrame, features: pd.DataFrame, model: dict) -> pd.Index:
     """Users whose two nearest centres are within TIE of each other."""
-    from core.model.scoring import ScoringModel
+    from core.model.portable import ScoringModel
 
     scoring = ScoringModel.from_dict(model)
     matrix, index = scoring.preprocessor.transform(features)
@@ -104,9 +102,9 @@ def test_persona_names_reach_the_memberships_and_the_sql(sample_ws):
     sql = sql_memberships(named, sample_ws.features).reindex(result.index)
     assert (sql["persona"] == expected.str.replace("\n", " ")).all()
     assert "persona" not in score_features(sample_ws.features, model).memberships
-    sample_ws.personas = {"names": {"Cluster 4": "Dormant"}}
+    sample_ws.personas = PersonaState(names={"Cluster 4": "Dormant"})
     assert model_from_workspace(sample_ws)["personas"] == {"Cluster 4": "Dormant"}
-    sample_ws.personas = {}
+    sample_ws.personas = PersonaState()
 
 
 def test_missing_values_follow_the_saved_setting(sample_ws):

@@ -10,11 +10,22 @@ import pytest
 
 from core.common.errors import ConfigError
 from core.data.sample import generate_sample
-from core.personas import profiles as personas
-from core.personas.migration import NOT_ACTIVE, compare, period_migration, rerun_migration
+from core.personas.matching import MATCH_THRESHOLD, match
+from core.personas.migration import NOT_ACTIVE, compare
+from core.personas.naming import preferred_content, suggest_names
+from core.personas.profiles import (
+    ClusterProfiles,
+    Trait,
+    describe_difference,
+    feature_label,
+    profile_clusters,
+)
+from core.personas.state import from_snapshot, snapshot
 from core.segment.clustering import ClusterConfig
 from core.segment.preprocess import PreprocessConfig, suggest_log
 from core.workspace import actions
+from core.workspace import personas as ws_personas
+from core.workspace.personas import period_migration, rerun_migration
 from core.workspace.store import Workspace
 
 SAMPLE_USERS = 3000
@@ -26,7 +37,7 @@ def home(tmp_path, monkeypatch):
 
 
 def _cluster(ws: Workspace, k: int = 6, seed: int = 0) -> None:
-    chosen = ws.selected_features
+    chosen = ws.feature_info.selected
     logs = tuple(suggest_log(ws.features, chosen)[1])
     actions.cluster_into(ws, PreprocessConfig(features=tuple(chosen), log_features=logs),
                           ClusterConfig(k=k, random_state=seed))
@@ -75,7 +86,7 @@ def _tiny() -> tuple[pd.DataFrame, pd.Series]:
 
 def test_profile_by_hand():
     features, labels = _tiny()
-    prof = personas.profile_clusters(features, labels)
+    prof = profile_clusters(features, labels)
     assert prof.labels == ["Cluster 1", "Cluster 2"]
     assert prof.sizes.tolist() == [4, 4]
     assert prof.share_users.tolist() == [0.5, 0.5]
@@ -94,7 +105,7 @@ def test_profile_by_hand():
 def test_noise_is_not_a_persona_and_no_revenue_is_said():
     features, labels = _tiny()
     labels.iloc[0] = "Noise"
-    prof = personas.profile_clusters(features.drop(columns="revenue"), labels)
+    prof = profile_clusters(features.drop(columns="revenue"), labels)
     assert prof.labels == ["Cluster 1", "Cluster 2"]
     assert prof.sizes.tolist() == [3, 4]
     assert prof.share_revenue is None
@@ -108,23 +119,23 @@ def test_noise_is_not_a_persona_and_no_revenue_is_said():
     (2.4, 2.0, 0.3, "sessions 0.3 sd above average (2.4 vs 2.0)"),
 ])
 def test_differences_in_words(cluster, everyone, z, text):
-    assert personas.describe_difference("sessions", z, cluster, everyone) == text
+    assert describe_difference("sessions", z, cluster, everyone) == text
 
 
 def test_feature_labels():
-    assert personas.feature_label("mean_session_duration_s") == "mean session duration (s)"
-    assert personas.feature_label("count_video_play") == "video play events"
+    assert feature_label("mean_session_duration_s") == "mean session duration (s)"
+    assert feature_label("count_video_play") == "video play events"
 
 
 # names ---------------------------------------------------------------------------------
-def _profiles_from_z(z: pd.DataFrame) -> personas.ClusterProfiles:
+def _profiles_from_z(z: pd.DataFrame) -> ClusterProfiles:
     sizes = pd.Series(100, index=z.index)
     means = z + 10
-    return personas.ClusterProfiles(
+    return ClusterProfiles(
         sizes=sizes, share_users=sizes / sizes.sum(), share_revenue=None, means=means,
         medians=means, z=z, everyone_mean=pd.Series(10.0, index=z.columns),
         everyone_median=pd.Series(10.0, index=z.columns),
-        traits={label: [personas.Trait(f, float(z.at[label, f]), 0, 0, f) for f in z.columns]
+        traits={label: [Trait(f, float(z.at[label, f]), 0, 0, f) for f in z.columns]
                 for label in z.index})
 
 
@@ -134,22 +145,22 @@ def test_suggested_names_follow_the_signature_and_are_unique():
         "days_since_last_event": [-0.5, 1.8, -0.4, 0.1],
         "cart_abandonment_rate": [-0.8, 0.0, 1.2, 0.1], "cart_adds": [0.5, -0.5, 1.5, 0.1],
     }, index=["Cluster 1", "Cluster 2", "Cluster 3", "Cluster 4"])
-    names = personas.suggest_names(_profiles_from_z(z))
+    names = suggest_names(_profiles_from_z(z))
     assert names["Cluster 1"].name == "High-value repeat buyers"
     assert names["Cluster 2"].name == "Dormant"
     assert names["Cluster 3"].name == "Cart abandoners"
     # Nothing fits Cluster 4 by 0.3 sd: it is named after its top feature.
     assert names["Cluster 4"].archetype is None
     assert names["Cluster 4"].name.startswith("High ")
-    again = personas.suggest_names(_profiles_from_z(z))
+    again = suggest_names(_profiles_from_z(z))
     assert {k: v.name for k, v in again.items()} == {k: v.name for k, v in names.items()}
-    taken = personas.suggest_names(_profiles_from_z(z), taken={"dormant"})
+    taken = suggest_names(_profiles_from_z(z), taken={"dormant"})
     assert taken["Cluster 2"].name == "Dormant 2"
 
 
 def test_sample_personas_get_the_planted_names(sample_ws):
     ws, truth = sample_ws
-    personas.refresh_personas(ws)
+    ws_personas.refresh_personas(ws)
     names = ws.persona_labels()
     planted = pd.crosstab(names, truth.reindex(names.index)).idxmax(axis=0)
     assert planted["loyal_high_value"] == "High-value repeat buyers"
@@ -157,7 +168,7 @@ def test_sample_personas_get_the_planted_names(sample_ws):
     assert planted["content_explorer"] == "Content explorers"
     assert planted["new_visitor"] == "New visitors"
     assert planted["dormant"] == "Dormant"
-    assert len(set(ws.personas["names"].values())) == len(ws.personas["names"])
+    assert len(set(ws.personas.names.values())) == len(ws.personas.names)
 
 
 # matching ------------------------------------------------------------------------------
@@ -165,7 +176,7 @@ def test_match_by_hand():
     previous = {"A": {"x": 0.0, "y": 0.0}, "B": {"x": 2.0, "y": 2.0}}
     current = pd.DataFrame({"x": [2.1, 0.0, -3.0], "y": [1.9, 0.1, 3.0]},
                            index=["Cluster 1", "Cluster 2", "Cluster 3"])
-    found = {m.label: m for m in personas.match(previous, current)}
+    found = {m.label: m for m in match(previous, current)}
     assert found["Cluster 1"].previous == "B"
     assert found["Cluster 1"].distance == pytest.approx(0.1)  # sqrt((0.01 + 0.01) / 2)
     assert found["Cluster 2"].previous == "A"
@@ -174,35 +185,35 @@ def test_match_by_hand():
 
 def test_names_persist_across_a_rerun_with_another_seed(sample_ws):
     ws, _ = sample_ws
-    personas.refresh_personas(ws)
-    chosen = {label: f"Persona {i}" for i, label in enumerate(ws.personas["names"])}
+    ws_personas.refresh_personas(ws)
+    chosen = {label: f"Persona {i}" for i, label in enumerate(ws.personas.names)}
     for label, name in chosen.items():
-        personas.update_persona(ws, label, name=name)
+        ws_personas.update_persona(ws, label, name=name)
     before = ws.persona_labels()
     _cluster(ws, seed=7)
     # Cluster numbers are only an order of sizes: renumber them to be sure the names
     # follow the users' behaviour, not the labels.
     shuffled = {f"Cluster {i}": f"Cluster {7 - i}" for i in range(1, 7)}
     ws.set_frame("clusters", ws.clusters.assign(cluster=ws.clusters["cluster"].map(shuffled)))
-    assert not personas.is_fresh(ws)
-    refresh = personas.refresh_personas(ws)
+    assert not ws_personas.personas_fresh(ws)
+    refresh = ws_personas.refresh_personas(ws)
     assert refresh.new == [] and refresh.retired == []
     assert sorted(refresh.kept) == sorted(chosen.values())
     after = ws.persona_labels()
     assert (after == before.reindex(after.index)).mean() >= 0.98
-    assert all(d < personas.MATCH_THRESHOLD for d in (m.distance for m in refresh.matches))
+    assert all(d < MATCH_THRESHOLD for d in (m.distance for m in refresh.matches))
 
 
 def test_names_persist_on_new_data(sample_ws):
     ws, truth = sample_ws
-    personas.refresh_personas(ws)
-    personas.update_persona(ws, "Cluster 1", name="Sleepers")
+    ws_personas.refresh_personas(ws)
+    ws_personas.update_persona(ws, "Cluster 1", name="Sleepers")
     named = ws.persona_labels()
     planted_of = pd.crosstab(truth.reindex(named.index), named).idxmax(axis=0)
     fresh, new_truth = _sample_workspace(seed=9)  # other users, other behaviour draws
     fresh.personas = ws.personas
     _cluster(fresh, seed=3)
-    refresh = personas.refresh_personas(fresh)
+    refresh = ws_personas.refresh_personas(fresh)
     assert refresh.new == []
     named_again = fresh.persona_labels()
     again = pd.crosstab(new_truth.reindex(named_again.index), named_again).idxmax(axis=0)
@@ -212,18 +223,18 @@ def test_names_persist_on_new_data(sample_ws):
 
 def test_a_new_cluster_is_marked_new_and_edits_are_kept(sample_ws):
     ws, _ = sample_ws
-    personas.refresh_personas(ws)
-    personas.update_persona(ws, "Cluster 2", action="Call them.", traits="one\n\n two ")
-    kept_name = ws.personas["names"]["Cluster 2"]
+    ws_personas.refresh_personas(ws)
+    ws_personas.update_persona(ws, "Cluster 2", action="Call them.", traits="one\n\n two ")
+    kept_name = ws.personas.names["Cluster 2"]
     members = set(ws.clusters.index[ws.clusters["cluster"] == "Cluster 2"])
     _cluster(ws, k=7)
-    refresh = personas.refresh_personas(ws)
+    refresh = ws_personas.refresh_personas(ws)
     assert len(refresh.new) >= 1 and len(refresh.kept) + len(refresh.new) == 7
-    assert all(ws.personas["personas"][m.label]["new"] for m in refresh.matches if m.is_new)
-    names = ws.personas["names"]
+    assert all(ws.personas.personas[m.label]["new"] for m in refresh.matches if m.is_new)
+    names = ws.personas.names
     assert len(set(names.values())) == 7
     label = next(k for k, v in names.items() if v == kept_name)
-    persona = ws.personas["personas"][label]
+    persona = ws.personas.personas[label]
     assert persona["action"] == "Call them." and persona["traits"] == ["one", "two"]
     assert persona["description"]  # not edited: rewritten from the new data
     moved = set(ws.clusters.index[ws.clusters["cluster"] == label])
@@ -232,10 +243,10 @@ def test_a_new_cluster_is_marked_new_and_edits_are_kept(sample_ws):
 
 def test_refresh_state_survives_a_reload(sample_ws):
     ws, _ = sample_ws
-    personas.refresh_personas(ws)
-    personas.update_persona(ws, "Cluster 1", name="Sleepers")
+    ws_personas.refresh_personas(ws)
+    ws_personas.update_persona(ws, "Cluster 1", name="Sleepers")
     again = Workspace.load(ws.id)
-    assert personas.is_fresh(again)
+    assert ws_personas.personas_fresh(again)
     assert again.persona_labels().value_counts()["Sleepers"] == \
         (ws.clusters["cluster"] == "Cluster 1").sum()
 
@@ -247,36 +258,36 @@ def test_refresh_state_survives_a_reload(sample_ws):
 ])
 def test_bad_edits_are_refused(sample_ws, changes, message):
     ws, _ = sample_ws
-    personas.refresh_personas(ws)
+    ws_personas.refresh_personas(ws)
     with pytest.raises(ConfigError, match=message):
-        personas.update_persona(ws, "Cluster 1", **changes)
+        ws_personas.update_persona(ws, "Cluster 1", **changes)
 
 
 def test_duplicate_names_are_refused(sample_ws):
     ws, _ = sample_ws
-    personas.refresh_personas(ws)
-    other = ws.personas["names"]["Cluster 2"]
+    ws_personas.refresh_personas(ws)
+    other = ws.personas.names["Cluster 2"]
     with pytest.raises(ConfigError, match="already called"):
-        personas.update_persona(ws, "Cluster 1", name=f" {other.lower()} ")
+        ws_personas.update_persona(ws, "Cluster 1", name=f" {other.lower()} ")
     with pytest.raises(ConfigError, match="no persona for"):
-        personas.update_persona(ws, "Cluster 99", name="Anyone")
+        ws_personas.update_persona(ws, "Cluster 99", name="Anyone")
 
 
 def test_without_clusters_refresh_says_what_to_do(sample_ws):
     ws, _ = sample_ws
-    ws.forget_clusters()
+    actions.forget_clusters(ws)
     with pytest.raises(ConfigError, match="Clustering page"):
-        personas.refresh_personas(ws)
+        ws_personas.refresh_personas(ws)
 
 
 # snapshots and migration ---------------------------------------------------------------
 def test_snapshot_round_trip():
     labels = pd.Series(["Cluster 2", "Cluster 10", "Noise", "Cluster 2"],
                        index=["a", "b", "c", "d"])
-    snap = personas.snapshot(labels)
+    snap = snapshot(labels)
     assert snap["labels"] == ["Cluster 2", "Cluster 10", "Noise"]
-    assert personas.from_snapshot(snap, labels.index).tolist() == labels.tolist()
-    assert personas.from_snapshot(snap, pd.Index(["a", "b", "c", "e"])) is None
+    assert from_snapshot(snap, labels.index).tolist() == labels.tolist()
+    assert from_snapshot(snap, pd.Index(["a", "b", "c", "e"])) is None
 
 
 def test_compare_by_hand():
@@ -293,11 +304,11 @@ def test_compare_by_hand():
 
 def test_rerun_migration_counts_the_same_users(sample_ws):
     ws, _ = sample_ws
-    personas.refresh_personas(ws)
+    ws_personas.refresh_personas(ws)
     assert rerun_migration(ws) is None  # nothing earlier yet
     before = ws.persona_labels()
     _cluster(ws, k=5)
-    personas.refresh_personas(ws)
+    ws_personas.refresh_personas(ws)
     result = rerun_migration(ws)
     after = ws.persona_labels()
     assert result.users == len(after)
@@ -306,9 +317,9 @@ def test_rerun_migration_counts_the_same_users(sample_ws):
 
 def test_period_migration_assigns_both_windows(sample_ws):
     ws, truth = sample_ws
-    personas.refresh_personas(ws)
+    ws_personas.refresh_personas(ws)
     result = period_migration(ws, days=45)
-    names = set(ws.personas["names"].values())
+    names = set(ws.personas.names.values())
     assert set(result.table.index) <= names | {NOT_ACTIVE}
     assert set(result.table.columns) <= names | {NOT_ACTIVE}
     # Planted new visitors only arrive in the last 14 days: not active in the first window.
@@ -330,7 +341,7 @@ def test_preferred_content_by_hand():
         "category": ["books", "books", "books", "toys", "toys", "books"],
     })
     labels = pd.Series({"a": "Cluster 1", "b": "Cluster 2"})
-    content = personas.preferred_content(events, labels)
+    content = preferred_content(events, labels)
     # Cluster 1: all of its events are books (4 of 6 overall): lift 1 / (4/6) = 1.5.
     assert content["Cluster 1"].startswith("category books (100% of their events, 1.5×")
     assert "event video (67% of their events, 2.0× everyone)" in content["Cluster 1"]

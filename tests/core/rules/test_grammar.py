@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from core.rules import Action, And, Comparison, Not, Or, WindowCount
+from core.rules import Action, WindowCount
 from core.rules.grammar import (
     KEYWORDS,
     RuleSyntaxError,
@@ -16,6 +16,7 @@ from core.rules.grammar import (
     format_rule,
     parse_rule,
 )
+from core.rules.model import And, Comparison, Not, Or
 
 VOCAB = Vocabulary(
     numeric=("days_since_last_event", "sessions", "hours_since_last_event",

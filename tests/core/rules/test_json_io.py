@@ -15,17 +15,14 @@ from hypothesis import strategies as st
 
 from core.common.errors import ConfigError
 from core.data.sample import generate_sample
+from core.personas.state import PersonaState
 from core.rules import (
-    SCHEMA_PATH,
     Action,
     Rule,
     RuleSet,
     ServeSettings,
-    context_from_workspace,
-    leaves,
     load_workspace_rules,
     read_rules,
-    rule_set_from_json,
     rule_set_to_json,
     rules_json_bytes,
     schema,
@@ -34,7 +31,11 @@ from core.rules import (
     window_counts_needed,
 )
 from core.rules.grammar import parse_rule
+from core.rules.json_io import SCHEMA_PATH, rule_set_from_json
+from core.rules.model import leaves
 from core.workspace import actions
+from core.workspace.rules import context_from_workspace
+from core.workspace.segments import set_segment_rules
 from core.workspace.store import Workspace
 from tests.core.rules.test_grammar import _action, _condition
 
@@ -170,7 +171,7 @@ def test_starters_before_and_after_clustering(sample_ws):
                                                          "days_since_last_event",
                                                          "purchases", "engagement_score")),
                           ClusterConfig(k=4, random_state=0))
-    ws.personas = {"names": {"Cluster 1": "First persona"}}
+    ws.personas = PersonaState(names={"Cluster 1": "First persona"})
     context = context_from_workspace(ws, window_counts_needed(before.rules))
     after = starter_rules(context)
     personas = [leaf.value for r in after.rules for leaf in leaves(r.condition)
@@ -186,11 +187,12 @@ def test_starters_before_and_after_clustering(sample_ws):
 
 
 def test_segments_of_the_workspace_are_conditions(sample_ws):
-    from core.rules import Comparison, condition_mask
+    from core.rules import condition_mask
+    from core.rules.model import Comparison
     from core.segment.rule_segments import Condition, SegmentRule
 
     ws = _copy(sample_ws)
-    ws.segment_rules = [SegmentRule("Busy", (Condition("sessions", ">", 5),)).to_dict()]
+    set_segment_rules(ws, [SegmentRule("Busy", (Condition("sessions", ">", 5),))])
     ws.set_frame("segments", pd.DataFrame({"segment": ["Busy", "Picked"],
                                            "user_id": [str(ws.features.index[0])] * 2}))
     context = context_from_workspace(ws)

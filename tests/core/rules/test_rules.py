@@ -12,7 +12,6 @@ import pytest
 from core.common.errors import ConfigError
 from core.rules import (
     Action,
-    Comparison,
     Rule,
     RuleSet,
     ServeSettings,
@@ -22,12 +21,12 @@ from core.rules import (
     explain_user,
     holdout_hash,
     holdout_table,
-    holdout_values,
-    ranked,
-    serve,
     simulate,
 )
+from core.rules.evaluation import ranked, serve
 from core.rules.grammar import parse_rule
+from core.rules.holdout import holdout_values
+from core.rules.model import Comparison
 
 USERS = ["u1", "u2", "u3", "u4", "u5", "u6"]
 
@@ -218,7 +217,7 @@ def test_holdout_share_is_close_to_the_request_on_100k_users(share):
 
 
 def test_vectorised_and_scalar_draws_agree():
-    from core.rules import blake64
+    from core.rules.holdout import blake64
 
     ids = ["a", "b", "ü-ñ", "12345678901234567890"]
     hashes = np.array([blake64(u) for u in ids], dtype=np.uint64)

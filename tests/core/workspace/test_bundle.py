@@ -25,6 +25,8 @@ from core.workspace.bundle import (
     open_bundle,
     read_bundle,
 )
+from core.workspace.personas import update_persona
+from core.workspace.segments import save_segment
 from core.workspace.store import Workspace, home
 
 USERS = 300
@@ -36,11 +38,11 @@ def ws(tmp_path, monkeypatch):
     events = sample.generate_sample(n_users=USERS, days=30, seed=3).events
     ws = Workspace()
     actions.load_sample_into(ws, events, USERS, 30, 3)
-    actions.cluster_into(ws, PreprocessConfig(features=tuple(ws.selected_features)),
+    actions.cluster_into(ws, PreprocessConfig(features=tuple(ws.feature_info.selected)),
                           ClusterConfig(k=3))
-    ws.personas = {"names": {"Cluster 1": "Big spenders"}}
-    ws.pseudonym_key = "secret-key"
-    ws.save_segment("VIP", list(ws.features.index[:25]))
+    update_persona(ws, "Cluster 1", name="Big spenders")
+    ws.data.pseudonym_key = "secret-key"
+    save_segment(ws, "VIP", list(ws.features.index[:25]))
     return ws
 
 
@@ -84,11 +86,11 @@ def test_round_trip_gives_a_new_saved_workspace(ws):
         pd.testing.assert_frame_equal(again.frame(name), ws.frame(name))
     assert again.personas == ws.personas
     assert again.persona_labels().equals(ws.persona_labels())
-    assert again.preprocess_config == ws.preprocess_config
-    assert again.dataset == ws.dataset
-    assert again.pseudonym_key is None  # the key is left out unless asked for
-    assert read_bundle(export_bundle(ws, include_pseudonym_key=True)).pseudonym_key == \
-        "secret-key"
+    assert again.clustering.preprocess == ws.clustering.preprocess
+    assert again.data.name == ws.data.name and again.data.report == ws.data.report
+    assert again.data.pseudonym_key is None  # the key is left out unless asked for
+    assert read_bundle(export_bundle(ws, include_pseudonym_key=True)).data.pseudonym_key \
+        == "secret-key"
 
 
 def test_read_bundle_accepts_a_path_and_does_not_save(ws, tmp_path):
@@ -142,8 +144,11 @@ def test_refuses_wrong_versions(ws):
 def test_refuses_settings_of_the_wrong_type(ws):
     members = members_of(export_bundle(ws))
     settings = json.loads(members["workspace.json"])
-    members["workspace.json"] = json.dumps({**settings, "personas": ["x"]}).encode()
-    refused(rezip(members), "'personas' should be dict")
+    for section, wrong, kind in (("personas", ["x"], "persona"), ("segments", "x", "segment"),
+                                 ("data", 3, "data"), ("clustering", [1], "clustering")):
+        members["workspace.json"] = json.dumps({**settings, section: wrong}).encode()
+        refused(rezip(members), f"{kind} settings should be dict, not "
+                                f"{type(wrong).__name__}")
 
 
 def test_refuses_a_checksum_mismatch(ws):

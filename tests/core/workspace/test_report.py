@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import re
 import subprocess
 import sys
@@ -15,12 +16,12 @@ import pytest
 
 from core.common.errors import ConfigError
 from core.data.sample import generate_sample
-from core.personas import profiles as personas
 from core.segment.clustering import ClusterConfig
 from core.segment.preprocess import PreprocessConfig
-from core.workspace import actions
+from core.workspace import actions, personas
 from core.workspace.bundle import export_bundle
 from core.workspace.report import build_report
+from core.workspace.sections import ExperimentSection
 from core.workspace.store import Workspace
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -73,7 +74,7 @@ def base(tmp_path_factory):
     sample = generate_sample(n_users=USERS, days=90, seed=3)
     ws = Workspace()
     actions.load_sample_into(ws, sample.events, USERS, 90, 3)
-    actions.cluster_into(ws, PreprocessConfig(features=tuple(ws.selected_features)),
+    actions.cluster_into(ws, PreprocessConfig(features=tuple(ws.feature_info.selected)),
                           ClusterConfig(k=4, random_state=0))
     actions.stability_into(ws, runs=3)
     personas.refresh_personas(ws)
@@ -95,10 +96,10 @@ def _attack(ws: Workspace) -> None:
     personas.update_persona(ws, "Cluster 1", name=ATTACK, description=f"desc {ATTACK}",
                             traits=[f"trait {ATTACK}"], action=f"</script>{ATTACK}",
                             preferred_content='"><img src=x onerror=alert(2)>')
-    ws.dataset["name"] = f"shop {ATTACK}"
-    ws.experiment = {"summary": {
+    ws.data.name = f"shop {ATTACK}"
+    ws.experiment = ExperimentSection(summary={
         "sentences": [f"Lift {ATTACK}"], "conventions": [f"note {ATTACK}"],
-        "table": [{"arm": ATTACK, f"col {ATTACK}": 0.5, "users": 400}]}}
+        "table": [{"arm": ATTACK, f"col {ATTACK}": 0.5, "users": 400}]})
     ws.save()
 
 
@@ -146,17 +147,17 @@ def test_report_is_self_contained_and_complete(ws):
     assert len(tags.scripts[0]) > 1_000_000  # plotly.js itself, embedded once
     assert html.count('class="plotly-graph-div"') == 3 + 4
     visible = " ".join(tags.text)
-    report = ws.load_report
-    for reason, count in report["dropped"].items():
+    for reason, count in ws.data.report.dropped.items():
         if count:
             assert f"{reason.replace('_', ' ')}" in visible and f"{count:,}" in visible
     assert f"{USERS:,}" in visible
     assert "K-Means" in visible and "k = 4, random_state = 0" in visible
     assert "Silhouette" in visible and "Davies-Bouldin" in visible
-    assert f"{ws.stability['mean']:.2f} ± {ws.stability['sd']:.2f}" in visible
-    for name in ws.personas["names"].values():
+    stability = ws.clustering.stability
+    assert f"{stability.mean:.2f} ± {stability.sd:.2f}" in visible
+    for name in ws.personas.names.values():
         assert name in visible
-    for persona in ws.personas["personas"].values():
+    for persona in ws.personas.personas.values():
         assert persona["action"] in visible
     assert "A/B test" not in visible  # no experiment summary yet
     assert "@media print" in html and "break-inside: avoid" in html
@@ -164,19 +165,19 @@ def test_report_is_self_contained_and_complete(ws):
 
 def test_report_of_stale_personas_uses_the_current_clusters(ws):
     personas.update_persona(ws, "Cluster 1", name="Kept name")
-    actions.cluster_into(ws, PreprocessConfig(features=tuple(ws.selected_features)),
+    actions.cluster_into(ws, PreprocessConfig(features=tuple(ws.feature_info.selected)),
                           ClusterConfig(k=4, random_state=5))
     ws.set_frame("clusters", ws.clusters.assign(
         cluster=ws.clusters["cluster"].map({"Cluster 1": "Cluster 4", "Cluster 4": "Cluster 1"}
                                            ).fillna(ws.clusters["cluster"])))
-    stored = dict(ws.personas)
+    stored = copy.deepcopy(ws.personas)
     html = build_report(ws)
     assert "Kept name" in html
     assert ws.personas == stored  # the report does not change the workspace
 
 
 def test_report_needs_clusters(ws):
-    ws.forget_clusters()
+    actions.forget_clusters(ws)
     with pytest.raises(ConfigError, match="Clustering page"):
         build_report(ws)
 

@@ -11,11 +11,13 @@ import pytest
 from core.common.errors import ConfigError
 from core.common.export import FORMULA_PREFIXES, parquet_bytes, safe_csv_bytes
 from core.data import sample
+from core.personas.state import PersonaState
 from core.segment.clustering import ClusterConfig
 from core.segment.preprocess import PreprocessConfig
 from core.segment.rule_segments import SegmentRule, presets
 from core.workspace import actions
 from core.workspace.segment_export import NOT_CLUSTERED, persona_options, segment_export
+from core.workspace.segments import save_segment, segment_memberships, set_segment_rules
 from core.workspace.store import Workspace
 
 USERS = 300
@@ -35,9 +37,9 @@ def ws(tmp_path, monkeypatch):
 
 
 def cluster(ws: Workspace, **pre) -> None:
-    actions.cluster_into(ws, PreprocessConfig(features=tuple(ws.selected_features), **pre),
+    actions.cluster_into(ws, PreprocessConfig(features=tuple(ws.feature_info.selected), **pre),
                           ClusterConfig(k=3))
-    ws.personas = {"names": {"Cluster 1": HOSTILE, "Cluster 2": "Loyal\tbuyers"}}
+    ws.personas = PersonaState(names={"Cluster 1": HOSTILE, "Cluster 2": "Loyal\tbuyers"})
     ws.save()
 
 
@@ -50,8 +52,8 @@ def unneutralise(value):
 
 def test_export_columns_filter_and_csv_round_trip(ws):
     cluster(ws)
-    ws.segment_rules = [r.to_dict() for r in presets(ws.features)[:2]]
-    ws.save_segment("Hand picked", [ODD_IDS[0], ODD_IDS[3]])
+    set_segment_rules(ws, presets(ws.features)[:2])
+    save_segment(ws, "Hand picked", [ODD_IDS[0], ODD_IDS[3]])
     export = segment_export(ws, ["revenue", "sessions"], personas=[HOSTILE])
     frame = export.frame
     assert export.users_total == USERS
@@ -59,15 +61,15 @@ def test_export_columns_filter_and_csv_round_trip(ws):
                                    "revenue", "sessions"]
     assert export.rows == (ws.clusters["cluster"] == "Cluster 1").sum() > 0
     assert (frame["persona"] == HOSTILE).all() and (frame["cluster"] == "Cluster 1").all()
-    rules = [SegmentRule.from_dict(r) for r in ws.segment_rules]
-    expected_rule = actions.segment_memberships(ws, rules, exclusive=True).exclusive
+    rules = ws.segment_rules.rules
+    expected_rule = segment_memberships(ws, rules, exclusive=True).exclusive
     assert frame["rule_segment"].equals(expected_rule.reindex(frame.index))
 
     everyone = segment_export(ws, ["revenue"]).frame
     assert len(everyone) == USERS
     hand_picked = everyone["segments"].str.contains("Hand picked")
     assert set(everyone.index[hand_picked]) == {ODD_IDS[0], ODD_IDS[3]}
-    matrix = actions.segment_memberships(ws, rules).matrix
+    matrix = segment_memberships(ws, rules).matrix
     first = rules[0].name
     assert (everyone["segments"].str.split("; ").map(lambda s: first in s)
             == matrix[first].reindex(everyone.index)).all()
@@ -110,14 +112,14 @@ def test_before_clustering_and_bad_requests(ws):
         segment_export(ws, personas=["Loyal"])
     with pytest.raises(ConfigError, match="Unknown feature"):
         segment_export(ws, ["no_such_feature"])
-    ws.segment_rules = [{"name": "Gone", "conditions": [
-        {"feature": "removed_feature", "operator": ">", "value": 1}]}]
+    set_segment_rules(ws, [SegmentRule.from_dict({"name": "Gone", "conditions": [
+        {"feature": "removed_feature", "operator": ">", "value": 1}]})])
     export = segment_export(ws)
     assert export.notices[0].code == "rules_skipped" and "Gone" in export.notices[0].message
     assert "rule_segment" not in export.frame
     # A rule counting a time window cannot be evaluated without the event log.
-    ws.segment_rules = [r.to_dict() for r in presets(ws.features) if r.windows()]
-    assert ws.segment_rules and "rule_segment" in segment_export(ws).frame
+    set_segment_rules(ws, [r for r in presets(ws.features) if r.windows()])
+    assert ws.segment_rules.rules and "rule_segment" in segment_export(ws).frame
     ws.set_frame("events", None)
     export = segment_export(ws)
     assert export.notices[0].code == "rules_skipped" and "rule_segment" not in export.frame

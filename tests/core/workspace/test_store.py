@@ -8,6 +8,9 @@ import pandas as pd
 import pytest
 
 from core.common.errors import DataError
+from core.workspace.actions import reset_data
+from core.workspace.migrations import FORMAT_VERSION
+from core.workspace.sections import DataSection
 from core.workspace.store import Workspace, list_workspaces
 
 
@@ -18,15 +21,15 @@ def home(tmp_path, monkeypatch):
 
 
 def test_round_trip_settings_and_frames():
-    ws = Workspace(dataset={"name": "shop.csv", "users": 2})
-    ws.selected_features = ["revenue"]
+    ws = Workspace(data=DataSection(name="shop.csv", users=2))
+    ws.feature_info.selected = ["revenue"]
     ws.set_frame("features", pd.DataFrame({"revenue": [1.5, 2.0]},
                                           index=pd.Index(["a", "b"], name="user_id")))
     ws.mark_step("features")
     ws.save()
     back = Workspace.load(ws.id)
-    assert back.dataset == {"name": "shop.csv", "users": 2}
-    assert back.selected_features == ["revenue"]
+    assert back.data == DataSection(name="shop.csv", users=2)
+    assert back.feature_info.selected == ["revenue"]
     assert "features" in back.steps
     pd.testing.assert_frame_equal(back.features, ws.features)
     assert back.events is None
@@ -40,7 +43,7 @@ def test_files_are_json_and_parquet_only(home):
     names = sorted(p.name for p in (home / "workspaces" / ws.id).iterdir())
     assert names == ["events.parquet", "workspace.json"]
     data = json.loads((home / "workspaces" / ws.id / "workspace.json").read_text())
-    assert data["format_version"] == 1
+    assert data["format_version"] == FORMAT_VERSION
 
 
 def test_bad_ids_and_damaged_files_are_refused(home):
@@ -56,23 +59,22 @@ def test_bad_ids_and_damaged_files_are_refused(home):
 
 
 def test_reset_forgets_data_and_removes_frames(home):
-    ws = Workspace(dataset={"name": "x"})
+    ws = Workspace(data=DataSection(name="x", pseudonym_key="k"))
     ws.set_frame("features", pd.DataFrame({"a": [1]}))
-    ws.pseudonym_key = "k"
     ws.save()
-    ws.reset_data()
+    reset_data(ws)
     ws.save()
     back = Workspace.load(ws.id)
-    assert back.dataset == {} and back.pseudonym_key is None and back.features is None
+    assert back.data == DataSection() and back.features is None
 
 
 def test_list_newest_first(home):
-    first = Workspace(dataset={"name": "one"})
+    first = Workspace(data=DataSection(name="one"))
     first.save()
     path = home / "workspaces" / first.id / "workspace.json"
     data = json.loads(path.read_text())
     path.write_text(json.dumps({**data, "updated": "2024-01-01T00:00:00Z"}))
-    second = Workspace(dataset={"name": "two"})
+    second = Workspace(data=DataSection(name="two"))
     second.save()
     listed = list_workspaces()
     assert [w["dataset"] for w in listed][:2] == ["two", "one"]

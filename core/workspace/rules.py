@@ -1,0 +1,47 @@
+"""The workspace's personalization rules and the context they are evaluated in."""
+
+from __future__ import annotations
+
+from core.common.notices import Notice
+from core.features.signals import SIGNAL_DEFINITIONS, behavior_signals, data_now
+from core.rules import RuleContext, RuleSet, WindowCount, build_context, event_names, with_counts
+from core.workspace.actions import require_features
+from core.workspace.segments import workspace_segments
+from core.workspace.store import Workspace
+
+
+def context_from_workspace(ws: Workspace, counts: list[WindowCount] = ()) -> RuleContext:
+    """Build the evaluation context of a workspace: features, signals, personas, segments.
+
+    Parameters
+    ----------
+    ws : Workspace
+        Needs a feature table; the event log (for signals and counts), clusters (for
+        personas) and segments are used when present.
+    counts : list of WindowCount
+        Windowed counts to compute (see :func:`core.rules.window_counts_needed`).
+    """
+    features = require_features(ws)
+    events, roles = ws.events, ws.data.event_roles or {}
+    signals = now = None
+    notices: list[Notice] = []
+    if events is not None and not events.empty:
+        now = data_now(events)
+        result = behavior_signals(events, roles, now, users=features.index)
+        signals = result.frame
+        notices += result.notices
+    else:
+        notices.append(Notice("no_events", "There is no event log: behavior signals and "
+                              "windowed counts are not available.", level="info"))
+    definitions = {**ws.feature_info.definitions, **SIGNAL_DEFINITIONS}
+    context = build_context(features, signals, ws.persona_labels(), workspace_segments(ws),
+                            None, event_names(events, roles), now, definitions)
+    context.notices = notices + context.notices
+    return with_counts(context, events, roles, counts) if counts else context
+
+
+def store_rules(ws: Workspace, rule_set: RuleSet) -> None:
+    """Keep the rules of the Rules page in the workspace and save it."""
+    ws.rules.rule_set = rule_set
+    ws.changed("rules")
+    ws.save()
