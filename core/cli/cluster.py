@@ -44,6 +44,7 @@ def cmd_cluster(args: argparse.Namespace) -> int:
     from core.model.fitting import cluster_table, load_feature_table, preprocess_config
     from core.model.portable import write_model
     from core.segment.clustering import ClusterConfig
+    from core.segment.labels import sorted_labels
 
     out = check_table_output(args.output)
     table = load_feature_table(args.input)
@@ -53,7 +54,8 @@ def cmd_cluster(args: argparse.Namespace) -> int:
                            min_cluster_size=args.min_cluster_size, random_state=args.seed)
     segments, model, result = cluster_table(table, pre, config)
     write_table(segments, out)
-    sizes = segments["cluster"].value_counts().sort_index()
+    counts = segments["cluster"].value_counts()
+    sizes = counts.loc[sorted_labels(counts.index)]
     print(f"Clustered {len(segments):,} users on {len(pre.features)} features into "
           f"{result.n_clusters} clusters ({', '.join(f'{k}: {v:,}' for k, v in sizes.items())})"
           f"; wrote {args.output}.")

@@ -14,6 +14,7 @@ from core.features.windows import event_window_counts
 from core.rules.grammar import Vocabulary
 from core.rules.holdout import blake64
 from core.rules.model import WindowCount
+from core.segment.labels import sorted_labels
 
 
 @dataclass
@@ -67,7 +68,7 @@ class RuleContext:
                 text[str(column)] = tuple(sorted(map(str, self.values[column].dropna()
                                                      .unique()))[:50])
         personas = None if self.persona is None else \
-            tuple(sorted(map(str, self.persona.dropna().unique())))
+            tuple(sorted_labels(self.persona.dropna()))
         return Vocabulary(tuple(numeric), text, personas, tuple(self.segments), self.events)
 
 

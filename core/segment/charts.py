@@ -96,8 +96,7 @@ def projection_scatter(plot: pd.DataFrame, axes: list[str], colour: str,
     do not paint everyone else the same shade.
     """
     categorical = not pd.api.types.is_numeric_dtype(plot[colour])
-    shading = {"category_orders": {colour: sorted(plot[colour].astype(str).unique(),
-                                                  key=lambda n: (len(n), n))}} \
+    shading = {"category_orders": {colour: sorted_labels(plot[colour])}} \
         if categorical else {
             "color_continuous_scale": "Viridis",
             "range_color": tuple(plot[colour].quantile([0.01, 0.99]).astype(float))}

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import base64
+import json
 from pathlib import Path
 
+import numpy as np
 from streamlit.testing.v1 import AppTest
 
 #: Seconds one AppTest run may take (a cold start computes the sample's features).
@@ -15,3 +18,17 @@ def no_errors(at: AppTest) -> None:
     """The run raised nothing and showed no error message."""
     assert [e.value for e in at.exception] == []
     assert [e.value for e in at.error] == []
+
+
+def plotly_array(value) -> np.ndarray:
+    """An array of a chart's JSON: plotly writes numeric arrays as typed base64 blocks."""
+    if isinstance(value, dict) and "bdata" in value:
+        flat = np.frombuffer(base64.b64decode(value["bdata"]), dtype=np.dtype(value["dtype"]))
+        shape = tuple(int(n) for n in str(value.get("shape", len(flat))).split(","))
+        return flat.reshape(shape)
+    return np.asarray(value)
+
+
+def plotly_figures(at: AppTest) -> list[dict]:
+    """The JSON of every plotly chart the last run drew."""
+    return [json.loads(e.proto.spec) for e in at.get("plotly_chart")]

@@ -3,11 +3,13 @@ no exception, and the workspace restored from the URL's id."""
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 from streamlit.testing.v1 import AppTest
 
+from core.personas.profiles import profile_clusters
 from core.workspace.store import Workspace
-from tests.pages.apptest import APP, TIMEOUT
+from tests.pages.apptest import APP, TIMEOUT, plotly_array, plotly_figures
 from tests.pages.apptest import no_errors as _no_errors
 
 #: The first UMAP call in a process compiles for about a minute (more on a busy machine).
@@ -196,6 +198,14 @@ def test_clustering_page_sweep_fit_and_stability(home):
     assert ws.clustering.n_clusters == 4
     assert len(ws.clusters) == 5000
     assert set(ws.clusters["cluster"]) == {"Cluster 1", "Cluster 2", "Cluster 3", "Cluster 4"}
+    # The profile heatmap shows the same standardised differences as the persona cards
+    # (winsorised), not a plain z-score of its own.
+    heatmap = next(f for f in plotly_figures(at)
+                   if "Cluster profiles" in f["layout"]["title"]["text"])
+    chosen = list(ws.clustering.preprocess.features)
+    cards = profile_clusters(ws.features, ws.clusters["cluster"]).z[chosen]
+    assert list(heatmap["data"][0]["y"]) == list(cards.index)
+    np.testing.assert_allclose(plotly_array(heatmap["data"][0]["z"]), cards.to_numpy())
     at.number_input(key="cluster.runs").set_value(3)
     at.button(key="cluster.stability").click().run()
     _no_errors(at)
