@@ -6,7 +6,7 @@ vectorised ``groupby``/``agg``, no per-row Python loops, no DuckDB and no tricks
 as categorical re-encoding or chunked reads. It is deliberately independent of
 ``core`` (definitions are restated here, not imported) so that the benchmark's
 agreement check compares two separate readings of the definitions in
-``core/features.py``.
+``core/features/table.py``.
 """
 
 from __future__ import annotations

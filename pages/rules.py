@@ -325,7 +325,7 @@ with shows_errors():
 
     # ------------------------------------------------------------------ export
     st.subheader("Export and import")
-    st.caption("Rules as versioned JSON (schema: core/schemas/rules.schema.json, checked on "
+    st.caption("Rules as versioned JSON (schema: core/rules/schemas/rules.schema.json, checked on "
                "import); the evaluation as CSV: one row per user and slot with the action, "
                "the winning rule, its explanation and the hold-out flag. Headless: "
                "`python -m core rules rules.json events.parquet -o actions.csv`.")

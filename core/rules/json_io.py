@@ -106,7 +106,7 @@ def rule_set_from_json(data: Any) -> RuleSet:
                  for p in problems[:MAX_SCHEMA_ERRORS]]
         more = len(problems) - len(lines)
         raise ConfigError("The rules file does not follow the rules schema "
-                          f"(core/schemas/rules.schema.json): {'; '.join(lines)}"
+                          f"(core/rules/schemas/rules.schema.json): {'; '.join(lines)}"
                           + (f"; and {more} more." if more else "."))
     rules = []
     for item in data["rules"]:

@@ -73,8 +73,8 @@ class PreprocessConfig:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> PreprocessConfig:
         data = dict(data)
-        data["features"] = tuple(data.get("features", ()))
-        data["log_features"] = tuple(data.get("log_features", ()))
+        for key in ("features", "log_features"):  # JSON keeps them as lists
+            data[key] = tuple(data.get(key, ()))
         return cls(**data)
 
 

@@ -121,10 +121,9 @@ def umap_projection(matrix: np.ndarray, index: pd.Index, dimensions: int = 2,
 
     Parameters
     ----------
-    matrix : ndarray
-        Preprocessed (scaled) features, one row per user.
-    index : Index
-        User ids of the rows.
+    matrix, index : ndarray, Index
+        Preprocessed features (one row per user) and their user ids, as for
+        :func:`pca_projection`.
     dimensions : int
         2 or 3.
     n_neighbors, min_dist, metric

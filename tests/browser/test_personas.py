@@ -53,8 +53,16 @@ def test_rename_download_and_open_the_report_offline(app_server, page, browser, 
     editor = page.get_by_test_id("stExpander").filter(has_text="Edit this persona").nth(1)
     editor.get_by_text("Edit this persona").click()
     editor.get_by_label("Name").fill(NEW_NAME)
+    _wait_idle(page)  # a run still going when Save is pressed could restart the form
     editor.get_by_role("button", name="Save").click()
-    page.get_by_text(f"Saved persona '{NEW_NAME}'").wait_for(timeout=60_000)
+    try:
+        page.get_by_text(f"Saved persona '{NEW_NAME}'").wait_for(timeout=60_000)
+    except Exception as exc:
+        # Say what the page showed instead, so a failure can be read from the log.
+        alerts = page.locator('[data-testid="stAlert"], [data-testid="stException"]')
+        raise AssertionError(f"No confirmation after Save; alerts: {alerts.all_inner_texts()}; "
+                             f"name field: {editor.get_by_label('Name').input_value()!r}"
+                             ) from exc
     page.get_by_role("heading", name=NEW_NAME).first.wait_for()
     _wait_idle(page)
     shoot(page, "30_personas")

@@ -201,14 +201,8 @@ def generate_sample(
     return SampleData(events, personas, experiment, planted_lift)
 
 
-def write_sample(
-    path: str | PathLike[str],
-    n_users: int = 5000,
-    days: int = 90,
-    seed: int = 0,
-    *,
-    end: pd.Timestamp | None = None,
-) -> SampleData:
+def write_sample(path: str | PathLike[str], n_users: int = 5000, days: int = 90,
+                 seed: int = 0, *, end: pd.Timestamp | None = None) -> SampleData:
     """Generate a sample and write its event log to a Parquet or CSV file.
 
     Parameters

@@ -1,4 +1,5 @@
-"""Tests of raw rows -> canonical events (core/cleaning.py) and sessions (core/sessions.py).
+"""Tests of raw rows -> canonical events (core/data/cleaning.py) and sessions
+(core/data/sessions.py).
 
 All frames are built by hand; the expected counts, instants and session numbers in
 each test are worked out by hand from the rows (see the comments next to them).

@@ -1,4 +1,4 @@
-"""Tests of column and event-role guessing (core/mapping.py).
+"""Tests of column and event-role guessing (core/data/mapping.py).
 
 Column names are those of the vendors' documented exports: GA4 BigQuery export schema,
 Segment Spec (track call and warehouse `tracks` table), Mixpanel raw event export,

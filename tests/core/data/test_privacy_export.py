@@ -1,5 +1,5 @@
-"""Tests of PII dropping and pseudonymisation (core/cleaning.py, core/privacy.py) and of
-the exports (core/export.py).
+"""Tests of PII dropping and pseudonymisation (core/data/cleaning.py, core/data/privacy.py) and of
+the exports (core/common/export.py).
 
 Expected pseudonyms are computed in the test with the standard library's hmac and
 hashlib (HMAC-SHA-256, RFC 2104), independently of core; expected CSV cells follow the

@@ -1,4 +1,4 @@
-"""Tests of the file readers (core/io.py).
+"""Tests of the file readers (core/data/readers.py).
 
 Every input here is built byte by byte in the test, so the expected frame, delimiter,
 encoding and note are known by construction (worked out by hand, not taken from

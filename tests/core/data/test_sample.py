@@ -1,4 +1,4 @@
-"""Tests of the seeded clickstream generator (core/sample_data.py).
+"""Tests of the seeded clickstream generator (core/data/sample/).
 
 The expected values are the behaviours planted in the generator (personas, bots,
 tracking noise, A/B lift), checked on the generated data with plain pandas, never by
