@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections import OrderedDict
 
 import numpy as np
@@ -131,8 +130,8 @@ def has_umap_map(version: str, dimensions: int, params: dict,
     return _umap_key(version, dimensions, params, sample_size) in _umap_maps()
 
 
-def _umap_key(*settings) -> str:
-    return json.dumps(settings, sort_keys=True, default=str)
+def _umap_key(version: str, dimensions: int, params: dict, sample_size: int | None) -> tuple:
+    return version, dimensions, tuple(sorted(params.items())), sample_size
 
 
 @st.cache_data(show_spinner=False, max_entries=4)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -24,8 +24,13 @@ from core.common.progress import Progress, silent
 from core.data import privacy
 from core.data.mapping import ROLE_LABELS, ColumnMapping
 from core.data.sessions import DEFAULT_SESSION_GAP_MINUTES, check_gap, session_numbers
-
-TimestampUnit = Literal["auto", "text", "s", "ms", "us"]
+from core.data.timestamps import (
+    ROW_ID,
+    TimestampInfo,
+    TimestampUnit,
+    prepare_timestamps,
+    ts_expression,
+)
 
 #: User sampling keeps ids whose hash modulo this falls below share x this.
 SAMPLE_BUCKETS = 1_000_000
@@ -48,14 +53,7 @@ NUMERIC_ROLES = ("revenue", "scroll_depth", "duration_s")
 #: Prefix of the helper columns the cleaning SQL adds, so that no file column can
 #: collide with them (file columns with this prefix are not kept).
 INTERNAL_PREFIX = "__pl_"
-#: A row's position in the source, the same in every scan (Parquet's file row number
-#: or a column added to a DataFrame); it orders ties and joins results back to rows.
-ROW_ID = "__pl_rowid"
 TEXT_ROLES = ("page", "category", "product_id")
-#: Epoch magnitudes: seconds since 1970 are ~1.7e9 today, milliseconds ~1.7e12,
-#: microseconds ~1.7e15, nanoseconds ~1.7e18. Thresholds sit between them.
-EPOCH_THRESHOLDS = ((1e17, "ns"), (1e14, "us"), (1e11, "ms"), (0.0, "s"))
-EPOCH_TO_US = {"s": 1_000_000, "ms": 1_000, "us": 1, "ns": 0.001}
 
 
 @dataclass(frozen=True)
@@ -187,7 +185,8 @@ def clean_into(
 ) -> tuple[str, LoadReport, str | None]:
     """Like :func:`clean_events` but leave the events in a scratch table.
 
-    Inside the table ``ts`` is a naive TIMESTAMP holding UTC (see :func:`_ts_expression`).
+    Inside the table ``ts`` is a naive TIMESTAMP holding UTC (see
+    :func:`core.data.timestamps.ts_expression`).
     Returns the table name, the report and the pseudonym key (or None).
     """
     step = progress or silent
@@ -201,7 +200,7 @@ def clean_into(
     mapping.validate(raw_columns)
     _check_pii(config, mapping, raw_columns)
     notices: list[Notice] = []
-    raw, ts_info = _prepare_timestamps(s, raw, mapping.get("ts"), config.timestamp_unit)
+    raw, ts_info = prepare_timestamps(s, raw, mapping.get("ts"), config.timestamp_unit)
     step(0.15, "Typing columns")
     typed, extras = _typed_view(s, raw, mapping, config, ts_info)
     dropped: dict[str, int] = dict.fromkeys(DROP_REASONS, 0)
@@ -259,91 +258,6 @@ def _register_source(s: Scratch, source: Source) -> tuple[str, list[str]]:
     return name, [c for c in s.columns(name) if not c.startswith(INTERNAL_PREFIX)]
 
 
-@dataclass
-class _TimestampInfo:
-    column: str
-    kind: str  # "native" or "epoch:<unit>"
-    description: str
-
-
-def _prepare_timestamps(s: Scratch, raw: str, ts_col: str,
-                        unit: TimestampUnit) -> tuple[str, _TimestampInfo]:
-    """Decide how the timestamp column becomes UTC; parse text columns in pandas."""
-    col_type = s.columns(raw)[ts_col].upper()
-    q = quote_ident(ts_col)
-    if "TIMESTAMP" in col_type or col_type == "DATE":
-        tz = ("with time zone, converted to UTC"
-              if "TIME ZONE" in col_type or "TIMESTAMPTZ" in col_type
-              else "without time zone, taken as UTC")
-        return raw, _TimestampInfo(ts_col, "native", f"date-time values {tz}")
-    is_numeric = any(t in col_type for t in ("INT", "DOUBLE", "FLOAT", "DECIMAL", "REAL"))
-    if not is_numeric and unit in ("auto", "s", "ms", "us"):
-        share_numeric = s.scalar(
-            f"SELECT avg(CASE WHEN TRY_CAST({q} AS DOUBLE) IS NOT NULL THEN 1.0 ELSE 0 END)"
-            f" FROM {raw} WHERE {q} IS NOT NULL AND trim(CAST({q} AS VARCHAR)) <> ''")
-        is_numeric = unit != "auto" or (share_numeric or 0) >= 0.99
-    if is_numeric and unit != "text":
-        if unit == "auto":
-            magnitude = s.scalar(f"SELECT median(abs(TRY_CAST({q} AS DOUBLE))) FROM {raw}")
-            unit_found = next(u for limit, u in EPOCH_THRESHOLDS if (magnitude or 0) >= limit)
-        else:
-            unit_found = unit
-        label = {"s": "seconds", "ms": "milliseconds", "us": "microseconds",
-                 "ns": "nanoseconds"}[unit_found]
-        return raw, _TimestampInfo(ts_col, f"epoch:{unit_found}",
-                                   f"epoch {label} since 1970-01-01 UTC")
-    # Only the timestamp column goes through pandas; it is joined back by row id rather
-    # than copying every column of the source.
-    values = s.df(f"SELECT {ROW_ID}, {q} AS v FROM {raw}")
-    parsed, fmt = _parse_text_timestamps(values["v"])
-    times = pd.DataFrame({ROW_ID: values[ROW_ID].to_numpy(), "__pl_ts": parsed.dt.tz_convert(
-        "UTC").dt.tz_localize(None).to_numpy()})
-    parsed_name = s.register(times, "parsed_ts")
-    name = s.view("raw_ts", f"SELECT r.*, t.__pl_ts FROM {raw} r "
-                            f"JOIN {parsed_name} t USING ({ROW_ID})")
-    return name, _TimestampInfo("__pl_ts", "native", fmt)
-
-
-def _parse_text_timestamps(values: pd.Series) -> tuple[pd.Series, str]:
-    """Parse text date-times to UTC, each distinct value once.
-
-    ISO 8601 is tried first; values it cannot read are tried with pandas' per-value
-    format inference. Values without an offset are taken as UTC.
-    """
-    text = values.astype("string").str.strip()
-    text = text.mask(text == "")
-    uniques = pd.Series(text.dropna().unique())
-    parsed = pd.to_datetime(uniques, utc=True, errors="coerce", format="ISO8601")
-    desc = "ISO 8601 text"
-    failed = parsed.isna()
-    if failed.any():
-        retry = pd.to_datetime(uniques[failed], utc=True, errors="coerce", format="mixed")
-        if retry.notna().any():
-            desc = "text date-times in several layouts"
-        parsed = parsed.where(~failed, retry)
-    lookup = pd.Series(parsed.to_numpy(), index=uniques.to_numpy())
-    result = text.map(lookup)
-    return pd.to_datetime(result, utc=True), desc + " (no offset means UTC)"
-
-
-def _ts_expression(info: _TimestampInfo, col_type: str, prefix: str = "") -> str:
-    """SQL for the timestamp as a naive TIMESTAMP holding UTC.
-
-    Inside DuckDB times stay naive (UTC): date parts of TIMESTAMPTZ go through ICU
-    time-zone code and were 2-6x slower here. Frames leaving core are tz-aware again.
-    """
-    q = prefix + quote_ident(info.column)
-    if info.kind.startswith("epoch:"):
-        factor = EPOCH_TO_US[info.kind.split(":")[1]]
-        return f"make_timestamp(CAST(round(TRY_CAST({q} AS DOUBLE) * {factor}) AS BIGINT))"
-    upper = col_type.upper()
-    if "TIME ZONE" in upper or "TIMESTAMPTZ" in upper:
-        return f"CAST(CAST({q} AS TIMESTAMPTZ) AS TIMESTAMP)"
-    if "TIMESTAMP" in upper or upper == "DATE":
-        return f"CAST({q} AS TIMESTAMP)"
-    return f"CAST(TRY_CAST({q} AS TIMESTAMPTZ) AS TIMESTAMP)"
-
-
 def _is_text(col_type: str) -> bool:
     return col_type.upper() in ("VARCHAR", "TEXT", "STRING") or col_type.upper().startswith(
         "VARCHAR")
@@ -376,14 +290,14 @@ _ROW_REASONS = ("missing_user_id", "missing_event", "missing_timestamp",
 
 
 def _typed_view(s: Scratch, raw: str, mapping: ColumnMapping, config: LoadConfig,
-                ts_info: _TimestampInfo) -> tuple[str, list[str]]:
+                ts_info: TimestampInfo) -> tuple[str, list[str]]:
     """A view of the raw rows with canonical names and types and a drop reason."""
     types = s.columns(raw)
     m = mapping.mapped()
     parts = [
         ROW_ID,
         f"{_text(m['user_id'], types[m['user_id']])} AS user_id",
-        f"{_ts_expression(ts_info, types[ts_info.column])} AS ts",
+        f"{ts_expression(ts_info, types[ts_info.column])} AS ts",
         f"{_blank(m['ts'], types[m['ts']])} AS __pl_ts_missing",
         f"{_text(m['event'], types[m['event']])} AS event",
     ]
@@ -455,7 +369,7 @@ def _examples(s: Scratch, sql: str) -> str:
 
 
 def _value_notices(s: Scratch, raw: str, mapping: ColumnMapping,
-                   invalid: dict[str, int], ts_info: _TimestampInfo) -> list[Notice]:
+                   invalid: dict[str, int], ts_info: TimestampInfo) -> list[Notice]:
     """Notices for values that were kept but changed or that look wrong."""
     notices = []
     for role in NUMERIC_ROLES:
@@ -475,7 +389,7 @@ def _value_notices(s: Scratch, raw: str, mapping: ColumnMapping,
     if invalid.get("unparseable_timestamp"):
         col = mapping.get("ts")
         q = "t." + quote_ident(col)
-        parsed = _ts_expression(ts_info, s.columns(raw)[ts_info.column], "t.")
+        parsed = ts_expression(ts_info, s.columns(raw)[ts_info.column], "t.")
         examples = _examples(
             s, f"SELECT DISTINCT CAST({q} AS VARCHAR) FROM {raw} t WHERE {q} IS NOT NULL AND "
                f"trim(CAST({q} AS VARCHAR)) <> '' AND {parsed} IS NULL LIMIT 3")
@@ -606,7 +520,7 @@ def _nothing_left_message(rows_read: int, dropped: dict[str, int]) -> str:
 def _report(s: Scratch, events: str, source_name: str, rows_read: int,
             dropped: dict[str, int], notices: list[Notice], file_sessions: bool,
             config: LoadConfig, users_without_consent: int,
-            ts_info: _TimestampInfo) -> LoadReport:
+            ts_info: TimestampInfo) -> LoadReport:
     rows_kept, users, sessions, first, last = s.rows(f"""
         SELECT count(*), count(DISTINCT user_id),
                count(DISTINCT (user_id, session_id)),

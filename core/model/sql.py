@@ -9,6 +9,7 @@ import numpy as np
 from core.common.engine import quote_ident
 from core.common.errors import ConfigError, DataError
 from core.model.portable import ScoringModel
+from core.segment.preprocess import Preprocessor
 
 
 # SQL ---------------------------------------------------------------------------------
@@ -43,7 +44,32 @@ def assignment_sql(model: dict[str, Any] | ScoringModel, table: str = "features"
         data is a quoted identifier and every label a quoted string literal.
     """
     scoring = model if isinstance(model, ScoringModel) else ScoringModel.from_dict(model)
-    pre = scoring.preprocessor
+    ctes, dims, last = _preprocessing_ctes(scoring.preprocessor, table, user_column)
+    ds = [f"d{k + 1}" for k in range(len(scoring.centroids))]
+    squares = [" + ".join(f"({v} - {_num(c)}) * ({v} - {_num(c)})"
+                          for v, c in zip(dims, centre, strict=True)) + f" AS {d}"
+               for d, centre in zip(ds, scoring.centroids, strict=True)]
+    ctes.append("distances AS (\n    SELECT user_id,\n        " + ",\n        ".join(squares)
+                + f"\n    FROM {last}\n)")
+    ctes.append(f"nearest AS (\n    SELECT *, LEAST({', '.join(ds)}) AS best\n"
+                "    FROM distances\n)")
+    columns = [_pick(ds, scoring.labels) + " AS cluster"]
+    if scoring.personas:
+        names = [scoring.personas.get(label, label) for label in scoring.labels]
+        columns.append(_pick(ds, names) + " AS persona")
+    columns.append("SQRT(best) AS distance")
+    n = len(scoring.preprocessor.features_)
+    header = (f"-- Persona Lens: nearest of {len(ds)} cluster centres for each user of a "
+              f"per-user feature table\n-- ({n} features; preprocessing as saved in the "
+              "model). Expects the feature table, not raw events.\n")
+    return (header + "WITH " + ",\n".join(ctes) + "\nSELECT user_id,\n    "
+            + ",\n    ".join(columns) + "\nFROM nearest\n")
+
+
+def _preprocessing_ctes(pre: Preprocessor, table: str, user_column: str
+                        ) -> tuple[list[str], list[str], str]:
+    """CTEs reading, imputing, clipping, scaling (and projecting) the features; also the
+    columns of the last one and its name."""
     n, cfg = len(pre.features_), pre.config
     xs = [f"x{i + 1}" for i in range(n)]
     logs = set(cfg.log_features)
@@ -75,33 +101,14 @@ def assignment_sql(model: dict[str, Any] | ScoringModel, table: str = "features"
         f"scaled AS (\n    SELECT user_id, {scaled}\n    FROM clipped\n)",
     ]
     dims = [f"z{i + 1}" for i in range(n)]
-    if pre.pca_components_ is not None:
-        parts = [" + ".join(f"({z} - {_num(m)}) * {_num(w)}" for z, m, w in
-                            zip(dims, pre.pca_mean_, component, strict=True)) + f" AS p{j + 1}"
-                 for j, component in enumerate(pre.pca_components_)]
-        ctes.append("projected AS (\n    SELECT user_id,\n        " + ",\n        ".join(parts)
-                    + "\n    FROM scaled\n)")
-        dims, last = [f"p{j + 1}" for j in range(len(parts))], "projected"
-    else:
-        last = "scaled"
-    ds = [f"d{k + 1}" for k in range(len(scoring.centroids))]
-    squares = [" + ".join(f"({v} - {_num(c)}) * ({v} - {_num(c)})"
-                          for v, c in zip(dims, centre, strict=True)) + f" AS {d}"
-               for d, centre in zip(ds, scoring.centroids, strict=True)]
-    ctes.append("distances AS (\n    SELECT user_id,\n        " + ",\n        ".join(squares)
-                + f"\n    FROM {last}\n)")
-    ctes.append(f"nearest AS (\n    SELECT *, LEAST({', '.join(ds)}) AS best\n"
-                "    FROM distances\n)")
-    columns = [_pick(ds, scoring.labels) + " AS cluster"]
-    if scoring.personas:
-        names = [scoring.personas.get(label, label) for label in scoring.labels]
-        columns.append(_pick(ds, names) + " AS persona")
-    columns.append("SQRT(best) AS distance")
-    header = (f"-- Persona Lens: nearest of {len(ds)} cluster centres for each user of a "
-              f"per-user feature table\n-- ({n} features; preprocessing as saved in the "
-              "model). Expects the feature table, not raw events.\n")
-    return (header + "WITH " + ",\n".join(ctes) + "\nSELECT user_id,\n    "
-            + ",\n    ".join(columns) + "\nFROM nearest\n")
+    if pre.pca_components_ is None:
+        return ctes, dims, "scaled"
+    parts = [" + ".join(f"({z} - {_num(m)}) * {_num(w)}" for z, m, w in
+                        zip(dims, pre.pca_mean_, component, strict=True)) + f" AS p{j + 1}"
+             for j, component in enumerate(pre.pca_components_)]
+    ctes.append("projected AS (\n    SELECT user_id,\n        " + ",\n        ".join(parts)
+                + "\n    FROM scaled\n)")
+    return ctes, [f"p{j + 1}" for j in range(len(parts))], "projected"
 
 
 def _num(value: float) -> str:
