@@ -53,7 +53,8 @@ def profile_heatmap(profile: pd.DataFrame) -> go.Figure:
         texttemplate="%{text}", textfont={"size": 10},
         hovertemplate="%{y}, %{x}: %{z:.2f} sd from everyone<extra></extra>"))
     fig.update_yaxes(autorange="reversed")
-    return style(fig, "Cluster profiles (standard deviations from everyone's mean)",
+    return style(fig, "Cluster profiles (standard deviations from everyone's mean, "
+                      "values winsorised at the 1st and 99th percentiles)",
                   height=max(300, 40 * len(profile) + 140))
 
 
