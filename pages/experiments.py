@@ -13,8 +13,10 @@ from core.experiments import charts as charts
 from core.experiments.inputs import (
     NOT_REACHED,
     ExperimentSpec,
+    default_control,
     guess_columns,
     join_labels,
+    label_join_problem,
     parse_numbers,
 )
 from core.experiments.planning import mde_proportions, plan_means, plan_proportions
@@ -102,6 +104,66 @@ def drop_unreached(frame: pd.DataFrame, variant: str, joined: dict) -> pd.DataFr
     return frame[~outside]
 
 
+def control_picker(col, frame: pd.DataFrame, variant: str, user: str | None) -> str | None:
+    """The control selector, defaulting to the analysis' own choice (named like a
+    control, else the variant with the most users)."""
+    values = sorted(map(str, frame[variant].dropna().unique()))[:50]
+    default = default_control(frame, variant, user).name if len(values) > 1 else None
+    return col.selectbox("Control", values, key="experiments.col.control",
+                         index=values.index(default) if default in values else 0,
+                         help="By default the variant named control, baseline, base, A, "
+                              "default, original or champion, else the one with the most "
+                              "users.")
+
+
+def persona_breakdown(frame: pd.DataFrame, segment: str | None, user: str | None,
+                      problem: str | None) -> tuple[pd.DataFrame, str | None, str]:
+    """Join the persona labels when chosen and possible; otherwise no breakdown, and why."""
+    if problem:
+        st.caption(problem)
+    if segment != ui.PERSONA:
+        return frame, segment, (problem or "") if segment is None else ""
+    if problem:
+        return frame, None, problem
+    frame, missing = join_labels(frame, ws.persona_labels(), "persona", user)
+    note = (f"{missing:,} users of the experiment are not in the clustered workspace and "
+            "are labelled '(none)'." if missing else "")
+    return frame, "persona", note
+
+
+def per_user_columns(frame: pd.DataFrame, names: list[str], variant: str, guess, metric_col
+                     ) -> tuple[dict, pd.DataFrame, str]:
+    """Metrics, CUPED, timestamp, user id and breakdown of per-user rows."""
+    metrics = metric_col.multiselect("Metrics", [c for c in names if c != variant],
+                                     default=[m for m in guess.metrics if m in names],
+                                     key="experiments.col.metrics",
+                                     help="By default the yes/no columns and the numbers "
+                                          "named like money; any column can be added.")
+    skipped = {c: why for c, why in guess.skipped.items() if c in names}
+    if skipped:
+        st.caption("Not metrics by default: " + "; ".join(f"{c} ({why})"
+                                                          for c, why in skipped.items()))
+    row = st.columns(4)
+    with row[0]:
+        pre = pick("Pre-period value (CUPED)", [ui.NONE, *names], guess.pre, "pre")
+    with row[1]:
+        ts = pick("Timestamp", [ui.NONE, *names], guess.ts, "ts")
+    with row[2]:
+        user = pick("User id", [ui.NONE, *names], guess.user, "user",
+                    help="Each user is counted once; without it, each row is a user.")
+    labels = ws.persona_labels()
+    # Persona is the default breakdown only when its labels can be joined on user ids.
+    problem = label_join_problem(frame, labels, user) if labels is not None else None
+    seg_options = [ui.NONE] + ([ui.PERSONA] if labels is not None else []) + names
+    with row[3]:
+        segment = pick("Break down by", seg_options,
+                       ui.PERSONA if labels is not None and not problem else None, "segment")
+    frame, segment, note = persona_breakdown(frame, segment, user, problem)
+    extra = {"metrics": tuple(metrics), "pre_col": pre, "ts_col": ts,
+             "segment_col": segment, "user_col": user}
+    return extra, frame, note
+
+
 def columns_and_settings(frame: pd.DataFrame) -> tuple[ExperimentSpec, pd.DataFrame, str]:
     guess = guess_columns(frame)
     with st.expander("Columns and settings", icon=":material/tune:", expanded=False):
@@ -118,36 +180,11 @@ def columns_and_settings(frame: pd.DataFrame) -> tuple[ExperimentSpec, pd.DataFr
                                    if guess.variant in names else 0,
                                    key="experiments.col.variant")
         frame = drop_unreached(frame, variant, joined)
-        values = sorted(map(str, frame[variant].dropna().unique()))[:50]
-        default_control = next((v for v in ("control", "holdout") if v in values),
-                               values[0] if values else None)
-        control = top[2].selectbox("Control", values, key="experiments.col.control",
-                                   index=values.index(default_control)
-                                   if default_control in values else 0)
+        control = control_picker(top[2], frame, variant,
+                                 guess.user if guess.user in names else None)
         extra, note = {}, ""
         if layout == "per_user":
-            metrics = top[3].multiselect("Metrics", [c for c in names if c != variant],
-                                         default=[m for m in guess.metrics if m in names],
-                                         key="experiments.col.metrics")
-            row = st.columns(4)
-            with row[0]:
-                pre = pick("Pre-period value (CUPED)", [ui.NONE, *names], guess.pre, "pre")
-            with row[1]:
-                ts = pick("Timestamp", [ui.NONE, *names], guess.ts, "ts")
-            labels = ws.persona_labels()
-            seg_options = [ui.NONE] + ([ui.PERSONA] if labels is not None else []) + names
-            with row[2]:
-                segment = pick("Break down by", seg_options,
-                               ui.PERSONA if labels is not None else None, "segment")
-            with row[3]:
-                user = pick("User id", [ui.NONE, *names], guess.user, "user")
-            if segment == ui.PERSONA:
-                frame, missing = join_labels(frame, labels, "persona", user or "user_id")
-                segment = "persona"
-                note = (f"{missing:,} users of the experiment are not in the clustered "
-                        "workspace and are labelled '(none)'." if missing else "")
-            extra = {"metrics": tuple(metrics), "pre_col": pre, "ts_col": ts,
-                     "segment_col": segment, "user_col": user}
+            extra, frame, note = per_user_columns(frame, names, variant, guess, top[3])
         else:
             numeric = [c for c in names if c != variant]
             users = top[3].selectbox("Users column", numeric,
@@ -208,15 +245,25 @@ def _settings(variant, control, layout, extra, split: str = "") -> ExperimentSpe
 
 
 def verdict(analysis) -> None:
+    """The sentences with their alarms (sample ratio mismatch, too few users) inside."""
     st.subheader("Verdict")
+    for alarm in analysis.alarms:
+        st.error(alarm.message, icon=":material/report:")
     for row, text in zip(analysis.comparisons, analysis.sentences, strict=True):
-        icon = (":material/check_circle:" if row.significant
+        icon = (":material/warning:" if row.significant and (analysis.srm_alarm
+                                                             or not row.estimable)
+                else ":material/check_circle:" if row.significant
                 else ":material/radio_button_unchecked:")
         st.markdown(f"{icon} {text}")
+    if analysis.control_choice:
+        st.caption(f"{analysis.control_choice.text}; change it under *Columns and "
+                   "settings*.")
     cols = st.columns(len(analysis.variants) + 1)
     for col, name, users in zip(cols, analysis.variants, analysis.users, strict=False):
         col.metric(f"Users · {name}", f"{users:,}")
     cols[-1].metric("Sample ratio p", f"{analysis.srm.p_value:.3g}",
+                    delta="mismatch: do not trust" if analysis.srm_alarm else None,
+                    delta_color="inverse",
                     help="Chi-square goodness of fit against the planned split; below "
                          "0.001 the split is broken.")
 
@@ -270,7 +317,9 @@ def bayesian(analysis) -> None:
 
 def per_segment(analysis, note: str) -> None:
     if analysis.segments is None:
-        if ws.persona_labels() is None:
+        if note:
+            st.info(note, icon=":material/hub:")
+        elif ws.persona_labels() is None:
             st.info("Cluster the users first (**Clustering** page) to break the results "
                     "down by persona, or choose a segment column under *Columns and "
                     "settings*.", icon=":material/hub:")
@@ -344,7 +393,8 @@ with shows_errors():
         analysis = ui.analysed(version, spec_json, frame)
     summary = analysis.summary()
     actions.record_experiment_analysis(ws, spec, summary)
-    show_notices(analysis.notices, infos="caption")
+    # Errors (the alarms) are drawn inside the verdict, next to what they qualify.
+    show_notices([n for n in analysis.notices if n.level != "error"], infos="caption")
     verdict(analysis)
     st.caption("Conventions: " + " · ".join(analysis.conventions))
     view = st.segmented_control("View", ["Frequentist", "Bayesian", "Per persona",

@@ -2,6 +2,9 @@
 
 Analyses an A/B test from per-user rows (or aggregated rows with ``--users-col``) and
 prints one sentence per metric, the numbers and the conventions, or the same as JSON.
+Alarms (sample ratio mismatch, too few users: the error-level notices) are printed on
+standard output above the verdict and are a field of the JSON; every notice also goes
+to standard error.
 """
 
 from __future__ import annotations
@@ -20,10 +23,15 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("abtest", help="analyse an A/B test (per-user or aggregated rows)")
     p.add_argument("input", help="CSV, Parquet, JSON lines or Excel file")
     p.add_argument("--variant-col", help="column naming each row's variant (guessed)")
-    p.add_argument("--control", help="the control's value (default: 'control' or first)")
+    p.add_argument("--control", help="the control's value (default: the variant named "
+                                     "control, baseline, base, A, default, original or "
+                                     "champion, else the one with the most users)")
     p.add_argument("--metric", action="append",
-                   help="metric column; repeat for several (default: guessed). 0/1 or "
-                        "true/false columns are conversions, others are means")
+                   help="metric column; repeat for several (default: the yes/no columns "
+                        "and the numbers named like money, such as revenue). 0/1, "
+                        "true/false and yes/no columns are conversions, others are means")
+    p.add_argument("--user-col", help="user id column: each user is counted once "
+                                      "(default: guessed; 'none' counts rows as users)")
     p.add_argument("--pre-col", help="pre-period value of the metric, for CUPED")
     p.add_argument("--ts-col", help="timestamp column: timeline and peeking check")
     p.add_argument("--segment-col", help="segment column for the per-segment breakdown")
@@ -49,11 +57,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=cmd_abtest)
 
 
-def spec_from_args(args: argparse.Namespace, frame):
+def spec_from_args(args: argparse.Namespace, frame, guess=None):
     """Build the ExperimentSpec from the arguments, guessing what is not given."""
     from core.experiments.inputs import ExperimentSpec, guess_columns, parse_numbers
 
-    guess = guess_columns(frame)
+    guess = guess or guess_columns(frame)
     variant = args.variant_col or guess.variant
     if not variant:
         raise ConfigError("No variant column was recognised; name it with --variant-col.")
@@ -77,40 +85,65 @@ def spec_from_args(args: argparse.Namespace, frame):
                               conversion_cols=tuple(args.conversions_col or guess.conversions),
                               mean_cols=tuple(mean_cols or guess.mean_cols), **common)
     metrics = tuple(args.metric or guess.metrics)
+    if not metrics:
+        raise ConfigError("No metric was recognised (a yes/no column, or a number named "
+                          "like revenue); name one with --metric.")
+    user = None if (args.user_col or "").lower() == "none" else args.user_col or guess.user
     return ExperimentSpec(metrics=metrics, pre_col=args.pre_col, ts_col=args.ts_col,
-                          segment_col=args.segment_col, **common)
+                          segment_col=args.segment_col, user_col=user, **common)
 
 
 def cmd_abtest(args: argparse.Namespace) -> int:
     """Analyse the input and print the results; return the exit code."""
     from core.common.export import safe_csv_bytes
     from core.experiments.analysis import analyse_experiment
-    from core.experiments.inputs import read_experiment_path
+    from core.experiments.inputs import guess_columns, read_experiment_path
 
     frame = read_experiment_path(args.input)
-    analysis = analyse_experiment(frame, spec_from_args(args, frame))
+    guess = guess_columns(frame)
+    analysis = analyse_experiment(frame, spec_from_args(args, frame, guess))
     table = analysis.table()
     if args.output:
         Path(args.output).write_bytes(safe_csv_bytes(table, index=False))
+    skipped = {} if args.metric else guess.skipped
     if args.json:
-        payload = analysis.summary()
-        payload["variants"], payload["users"] = analysis.variants, analysis.users
-        payload["srm"] = {"statistic": analysis.srm.statistic,
-                          "p_value": analysis.srm.p_value}
-        payload["spec"] = analysis.spec.to_dict()
-        print(json.dumps(payload, indent=2, default=str, allow_nan=False))
-        return EXIT_OK
+        print(json.dumps(_payload(analysis, skipped), indent=2, default=str,
+                         allow_nan=False))
+    else:
+        _print_text(analysis, table, skipped)
+    for notice in analysis.notices:
+        print(f"  {notice.level}: {notice.message}", file=sys.stderr)
+    return EXIT_OK
+
+
+def _payload(analysis, skipped: dict[str, str]) -> dict:
+    """The JSON output: the summary (with ``alarms`` and ``control``) and the split."""
+    payload = analysis.summary()
+    payload["variants"], payload["users"] = analysis.variants, analysis.users
+    payload["srm"] = {"statistic": analysis.srm.statistic,
+                      "p_value": analysis.srm.p_value, "alarm": analysis.srm_alarm}
+    payload["spec"] = analysis.spec.to_dict()
+    payload["not_default_metrics"] = skipped
+    return payload
+
+
+def _print_text(analysis, table, skipped: dict[str, str]) -> None:
+    for notice in analysis.alarms:
+        print(f"ALARM: {notice.message}")
     for line in analysis.sentences:
         print(line)
     print()
     cols = ["metric", "variant", "control_value", "variant_value", "difference",
             "difference_ci_low", "difference_ci_high", "relative_lift", "p_value",
             "p_adjusted", "significant"]
-    print(table[cols].to_string(index=False, float_format=lambda v: f"{v:.4g}"))
+    print(table[cols].to_string(index=False, float_format=lambda v: f"{v:.4g}",
+                                na_rep="n/a"))
     users = ", ".join(f"{name} {count:,}" for name, count
                       in zip(analysis.variants, analysis.users, strict=True))
     print(f"\nUsers: {users}; sample ratio p = {analysis.srm.p_value:.3g}")
-    for notice in analysis.notices:
-        print(f"  {notice.level}: {notice.message}", file=sys.stderr)
+    if analysis.control_choice:
+        print(analysis.control_choice.notice().message)
+    if skipped:
+        print("Not used as metrics by default (name them with --metric): "
+              + "; ".join(f"{c} ({why})" for c, why in skipped.items()))
     print("Conventions: " + "; ".join(analysis.conventions))
-    return EXIT_OK

@@ -8,8 +8,11 @@ named fields and machine-readable notices (code, message, level).
 The statistics live in small modules re-exported here:
 :mod:`core.experiments.frequentist` (tests), :mod:`core.experiments.bayesian` (Beta posteriors),
 :mod:`core.experiments.adjust` (CUPED, sequential p-value),
-:mod:`core.experiments.planning` (sample sizes) and :mod:`core.experiments.inputs`
-(columns and settings). :func:`analyse_experiment` runs the whole analysis of a table.
+:mod:`core.experiments.planning` (sample sizes), :mod:`core.experiments.inputs`
+(columns, settings and the control), :mod:`core.experiments.columns` (which column is a
+metric) and :mod:`core.experiments.users` (one row per user). :func:`analyse_experiment`
+runs the whole analysis of a table; its error-level notices are the ``alarms`` shown
+next to the verdict.
 """
 
 from __future__ import annotations
@@ -50,8 +53,11 @@ from core.experiments.frequentist import (
 )
 from core.experiments.inputs import (
     ColumnGuess,
+    ControlChoice,
     ExperimentSpec,
-    encode_variants,
+    Variants,
+    choose_control,
+    factorize_variants,
     guess_columns,
     join_labels,
     numeric_column,
@@ -67,10 +73,18 @@ from core.experiments.planning import (
     sample_size_means,
     sample_size_proportions,
 )
-from core.experiments.words import comparison_table, conventions, json_ready, sentence
+from core.experiments.users import per_user_rows
+from core.experiments.words import (
+    comparison_table,
+    conventions,
+    json_ready,
+    sentence,
+    srm_alarm,
+)
 
 __all__ = [
-    "BayesianResult", "ColumnGuess", "CupedResult", "ExperimentAnalysis", "ExperimentSpec",
+    "BayesianResult", "ColumnGuess", "ControlChoice", "CupedResult", "ExperimentAnalysis",
+    "ExperimentSpec",
     "MannWhitneyResult", "MeansResult", "MetricComparison", "Notice", "Plan",
     "ProportionsResult", "SrmResult", "adjust_pvalues", "analyse_experiment",
     "bayesian_proportions", "cuped_adjust", "cuped_theta", "days_needed", "expected_loss",
@@ -106,10 +120,23 @@ class ExperimentAnalysis:
     notices: list[Notice] = field(default_factory=list)
     sentences: list[str] = field(default_factory=list)
     conventions: list[str] = field(default_factory=list)
+    #: Which variant is the control and why.
+    control_choice: ControlChoice | None = None
 
     @property
     def control(self) -> str:
         return self.variants[0]
+
+    @property
+    def srm_alarm(self) -> bool:
+        """True when users per variant differ from the planned split beyond chance."""
+        return self.srm.p_value < SRM_ALARM_P
+
+    @property
+    def alarms(self) -> list[Notice]:
+        """The error-level notices: reasons not to trust the verdict (sample ratio
+        mismatch, too few users, Simpson's paradox), shown next to it."""
+        return [n for n in self.notices if n.level == "error"]
 
     def table(self) -> pd.DataFrame:
         """One row per metric x treatment with every number (the CSV export)."""
@@ -117,9 +144,13 @@ class ExperimentAnalysis:
 
     def summary(self) -> dict[str, Any]:
         """JSON-ready summary for the persona report: sentences, table, conventions."""
+        choice = self.control_choice
         return {"sentences": list(self.sentences), "table": json_ready(self.table()),
                 "conventions": list(self.conventions),
-                "notices": notices_to_json(self.notices)}
+                "notices": notices_to_json(self.notices),
+                "alarms": notices_to_json(self.alarms),
+                "control": {"name": self.control,
+                            "reason": choice.reason if choice else None}}
 
 
 def sample_experiment(n_users: int = 5000, days: int = 90, seed: int = 42) -> pd.DataFrame:
@@ -157,27 +188,35 @@ def analyse_experiment(frame: pd.DataFrame, spec: ExperimentSpec,
     if frame is None or len(frame) == 0:
         raise DataError("The experiment table is empty; load a file with one row per user "
                         "(or per variant).")
-    variants = encode_variants(frame, spec.variant_col, spec.control)
-    names, notices = variants.names, []
+    variants, notices = factorize_variants(frame, spec.variant_col), []
     if variants.excluded_rows:
         notices.append(Notice("missing_variant", f"{variants.excluded_rows:,} rows have no "
                               "variant and were left out."))
-    users = users_per_variant(frame, spec, variants)
+    kinds: dict[str, str] = {}
+    if spec.layout == "per_user":
+        rows = per_user_rows(frame, spec, variants)
+        frame, variants, kinds = rows.frame, rows.variants, rows.kinds
+        notices.extend(rows.notices)
+    choice, variants, users = _control(frame, spec, variants)
+    notices.append(choice.notice())
+    names = variants.names
     srm = _srm(users, spec, names, notices)
     step(0.1, "Per-variant sums")
-    arms = _arms(frame, spec, variants, notices)
+    arms = _arms(frame, spec, variants, kinds, notices)
     pre = _pre_period(frame, spec)
     step(0.3, "Tests")
     comparisons = _comparisons(arms, names, spec, pre, notices)
     _adjust(comparisons, spec)
     analysis = ExperimentAnalysis(spec, names, [int(u) for u in users], srm, comparisons,
-                                  _arm_table(arms, names, spec.alpha), notices=notices)
+                                  _arm_table(arms, names, spec.alpha), notices=notices,
+                                  control_choice=choice)
     step(0.6, "Bayesian view")
     _bayes(analysis, arms)
     _omnibus(analysis, arms)
     step(0.7, "Breakdowns")
     _breakdowns(analysis, frame, arms)
-    analysis.sentences = [sentence(r, spec) for r in comparisons]
+    alarm = srm_alarm(srm.p_value) if analysis.srm_alarm else None
+    analysis.sentences = [sentence(r, spec, alarm) for r in comparisons]
     analysis.conventions = conventions(spec, {a.kind for a in arms}, pre is not None,
                                        len(names))
     step(1.0, "Done")
@@ -185,6 +224,19 @@ def analyse_experiment(frame: pd.DataFrame, spec: ExperimentSpec,
 
 
 # ----------------------------------------------------------------------------- steps
+
+
+def _control(frame: pd.DataFrame, spec: ExperimentSpec, variants: Variants
+             ) -> tuple[ControlChoice, Variants, np.ndarray]:
+    """The control (given, named like one, or the variant with the most users), the
+    variants recoded with it first and the users per variant in that order."""
+    users = users_per_variant(frame, spec, variants)
+    if len(users) != len(variants.names):
+        users = variants.counts()
+    choice = choose_control(variants.names, users, spec.control)
+    recoded = variants.with_control(choice.name, spec.variant_col)
+    order = [variants.names.index(name) for name in recoded.names]
+    return choice, recoded, users[order]
 
 
 def _srm(users: np.ndarray, spec: ExperimentSpec, names: list[str],
@@ -197,23 +249,25 @@ def _srm(users: np.ndarray, spec: ExperimentSpec, names: list[str],
         split = ", ".join(f"{n}: {int(o):,} (expected {e:,.0f})"
                           for n, o, e in zip(names, srm.observed, srm.expected, strict=True))
         notices.append(Notice(
-            "srm", f"SAMPLE RATIO MISMATCH (p = {srm.p_value:.2g}): users per variant differ "
-            f"from the planned split ({split}). Assignment or logging is broken somewhere; "
-            "the results below are not trustworthy until the cause is found.", "error"))
+            "srm", f"{srm_alarm(srm.p_value)}. Users per variant differ from the planned "
+            f"split ({split}). Assignment or logging is broken somewhere; the results are "
+            "not trustworthy until the cause is found.", "error"))
     return srm
 
 
-def _arms(frame: pd.DataFrame, spec: ExperimentSpec, variants, notices) -> list[ArmStats]:
+def _arms(frame: pd.DataFrame, spec: ExperimentSpec, variants: Variants,
+          kinds: dict[str, str], notices: list[Notice]) -> list[ArmStats]:
     if spec.layout == "aggregated":
         return aggregated_arms(frame, spec, variants)
     if not spec.metrics:
         raise ConfigError("Choose at least one metric: a 0/1 conversion column or a numeric "
                           "column such as revenue.")
-    arms = [per_user_arms(frame, spec, variants, m) for m in spec.metrics]
+    arms = [per_user_arms(frame, spec, variants, m, kinds.get(m)) for m in spec.metrics]
     for arm in arms:
         if arm.excluded:
             notices.append(Notice("missing_metric", f"{arm.name}: {arm.excluded:,} users "
-                                  "have no value and were left out of this metric."))
+                                  "have no value (an empty cell or one that is not usable) "
+                                  "and were left out of this metric.", subject=arm.name))
     return arms
 
 

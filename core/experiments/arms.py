@@ -9,7 +9,8 @@ import numpy as np
 import pandas as pd
 
 from core.common.errors import ConfigError, DataError
-from core.experiments.inputs import ExperimentSpec, Variants, is_binary, numeric_column
+from core.experiments.columns import is_binary
+from core.experiments.inputs import ExperimentSpec, Variants, numeric_column
 
 
 @dataclass
@@ -56,14 +57,17 @@ def take(values: np.ndarray, rows: np.ndarray | None) -> np.ndarray:
 
 
 def per_user_arms(frame: pd.DataFrame, spec: ExperimentSpec, variants: Variants,
-                  column: str) -> ArmStats:
-    """Sums of one per-user metric column; rows without a value are counted as excluded."""
+                  column: str, kind: str | None = None) -> ArmStats:
+    """Sums of one per-user metric column; rows without a value are counted as excluded.
+
+    ``kind`` ("conversion" or "mean") is read from the values when not given.
+    """
     values = numeric_column(frame, column)
     keep = (variants.codes >= 0) & np.isfinite(values)
     # Most tables have every value: skip copying 10 M rows then.
     rows = None if keep.all() else np.flatnonzero(keep)
     codes, kept = take(variants.codes, rows), take(values, rows)
-    kind = "conversion" if is_binary(frame[column]) else "mean"
+    kind = kind or ("conversion" if is_binary(frame[column]) else "mean")
     n, sums, means, sds = arm_sums(codes, kept, len(variants.names))
     excluded = int((variants.codes >= 0).sum() - len(kept))
     return ArmStats(column, kind, n, sums, means, sds, codes, kept, rows, excluded)

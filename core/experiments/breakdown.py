@@ -14,7 +14,9 @@ from core.experiments.compare import SEQUENTIAL_TAU_SHARE
 from core.experiments.frequentist import (
     adjust_pvalues,
     compare_two_proportions,
+    fisher_test,
     means_test_from_stats,
+    too_few_to_estimate,
 )
 from core.experiments.inputs import ExperimentSpec
 
@@ -66,6 +68,13 @@ def _segment_row(arm, label, n, means, sds, sums, i, names, spec) -> list:
         res = _pair(arm.kind, n, means, sds, sums, i, spec)
     except PersonaLensError:
         return untestable  # too few users or no variation
+    counts = [sums[0], sums[i]] if arm.kind == "conversion" else None
+    if too_few_to_estimate([names[0], names[i]], [n[0], n[i]], counts):
+        # As in the pooled comparison: no interval, and a rate's p-value is exact.
+        p = (fisher_test(sums[0], n[0], sums[i], n[i], spec.alternative).p_value
+             if arm.kind == "conversion" else res.p_value)
+        return [*base, res.difference, float("nan"), float("nan"), res.relative_lift, p,
+                float("nan"), False]
     return [*base, res.difference, *res.difference_ci, res.relative_lift, res.p_value,
             float("nan"), False]
 

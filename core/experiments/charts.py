@@ -25,9 +25,11 @@ def forest_plot(rows: list[MetricComparison], alpha: float) -> go.Figure:
     """Relative lift of each metric x treatment with its interval; 0 marked."""
     labels, lifts, lows, highs, colours = [], [], [], [], []
     for r in rows:
-        labels.append(f"{metric_label(r.metric, r.kind)} · {r.variant}")
+        label = f"{metric_label(r.metric, r.kind)} · {r.variant}"
+        labels.append(label if r.estimable else f"{label} (too few users)")
         lifts.append(r.relative_lift * 100)
-        lo, hi = r.relative_lift_ci
+        # Too few users: no interval, so the bar is the point itself (not edge to edge).
+        lo, hi = r.relative_lift_ci if r.estimable else (r.relative_lift,) * 2
         # One-sided intervals reach to infinity: draw them to the plot edge.
         lows.append(lo * 100 if math.isfinite(lo) else None)
         highs.append(hi * 100 if math.isfinite(hi) else None)

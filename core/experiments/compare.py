@@ -13,12 +13,15 @@ from core.experiments.adjust import cuped_theta, msprt_p_value
 from core.experiments.arms import ArmStats, arm_sums, take
 from core.experiments.frequentist import (
     MIN_EXPECTED_COUNT,
+    MIN_OUTCOMES_PER_ARM,
+    MIN_USERS_PER_ARM,
     compare_two_proportions,
     fisher_test,
     interval_label,
     mann_whitney_test,
     means_test_from_stats,
     normalise_alternative,
+    too_few_to_estimate,
 )
 from core.experiments.inputs import ExperimentSpec
 
@@ -33,8 +36,10 @@ SEQUENTIAL_TAU_SHARE = 0.10
 #: Above this many users per arm the rank test is skipped: ranking takes seconds there,
 #: and the t-test's normal approximation is then reliable even for skewed metrics.
 RANK_TEST_MAX_USERS = 1_000_000
-#: Below this many users in an arm, normal approximations are rough.
+#: Below this many users in an arm, normal approximations are rough (a warning; below
+#: MIN_USERS_PER_ARM no interval is given at all).
 SMALL_ARM = 100
+NO_INTERVAL = (float("nan"), float("nan"))
 
 
 @dataclass
@@ -75,16 +80,34 @@ class MetricComparison:
     sequential_p: float | None = None
     prob_beats_control: float | None = None
     expected_loss: float | None = None
+    #: Why the arms are too small to estimate the change (then the intervals are NaN),
+    #: or None.
+    too_few: str | None = None
     notices: list[Notice] = field(default_factory=list)
+
+    @property
+    def estimable(self) -> bool:
+        """True when the arms are large enough for an interval of the change."""
+        return self.too_few is None
 
 
 def compare(arm: ArmStats, i: int, names: list[str], spec: ExperimentSpec,
             pre: np.ndarray | None = None) -> MetricComparison:
-    """Compare variant ``i`` with the control (0) on one metric."""
+    """Compare variant ``i`` with the control (0) on one metric.
+
+    Below :data:`MIN_USERS_PER_ARM` users (or :data:`MIN_OUTCOMES_PER_ARM` conversions
+    or non-conversions) in an arm the change is not estimated: the intervals are NaN, an
+    error notice says why, and a rate's p-value is Fisher's exact test.
+    """
+    counts = [arm.sums[0], arm.sums[i]] if arm.kind == "conversion" else None
+    too_few = too_few_to_estimate([names[0], names[i]], [arm.n[0], arm.n[i]], counts)
     if arm.kind == "conversion":
-        result = _conversion(arm, i, names, spec)
+        result = _conversion(arm, i, names, spec, exact=too_few is not None)
     else:
         result = _mean(arm, i, names, spec, pre)
+    if too_few:
+        _without_interval(result, too_few)
+        return result
     if spec.sequential:
         tau = SEQUENTIAL_TAU_SHARE * abs(result.control_value) or 1e-9
         result.sequential_p = float(msprt_p_value(result.difference, result.standard_error,
@@ -98,8 +121,32 @@ def compare(arm: ArmStats, i: int, names: list[str], spec: ExperimentSpec,
     return result
 
 
-def _conversion(arm: ArmStats, i: int, names: list[str], spec: ExperimentSpec
-                ) -> MetricComparison:
+def _without_interval(result: MetricComparison, reason: str) -> None:
+    """Too few users: drop the intervals and say so in an error notice."""
+    result.too_few = reason
+    result.difference_ci = result.relative_lift_ci = NO_INTERVAL
+    result.bootstrap_ci = None
+    if result.unadjusted_ci is not None:
+        result.unadjusted_ci = NO_INTERVAL
+    need = f"at least {MIN_USERS_PER_ARM} users"
+    if result.kind == "conversion":
+        need += (f", {MIN_OUTCOMES_PER_ARM} conversions and {MIN_OUTCOMES_PER_ARM} "
+                 f"non-conversions (n·p ≥ {MIN_OUTCOMES_PER_ARM} and n·(1 − p) ≥ "
+                 f"{MIN_OUTCOMES_PER_ARM})")
+        p_text = "the p-value is Fisher's exact test"
+    else:
+        p_text = ("the p-value is Welch's t-test, which assumes roughly normal means; "
+                  "see the rank test")
+    result.notices.append(Notice(
+        "too_few_users", f"{result.metric} ({result.variant}): too few users to estimate "
+        f"the change: {reason}. A normal-approximation interval needs {need} in each arm, "
+        f"so no interval is given; {p_text}. Collect more users before reading the size "
+        "of the effect.", "error", result.metric))
+
+
+def _conversion(arm: ArmStats, i: int, names: list[str], spec: ExperimentSpec,
+                exact: bool = False) -> MetricComparison:
+    """The z-test of two rates; with ``exact``, Fisher's exact test gives the p-value."""
     x0, n0, x1, n1 = arm.sums[0], arm.n[0], arm.sums[i], arm.n[i]
     if x0 + x1 == 0 or x0 + x1 == n0 + n1:
         raise DataError(f"{arm.name}: every user of '{names[0]}' and '{names[i]}' has the "
@@ -112,6 +159,12 @@ def _conversion(arm: ArmStats, i: int, names: list[str], spec: ExperimentSpec
         pair.statistic, float("nan"), pair.p_value,
         "two-proportion z-test, pooled SE under H0", interval_label(spec.interval),
         float(np.sqrt(x0 / n0 * (1 - x0 / n0) / n0 + x1 / n1 * (1 - x1 / n1) / n1)))
+    if exact:
+        result.fisher_p = result.p_value = fisher_test(x0, n0, x1, n1,
+                                                       spec.alternative).p_value
+        result.statistic = float("nan")
+        result.test = "Fisher's exact test (too few users for the z-test)"
+        return result
     pooled = (x0 + x1) / (n0 + n1)
     expected = min(n0, n1) * min(pooled, 1 - pooled)
     if expected < MIN_EXPECTED_COUNT:
@@ -134,10 +187,6 @@ def _mean(arm: ArmStats, i: int, names: list[str], spec: ExperimentSpec,
         _rank_test(result, arm, i, spec)
     if arm.values is not None and spec.bootstrap:
         _bootstrap(result, arm, i, spec)
-    if min(arm.n[0], arm.n[i]) < 30:
-        result.notices.append(Notice("small_sample_t", f"{arm.name}: fewer than 30 users "
-                                     "in an arm; the t-test assumes roughly normal means; "
-                                     "see the rank test."))
     return result
 
 

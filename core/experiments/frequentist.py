@@ -31,6 +31,16 @@ EXACT_RANK_LIMIT = 50
 #: (Cochran's rule); Fisher's exact test is offered instead.
 MIN_EXPECTED_COUNT = 5
 CORRECTIONS = ("none", "bonferroni", "holm", "fdr_bh")
+#: Fewer users than this in an arm and the normal approximation behind the z and t
+#: intervals cannot be relied on: the usual textbook rule for the central limit theorem
+#: (and a skewed metric such as revenue needs more).
+MIN_USERS_PER_ARM = 30
+#: The Wald interval of a rate needs n·p ≥ 5 and n·(1 − p) ≥ 5 in each arm, the common
+#: textbook condition for the normal approximation to a binomial (below it the coverage
+#: is far from nominal; Brown, Cai and DasGupta, Statistical Science 2001, find it
+#: erratic even above): at least this many conversions and non-conversions per arm.
+#: With none at all the interval collapses to a point, e.g. a lift of "-100 % to -100 %".
+MIN_OUTCOMES_PER_ARM = 5
 
 
 @dataclass(frozen=True)
@@ -188,6 +198,41 @@ def _counts(conversions: Sequence[float], users: Sequence[float]
                         "converted), so the rates cannot differ: check the conversion "
                         "column.")
     return x, n
+
+
+def too_few_to_estimate(names: Sequence[str], users: Sequence[float],
+                        conversions: Sequence[float] | None = None) -> str | None:
+    """Why an interval of the difference cannot be estimated from these arms, or None.
+
+    Parameters
+    ----------
+    names : sequence of str
+        The arms' names (control first).
+    users : sequence of numbers
+        Users per arm.
+    conversions : sequence of numbers, optional
+        Converted users per arm, for a rate (checks n·p ≥ 5 and n·(1 − p) ≥ 5).
+
+    Returns
+    -------
+    str or None
+        E.g. "'B' has 5 users, 0 conversions"; None when every arm has at least
+        :data:`MIN_USERS_PER_ARM` users (and :data:`MIN_OUTCOMES_PER_ARM` conversions and
+        non-conversions).
+    """
+    problems = []
+    for i, name in enumerate(names):
+        n = float(users[i])
+        parts = [f"{n:,.0f} users"] if n < MIN_USERS_PER_ARM else []
+        if conversions is not None:
+            x = float(conversions[i])
+            if x < MIN_OUTCOMES_PER_ARM:
+                parts.append(f"{x:,.0f} conversions")
+            if n - x < MIN_OUTCOMES_PER_ARM:
+                parts.append(f"{n - x:,.0f} non-conversions")
+        if parts:
+            problems.append(f"'{name}' has {', '.join(parts)}")
+    return "; ".join(problems) or None
 
 
 # ----------------------------------------------------------------------------- proportions

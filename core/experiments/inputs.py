@@ -1,8 +1,10 @@
-"""Experiment input: which column is which, settings, and per-variant sums.
+"""Experiment input: the guessed columns, settings, the variants and their control, and
+reading files.
 
-Two layouts are accepted: per-user rows (variant, 0/1 conversion and/or numeric
-metrics, optional pre-period value, timestamp and segment) and aggregated rows
-(variant, users, conversions, and sum / sum of squares of numeric metrics).
+Two layouts are accepted: per-user rows (variant, user id, conversion flags and/or
+numeric metrics, optional pre-period value, timestamp and segment) and aggregated rows
+(variant, users, conversions, and sum / sum of squares of numeric metrics). How a
+column's role is read from its name and values lives in :mod:`core.experiments.columns`.
 """
 
 from __future__ import annotations
@@ -15,21 +17,18 @@ import numpy as np
 import pandas as pd
 
 from core.common.errors import ConfigError, DataError
+from core.common.notices import Notice
+from core.experiments.columns import (
+    FALSE_WORDS,
+    PATTERNS,
+    TRUE_WORDS,
+    find,
+    metric_role,
+    yes_no_like,
+)
 from core.experiments.frequentist import CORRECTIONS, check_alpha, normalise_alternative
 
 Layout = Literal["per_user", "aggregated"]
-#: Names of common exports, tried in order (whole-name matches, case-insensitive).
-_PATTERNS = {
-    "variant": r"variant|variation|group|arm|bucket|treatment|ab_?group|experiment_?group|"
-               r"cohort|test_?group",
-    "user": r"user_?id|userid|user|client_?id|distinct_?id|anonymous_?id|visitor_?id|id",
-    "conversion": r"converted|conversion|is_?converted|purchased|success|clicked|signed_?up",
-    "pre": r"pre_.*|.*_pre|pre_?period.*|baseline_.*|.*_before|covariate",
-    "ts": r"ts|timestamp|time|date|assigned_?at|exposed_?at|exposure_?time|event_?time",
-    "segment": r"segment|persona|cluster|country|device|platform",
-    "users": r"users|n|visitors|participants|exposures|trials|sample_?size|n_?users",
-    "conversions": r"conversions|converted|successes|n_?converted|purchases",
-}
 
 
 @dataclass(frozen=True)
@@ -39,8 +38,11 @@ class ExperimentSpec:
     variant_col: str = "variant"
     control: str | None = None
     layout: Layout = "per_user"
-    #: Per-user metric columns: 0/1 or true/false columns are conversions, others means.
+    #: Per-user metric columns: 0/1, true/false or yes/no columns are conversions,
+    #: others means (see :func:`core.experiments.columns.metric_values`).
     metrics: tuple[str, ...] = ()
+    #: Per-user layout: the user id; each user is then counted once (see
+    #: :mod:`core.experiments.users`). None: each row is a user.
     user_col: str | None = None
     pre_col: str | None = None
     ts_col: str | None = None
@@ -95,7 +97,12 @@ class ExperimentSpec:
 
 @dataclass
 class ColumnGuess:
-    """Columns guessed from their names and contents; the page offers them as defaults."""
+    """Columns guessed from their names and contents; the page offers them as defaults.
+
+    ``skipped`` says why each other number or flag column is not a default metric
+    (an id, a position, a number not named like an outcome); any column can still be
+    chosen by hand.
+    """
 
     layout: Layout
     variant: str | None
@@ -107,52 +114,137 @@ class ColumnGuess:
     users: str | None = None
     conversions: list[str] = field(default_factory=list)
     mean_cols: list[tuple[str, str, str]] = field(default_factory=list)
+    skipped: dict[str, str] = field(default_factory=dict)
 
 
-def _find(columns: list[str], role: str, exclude: set[str] = frozenset()) -> str | None:
-    pattern = re.compile(rf"^(?:{_PATTERNS[role]})$", re.IGNORECASE)
-    return next((c for c in columns if c not in exclude and pattern.match(c)), None)
-
-
-def is_binary(values: pd.Series) -> bool:
-    """True for bool columns and numeric columns holding only 0 and 1 (and missing)."""
-    if pd.api.types.is_bool_dtype(values):
-        return True
-    if not pd.api.types.is_numeric_dtype(values):
-        return False
-    v = values.to_numpy(dtype=float, na_value=np.nan)
-    v = v[np.isfinite(v)]
-    return v.size > 0 and bool(((v == 0) | (v == 1)).all())
+def _numeric(frame: pd.DataFrame, column: str) -> bool:
+    values = frame[column]
+    return pd.api.types.is_numeric_dtype(values) or pd.api.types.is_bool_dtype(values)
 
 
 def guess_columns(frame: pd.DataFrame) -> ColumnGuess:
-    """Guess the layout and the role of each column from names and contents."""
+    """Guess the layout and the role of each column from names and contents.
+
+    Default metrics are conversion-like flags (0/1, true/false, yes/no) and numbers named
+    like money (revenue, amount, spend, sales, ...); ids, positions, times and other
+    numbers are not (see :func:`core.experiments.columns.metric_role`).
+    """
     cols = [str(c) for c in frame.columns]
-    variant = _find(cols, "variant")
-    numeric = [c for c in cols if c != variant and (pd.api.types.is_numeric_dtype(frame[c])
-                                                    or pd.api.types.is_bool_dtype(frame[c]))]
-    users = _find(numeric, "users")
-    user = _find(cols, "user", {variant} if variant else set())
+    variant = find(cols, "variant")
+    numeric = [c for c in cols if c != variant and _numeric(frame, c)]
+    users = find(numeric, "users")
+    user = find(cols, "user", {variant} if variant else set())
     one_row_per_variant = variant is not None and frame[variant].nunique() == len(frame)
     if users is not None and (one_row_per_variant or user is None):
-        conversions = [c for c in numeric if c != users and _find([c], "conversions")]
+        conversions = [c for c in numeric if c != users and find([c], "conversions")]
         sums = [c for c in numeric if c.endswith("_sum")]
         mean_cols = [(c[:-4], c, f"{c[:-4]}_sum_sq") for c in sums
                      if f"{c[:-4]}_sum_sq" in cols]
         return ColumnGuess("aggregated", variant, users=users, conversions=conversions,
                            mean_cols=mean_cols)
-    pre = _find(numeric, "pre")
-    ts = _find(cols, "ts")
-    taken = {variant, user, pre, ts}
-    conversion = _find(numeric, "conversion")
-    metrics = ([conversion] if conversion else []) + [
-        c for c in numeric if c not in taken and c != conversion and not c.startswith("pre")]
-    segment = _find(cols, "segment", {c for c in taken if c})
+    pre, ts = find(numeric, "pre"), find(cols, "ts")
+    taken = {c for c in (variant, user, pre, ts) if c}
+    segment = find(cols, "segment", taken)
+    metrics, skipped = _guess_metrics(frame, [c for c in cols if c not in taken | {segment}])
     return ColumnGuess("per_user", variant, user=user, metrics=metrics, pre=pre, ts=ts,
-                       segment=segment)
+                       segment=segment, skipped=skipped)
+
+
+def _guess_metrics(frame: pd.DataFrame, candidates: list[str]
+                   ) -> tuple[list[str], dict[str, str]]:
+    """Default metrics (a conversion-named flag first) and why the others are not."""
+    metrics, skipped = [], {}
+    for column in candidates:
+        if find([column], "pre") or column.lower().startswith("pre"):
+            continue  # a pre-period covariate, offered for CUPED
+        role, reason = metric_role(column, frame[column])
+        if role in ("conversion", "money"):
+            metrics.append(column)
+        elif _numeric(frame, column) or yes_no_like(frame[column]):
+            skipped[column] = reason
+    metrics.sort(key=lambda c: find([c], "conversion") is None)
+    return metrics, skipped
 
 
 # ----------------------------------------------------------------------------- variants
+
+#: Values that name the control, most telling first (compared lower-case, with
+#: separators as spaces and words such as "variant" or "group" around them dropped).
+CONTROL_NAMES = ("control", "ctrl", "ctl", "baseline", "base", "holdout", "hold out", "a",
+                 "default", "original", "champion", "old", "0")
+#: Words around a variant's name that say nothing about it ("Group A", "variant_a").
+_VARIANT_WORDS = {"variant", "variation", "group", "arm", "bucket", "cohort", "version"}
+#: Words that mark a control anywhere in a longer name ("A (control)", "control_v1").
+_CONTROL_WORDS = ("control", "baseline", "holdout")
+
+
+@dataclass(frozen=True)
+class ControlChoice:
+    """Which variant is the control and why."""
+
+    name: str
+    rule: Literal["named", "largest", "given"]
+    reason: str
+
+    @property
+    def text(self) -> str:
+        """The choice and why, e.g. "Control: 'A', because it is named like a control"."""
+        return f"Control: '{self.name}', {self.reason}"
+
+    def notice(self) -> Notice:
+        """An info notice stating the choice and how to change it."""
+        return Notice("control", f"{self.text}. Choose another with the Control setting "
+                      "(command line: --control).", "info", self.name)
+
+
+def _control_rank(name: str) -> int | None:
+    """Position of a variant's name in :data:`CONTROL_NAMES`, or None."""
+    words = re.sub(r"[^a-z0-9]+", " ", str(name).lower()).split()
+    while len(words) > 1 and words[0] in _VARIANT_WORDS:
+        words = words[1:]
+    while len(words) > 1 and words[-1] in _VARIANT_WORDS:
+        words = words[:-1]
+    text = " ".join(words)
+    if text in CONTROL_NAMES:
+        return CONTROL_NAMES.index(text)
+    hit = next((w for w in _CONTROL_WORDS if w in words), None)
+    return None if hit is None else CONTROL_NAMES.index(hit)
+
+
+def choose_control(names: list[str], users: np.ndarray | list[float],
+                   given: str | None = None) -> ControlChoice:
+    """The control: the given one, else the variant named like a control, else the
+    variant with the most users.
+
+    Parameters
+    ----------
+    names : list of str
+        Variant names.
+    users : array-like
+        Users (or rows) per variant, in the order of ``names``.
+    given : str, optional
+        The analyst's choice; it must be one of ``names``.
+
+    Returns
+    -------
+    ControlChoice
+    """
+    users = np.asarray(users, dtype=float)
+    ranked = [(rank, -users[i], i) for i, n in enumerate(names)
+              if (rank := _control_rank(n)) is not None]
+    if ranked:
+        i = min(ranked)[2]
+        default = ControlChoice(names[i], "named", "because it is named like a control "
+                                "(control, baseline, base, A, default, original, champion)")
+    else:
+        i = int(np.argmax(users))
+        default = ControlChoice(names[i], "largest", f"the variant with the most users "
+                                f"({users[i]:,.0f}): no variant is named like a control "
+                                "(control, baseline, A, default, ...)")
+    if given is None or given == default.name:
+        return default
+    return ControlChoice(given, "given", f"as chosen (by default it would be "
+                         f"'{default.name}', {default.reason.split(' (')[0]})")
 
 
 @dataclass
@@ -163,9 +255,26 @@ class Variants:
     codes: np.ndarray
     excluded_rows: int
 
+    def with_control(self, control: str, column: str = "variant") -> Variants:
+        """The same variants recoded with ``control`` as 0, the rest in their order."""
+        if control not in self.names:
+            raise ConfigError(f"The control '{control}' is not a value of '{column}' (found "
+                              f"{', '.join(self.names[:10])}). Pick the control among them.")
+        first = self.names.index(control)
+        order = [first] + [i for i in range(len(self.names)) if i != first]
+        remap = np.empty(len(self.names), dtype=np.int64)
+        remap[order] = np.arange(len(self.names))
+        codes = np.where(self.codes >= 0, remap[np.maximum(self.codes, 0)], -1)
+        return Variants([self.names[i] for i in order], codes, self.excluded_rows)
 
-def encode_variants(frame: pd.DataFrame, column: str, control: str | None) -> Variants:
-    """Code the variant column with the control first and the rest in sorted order."""
+    def counts(self) -> np.ndarray:
+        """Rows per variant."""
+        keep = self.codes >= 0
+        return np.bincount(self.codes[keep], minlength=len(self.names)).astype(float)
+
+
+def factorize_variants(frame: pd.DataFrame, column: str) -> Variants:
+    """Code the variant column in sorted order (no control chosen yet)."""
     if column not in frame.columns:
         raise ConfigError(f"The variant column '{column}' is not in the data; choose one of "
                           f"{', '.join(map(str, frame.columns[:12]))}.")
@@ -175,18 +284,32 @@ def encode_variants(frame: pd.DataFrame, column: str, control: str | None) -> Va
         found = f"only '{names[0]}'" if names else "none"
         raise DataError(f"The variant column '{column}' has {found}: an experiment needs a "
                         "control and at least one treatment.")
-    if control is None:
-        control = next((n for n in names if n.lower() in ("control", "a", "baseline",
-                                                          "ctrl", "0")), names[0])
-    if control not in names:
-        raise ConfigError(f"The control '{control}' is not a value of '{column}' (found "
-                          f"{', '.join(names[:10])}). Pick the control among them.")
-    order = [names.index(control)] + [i for i in range(len(names))
-                                      if names[i] != control]
-    remap = np.empty(len(names), dtype=np.int64)
-    remap[order] = np.arange(len(names))
-    codes = np.where(raw_codes >= 0, remap[np.maximum(raw_codes, 0)], -1)
-    return Variants([names[i] for i in order], codes, int((raw_codes < 0).sum()))
+    return Variants(names, raw_codes.astype(np.int64), int((raw_codes < 0).sum()))
+
+
+def encode_variants(frame: pd.DataFrame, column: str, control: str | None) -> Variants:
+    """Code the variant column with the control first (see :func:`choose_control`, by
+    rows) and the rest in sorted order."""
+    variants = factorize_variants(frame, column)
+    if control is not None:
+        return variants.with_control(control, column)
+    return variants.with_control(choose_control(variants.names, variants.counts()).name,
+                                 column)
+
+
+def default_control(frame: pd.DataFrame, column: str, user_col: str | None = None
+                    ) -> ControlChoice:
+    """The control the analysis would choose: by name, else the variant with the most
+    distinct users (rows when there is no user column)."""
+    variants = factorize_variants(frame, column)
+    if user_col and user_col in frame.columns:
+        keep = variants.codes >= 0
+        users = (pd.Series(frame[user_col].to_numpy()[keep])
+                 .groupby(variants.codes[keep]).nunique()
+                 .reindex(range(len(variants.names)), fill_value=0).to_numpy())
+    else:
+        users = variants.counts()
+    return choose_control(variants.names, users)
 
 
 def parse_numbers(text: str | None, what: str) -> tuple[float, ...] | None:
@@ -249,9 +372,44 @@ def join_labels(frame: pd.DataFrame, labels: pd.Series, name: str,
     return out, int(mapped.isna().sum())
 
 
+def label_join_problem(frame: pd.DataFrame, labels: pd.Series | None,
+                       user_col: str | None, what: str = "persona") -> str | None:
+    """Why labels per user (personas) cannot be joined to the experiment, or None.
+
+    Parameters
+    ----------
+    frame : DataFrame
+        The experiment rows.
+    labels : Series or None
+        Label per user id (index: user id); None when there are none (not clustered).
+    user_col : str or None
+        The experiment's user id column.
+    what : str
+        What the labels are, for the message.
+
+    Returns
+    -------
+    str or None
+        A sentence saying why there is no breakdown by ``what``, or None when at least
+        one user of the experiment has a label.
+    """
+    if labels is None or len(labels) == 0:
+        return f"No breakdown by {what}: the workspace has no {what}s yet (cluster first)."
+    if not user_col or user_col not in frame.columns:
+        return (f"No breakdown by {what}: the experiment data has no user id column, so its "
+                f"users cannot be matched to the {what}s. Choose the user id column, or "
+                "another column to break down by.")
+    keys = frame[user_col].dropna().astype(str)
+    if not keys.isin(labels.index.astype(str)).any():
+        return (f"No breakdown by {what}: none of the {keys.nunique():,} user ids in "
+                f"'{user_col}' is a user of the clustered workspace.")
+    return None
+
+
 # ----------------------------------------------------------------------------- reading
 
-_TRUE, _FALSE = {"true", "t", "yes", "y", "1"}, {"false", "f", "no", "n", "0"}
+#: Text of numbers that are also yes/no words: such columns stay numbers.
+_NUMBER_FLAGS = {"0", "1", "0.0", "1.0"}
 
 
 def infer_types(frame: pd.DataFrame) -> pd.DataFrame:
@@ -261,7 +419,7 @@ def infer_types(frame: pd.DataFrame) -> pd.DataFrame:
     id-like and variant-like columns stay text.
     """
     out = frame.copy()
-    keep_text = re.compile(rf"^(?:{_PATTERNS['user']}|{_PATTERNS['variant']})$", re.I)
+    keep_text = re.compile(rf"^(?:{PATTERNS['user']}|{PATTERNS['variant']})$", re.I)
     for col in out.columns:
         values = out[col]
         if keep_text.match(str(col)) or not (pd.api.types.is_object_dtype(values)
@@ -269,8 +427,8 @@ def infer_types(frame: pd.DataFrame) -> pd.DataFrame:
             continue
         text = values.astype("string").str.strip().str.lower()
         seen = set(text.dropna().unique())
-        if seen and seen <= _TRUE | _FALSE and not seen <= {"0", "1"}:
-            out[col] = text.map(lambda v: None if pd.isna(v) else v in _TRUE).astype(
+        if seen and seen <= TRUE_WORDS | FALSE_WORDS and not seen <= _NUMBER_FLAGS:
+            out[col] = text.map(lambda v: None if pd.isna(v) else v in TRUE_WORDS).astype(
                 "boolean")
             continue
         numbers = pd.to_numeric(text.replace("", None), errors="coerce")

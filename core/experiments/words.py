@@ -9,7 +9,11 @@ from typing import Any
 import pandas as pd
 
 from core.experiments.compare import MetricComparison
-from core.experiments.frequentist import normalise_alternative
+from core.experiments.frequentist import (
+    MIN_OUTCOMES_PER_ARM,
+    MIN_USERS_PER_ARM,
+    normalise_alternative,
+)
 from core.experiments.inputs import ExperimentSpec
 
 CORRECTION_NAMES = {"holm": "Holm", "bonferroni": "Bonferroni",
@@ -56,31 +60,51 @@ def _interval_text(ci: tuple[float, float], level: float) -> str:
     return f"{level:.0f} % CI {fmt_pct(lo)} to {fmt_pct(hi)}"
 
 
-def sentence(row: MetricComparison, spec: ExperimentSpec) -> str:
-    """One plain sentence: what changed, by how much, with what certainty."""
+def srm_alarm(p_value: float) -> str:
+    """The sample-ratio alarm as it is printed next to the verdict."""
+    return (f"Sample ratio mismatch (p = {p_value:.2g}): the split is not what was planned; "
+            "do not trust this result")
+
+
+def _effect_text(row: MetricComparison, level: float) -> str:
+    """The relative lift with its interval, or why there is none."""
+    if not row.estimable:
+        return "; too few users to estimate the change (interval n/a)"
+    if not math.isfinite(row.relative_lift):
+        return ""
+    return (f"{'' if row.cuped_theta is not None else ','} {fmt_pct(row.relative_lift)} "
+            f"relative ({_interval_text(row.relative_lift_ci, level)})")
+
+
+def sentence(row: MetricComparison, spec: ExperimentSpec, alarm: str | None = None) -> str:
+    """One plain sentence: what changed, by how much, with what certainty.
+
+    ``alarm`` (e.g. :func:`srm_alarm`) is written into the sentence, so that a
+    significant result of a broken experiment never reads as a plain win.
+    """
     label = metric_label(row.metric, row.kind)
     verb = ("raises" if row.difference > 0 else "lowers" if row.difference < 0
             else "does not change")
     level = (1 - spec.alpha) * 100
     text = (f"{row.variant} {verb} {label} from {fmt_value(row.control_value, row.kind)} "
             f"to {fmt_value(row.treatment_value, row.kind)}")
-    if row.cuped_theta is not None:
+    if row.cuped_theta is not None and row.estimable:
         change = (f"variance {fmt_pct(row.variance_reduction, signed=False)} lower"
                   if row.variance_reduction >= 0
                   else f"variance {fmt_pct(-row.variance_reduction, signed=False)} higher")
         text += f"; adjusted for the pre-period (CUPED, {change}) the effect is"
-    if math.isfinite(row.relative_lift):
-        text += (f"{'' if row.cuped_theta is not None else ','} "
-                 f"{fmt_pct(row.relative_lift)} relative "
-                 f"({_interval_text(row.relative_lift_ci, level)})")
+    text += _effect_text(row, level)
     p = row.p_value if row.family_size == 1 else row.p_adjusted
-    text += f", {fmt_p(row.p_value)}"
+    exact = "Fisher's exact " if row.test.startswith("Fisher") else ""
+    text += f", {exact}{fmt_p(row.p_value)}"
     verdict = "significant" if row.significant else "not significant"
     text += f", {verdict} at α = {spec.alpha:g}"
     if row.family_size > 1 and spec.correction != "none":
         text += f" after {CORRECTION_NAMES[spec.correction]} correction"
         if abs(p - row.p_value) > 1e-12:
             text += f" (adjusted {fmt_p(p)})"
+    if alarm:
+        return f"{text} — but {alarm[0].lower()}{alarm[1:]}."
     return text + "."
 
 
@@ -114,6 +138,15 @@ def conventions(spec: ExperimentSpec, kinds: set[str], has_cuped: bool, k: int) 
     if has_cuped:
         items.append("CUPED: θ = Cov(Y, X) / Var(X) pooled over all arms; Welch's t-test "
                      "on Y − θ(X − mean X)")
+    items.append(f"Too few users: below {MIN_USERS_PER_ARM} users in an arm"
+                 + (f", or {MIN_OUTCOMES_PER_ARM} conversions or non-conversions"
+                    if "conversion" in kinds else "")
+                 + ", no interval is given" + ("; rates then use Fisher's exact test"
+                                               if "conversion" in kinds else ""))
+    if spec.layout == "per_user":
+        items.append(f"Users: one per '{spec.user_col}' (repeated rows: conversion = any, "
+                     "numbers summed; users in several variants left out)"
+                     if spec.user_col else "Users: one per row (no user id column)")
     family = "per metric" if spec.family == "per_metric" else "over all metrics"
     items.append(f"Multiple comparisons: {CORRECTION_NAMES[spec.correction]} correction, "
                  f"family {family}")
@@ -148,7 +181,8 @@ def comparison_table(rows: list[MetricComparison]) -> pd.DataFrame:
             "bootstrap_ci_high": r.bootstrap_ci[1] if r.bootstrap_ci else None,
             "cuped_theta": r.cuped_theta, "variance_reduction": r.variance_reduction,
             "unadjusted_p": r.unadjusted_p, "sequential_p": r.sequential_p,
-            "prob_beats_control": r.prob_beats_control, "expected_loss": r.expected_loss})
+            "prob_beats_control": r.prob_beats_control, "expected_loss": r.expected_loss,
+            "estimable": r.estimable})
     return pd.DataFrame.from_records(records)
 
 

@@ -110,3 +110,66 @@ def test_a_rule_hold_out_becomes_the_variant_of_its_own_test(home):
     assert first["control_users"] + first["variant_users"] == in_test
     assert 0.15 < first["control_users"] / in_test < 0.25
     assert any("treatment" in m.value and "conversion from" in m.value for m in at.markdown)
+
+
+def _with_table(frame) -> AppTest:
+    """The Experiments page after a file like ``frame`` was stored as the experiment."""
+    from core.workspace import actions
+
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT).run()
+    at.switch_page("pages/experiments.py").run()
+    actions.store_experiment_table(at.session_state["workspace"], frame,
+                                   {"name": "export.csv"})
+    at.run()
+    assert [e.value for e in at.exception] == []
+    return at
+
+
+def test_a_real_export_gets_its_metrics_control_and_the_alarm_in_the_verdict(home):
+    from tests.core.experiments.test_real_files import as_read, export
+
+    raw = export(n=3000, variants=("Control Group", "Variant B"))
+    # Lose 300 of the treatment's users: a sample ratio mismatch on a clear win.
+    lost = raw.index[raw.variant == "Variant B"][:300]
+    at = _with_table(as_read(raw.drop(lost)))
+    assert at.multiselect(key="experiments.col.metrics").value == ["converted", "revenue"]
+    assert at.selectbox(key="experiments.col.control").value == "Control Group"
+    assert any("Control: 'Control Group', because it is named like a control" in c.value
+               for c in at.caption)
+    assert any("values are not yes/no, e.g. 'maybe'" in w.value for w in at.warning)
+    # The alarm is drawn once, inside the verdict: after its heading, before the sentences.
+    order = list(at.main)
+    heading = next(i for i, e in enumerate(order)
+                   if e.type == "subheader" and e.value == "Verdict")
+    alarms = [i for i, e in enumerate(order)
+              if e.type == "error" and e.value.startswith("Sample ratio mismatch (p = ")]
+    first = next(i for i, e in enumerate(order) if e.type == "markdown"
+                 and "Variant B raises conversion" in e.value)
+    assert len(alarms) == 1 and heading < alarms[0] < first
+    sentence = order[first].value
+    assert sentence.startswith(":material/warning:")
+    assert "significant at α = 0.05" in sentence and "do not trust this result" in sentence
+
+
+def test_persona_breakdown_default_does_not_block_a_file_without_user_ids(home):
+    from tests.core.experiments.test_real_files import export
+
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT).run()
+    at.switch_page("pages/clustering.py").run()
+    at.button(key="cluster.fit").click().run()
+    at.switch_page("pages/experiments.py").run()
+    from core.workspace import actions
+
+    actions.store_experiment_table(at.session_state["workspace"],
+                                   export().drop(columns="user_id"), {"name": "no_ids.csv"})
+    at.run()
+    _no_errors(at)
+    assert at.selectbox(key="experiments.col.segment").value == "— none —"
+    why = "the experiment data has no user id column"
+    assert any(why in c.value for c in at.caption)
+    at.segmented_control(key="experiments.view").set_value("Per persona").run()
+    assert any(why in i.value for i in at.info)
+    # Chosen by hand, Persona still does not block the analysis.
+    at.selectbox(key="experiments.col.segment").set_value("Persona (from clustering)").run()
+    _no_errors(at)
+    assert at.session_state["workspace"].experiment.spec.segment_col is None
