@@ -7,8 +7,12 @@ core's own output).
 
 from __future__ import annotations
 
+import bz2
+import gzip
 import io
+import lzma
 import string
+import zipfile
 
 import pandas as pd
 import pyarrow as pa
@@ -20,6 +24,7 @@ from hypothesis import strategies as st
 from core.common.errors import DataError, FileTooLargeError, PersonaLensError
 from core.data.readers import (
     MAX_FILE_BYTES,
+    UPLOAD_TYPES,
     ReadOptions,
     dedupe_column_names,
     detect_format,
@@ -224,7 +229,10 @@ def test_damaged_excel() -> None:
     [
         ("old.xls", ["old-style Excel", "save it as .xlsx or .csv"]),
         ("data.sav", ["'.sav'", "not a supported format", "Use CSV/TSV"]),
-        ("noextension", ["'(none)'", "not a supported format"]),
+        # A file without an extension used to be refused here; it is now read by its
+        # content (test_any_text_name_is_read_by_content), so archives take its place.
+        ("events.zip", ["archive", "extract it first"]),
+        ("events.tar.gz", ["archive", "extract it first"]),
     ],
 )
 def test_unsupported_extensions_refused(name: str, words: list[str]) -> None:
@@ -313,3 +321,218 @@ def test_csv_round_trip_leading_zeros_example() -> None:
 def test_all_errors_are_persona_lens_errors() -> None:
     assert issubclass(FileTooLargeError, PersonaLensError)
     assert issubclass(DataError, PersonaLensError)
+
+
+# --- compression, formats by content, delimiters (real exports) -----------------------
+
+LINE_ITEMS = (
+    b"household_id,basket_id,product_id,quantity,sales_value,transaction_timestamp\n"
+    b"900,31198570044,1095275,1,0.50,2017-01-01 11:53:26\n"
+    b"900,31198570044,9878513,2,1.98,2017-01-01 11:53:26\n"
+)
+LINE_ITEMS_FRAME = {
+    "household_id": ["900", "900"], "basket_id": ["31198570044", "31198570044"],
+    "product_id": ["1095275", "9878513"], "quantity": ["1", "2"],
+    "sales_value": ["0.50", "1.98"],
+    "transaction_timestamp": ["2017-01-01 11:53:26", "2017-01-01 11:53:26"],
+}
+
+
+def _zstd(data: bytes) -> bytes:
+    return pa.Codec("zstd").compress(data, asbytes=True)
+
+
+@pytest.mark.parametrize(
+    ("name", "compress", "codec"),
+    [
+        ("items.csv.gz", gzip.compress, "gzip"),
+        ("items.csv.zst", _zstd, "zstd"),
+        ("items.csv.bz2", bz2.compress, "bz2"),
+        ("items.csv.xz", lzma.compress, "xz"),
+        # The bytes decide, not the name: a gzip file saved as .csv is still read.
+        ("items.csv", gzip.compress, "gzip"),
+    ],
+)
+def test_compressed_csv_is_read(name: str, compress, codec: str) -> None:
+    table = read_bytes(compress(LINE_ITEMS), name)
+    assert table.compression == codec
+    assert table.file_format == "csv" and table.delimiter == ","
+    assert table.frame.to_dict("list") == LINE_ITEMS_FRAME
+    assert table.notes == []
+
+
+def test_compressed_tsv_and_json_lines_are_read() -> None:
+    tsv = read_bytes(gzip.compress(LINE_ITEMS.replace(b",", b"\t")), "items.tsv.gz")
+    assert tsv.delimiter == "\t" and tsv.frame.to_dict("list") == LINE_ITEMS_FRAME
+    lines = b'{"user_id": "u1", "event": "view"}\n{"user_id": "u2", "event": "buy"}\n'
+    for name, data in (("e.jsonl.gz", gzip.compress(lines)), ("e.jsonl.zst", _zstd(lines)),
+                       ("e.ndjson.zstd", _zstd(lines))):
+        table = read_bytes(data, name)
+        assert table.file_format == "jsonl", name
+        assert table.frame.to_dict("list") == {"user_id": ["u1", "u2"],
+                                               "event": ["view", "buy"]}, name
+
+
+def test_uncompressed_file_named_gz_is_read_with_note() -> None:
+    table = read_bytes(LINE_ITEMS, "items.csv.gz")
+    assert table.compression is None
+    assert table.frame.shape == (2, 6)
+    assert any("not compressed" in n for n in table.notes)
+
+
+def test_truncated_gzip_names_problem_and_fix() -> None:
+    data = gzip.compress(LINE_ITEMS * 50)
+    with pytest.raises(DataError) as info:
+        read_bytes(data[: len(data) // 2], "items.csv.gz")
+    message = str(info.value)
+    assert "gzip-compressed but could not be decompressed" in message
+    assert "Download it again" in message
+
+
+def test_decompressed_size_is_limited() -> None:
+    data = gzip.compress(LINE_ITEMS * 100)  # 200 bytes compressed, 16 KB decompressed
+    with pytest.raises(FileTooLargeError, match="once decompressed"):
+        read_bytes(data, "items.csv.gz", ReadOptions(max_bytes=len(LINE_ITEMS) * 10))
+    with pytest.raises(DataError, match=r"empty \(0 bytes once decompressed\)"):
+        read_bytes(gzip.compress(b""), "items.csv.gz")
+
+
+def test_zip_named_csv_says_what_it_is() -> None:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("transactions.csv", LINE_ITEMS)
+    with pytest.raises(DataError) as info:
+        read_bytes(buffer.getvalue(), "transactions.csv")
+    message = str(info.value)
+    assert "is a zip archive, not CSV text: unzip it first" in message
+    assert "(transactions.csv)" in message  # what is inside
+    assert "delimiter" not in message
+
+
+@pytest.mark.parametrize(
+    ("data", "words"),
+    [
+        (b"\x00\x01\x02\x03SQLite format" + bytes(range(256)), ["binary, not text",
+                                                                "export the data as csv"]),
+        (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\x00" * 600, ["old-style Office file",
+                                                                 "save it as .xlsx"]),
+        (b"events.csv".ljust(257, b"\x00") + b"ustar\x0000" + b"\x00" * 250,
+         ["tar archive", "extract it first"]),
+    ],
+)
+def test_binary_named_csv_says_what_it_is(data: bytes, words: list[str]) -> None:
+    with pytest.raises(DataError) as info:
+        read_bytes(data, "events.csv")
+    message = str(info.value)
+    for word in words:
+        assert word.lower() in message.lower()
+    assert "delimiter" not in message
+
+
+def test_utf16_text_is_read_with_note() -> None:
+    # Excel's "Unicode text" export: UTF-16 LE with a byte-order mark, tab-separated.
+    data = "user_id\tcity\nu1\tZürich\n".encode("utf-16")
+    table = read_bytes(data, "export.txt")
+    assert table.frame.to_dict("list") == {"user_id": ["u1"], "city": ["Zürich"]}
+    assert any("UTF-16" in n for n in table.notes)
+
+
+@pytest.mark.parametrize("name", ["ratings.inter", "ratings.dat", "events.txt", "app.log",
+                                  "noextension", "u.data", "u1.base"])
+def test_any_text_name_is_read_by_content(name: str) -> None:
+    table = read_bytes(SEMICOLON_CSV, name)
+    assert table.file_format == "csv" and table.delimiter == ";"
+    assert list(table.frame.columns) == ["user_id", "ts", "event"]
+    assert table.notes == []
+
+
+def test_json_lines_under_a_text_name_are_read_as_json() -> None:
+    data = b'{"user_id": "u1", "event": "view"}\n{"user_id": "u2", "event": "buy"}\n'
+    log = read_bytes(data, "app.log")
+    assert log.file_format == "jsonl" and log.notes == []
+    assert log.frame.to_dict("list") == {"user_id": ["u1", "u2"], "event": ["view", "buy"]}
+    named_csv = read_bytes(data, "events.csv")
+    assert named_csv.file_format == "jsonl"
+    assert any("holds JSON lines, not CSV text" in n for n in named_csv.notes)
+
+
+def test_parquet_and_xlsx_are_found_by_magic_number() -> None:
+    buffer = io.BytesIO()
+    pd.DataFrame({"user_id": ["u1"], "n": [3]}).to_parquet(buffer)
+    table = read_bytes(buffer.getvalue(), "export.dat")
+    assert table.file_format == "parquet" and table.notes == []
+    assert table.frame.to_dict("list") == {"user_id": ["u1"], "n": [3]}
+    book = io.BytesIO()
+    pd.DataFrame({"user_id": ["u1"], "event": ["view"]}).to_excel(book, index=False)
+    excel = read_bytes(book.getvalue(), "export.csv")
+    assert excel.file_format == "excel"
+    assert excel.frame.to_dict("list") == {"user_id": ["u1"], "event": ["view"]}
+    assert any("holds an Excel workbook, not CSV text" in n for n in excel.notes)
+
+
+@pytest.mark.parametrize(
+    ("name", "fmt"),
+    [("a.csv.gz", "csv"), ("a.tsv.zst", "csv"), ("a.jsonl.gz", "jsonl"),
+     ("a.inter", None), ("a.dat", None), ("noextension", None), ("a.unknown", None)],
+)
+def test_detect_format_looks_through_compression(name: str, fmt: str | None) -> None:
+    assert detect_format(name) == fmt
+
+
+@pytest.mark.parametrize("ext", ["inter", "dat", "log", "gz", "zst", "txt", "csv", "xlsx"])
+def test_upload_types_include_real_export_extensions(ext: str) -> None:
+    assert ext in UPLOAD_TYPES
+
+
+@pytest.mark.parametrize(
+    ("data", "delimiter"),
+    [
+        (b"user_id  item_id   rating timestamp\n196  242   3 881250949\n"
+         b"186  302   3 891717742\n", "whitespace"),
+        # Leading blanks are not an empty first field.
+        (b"  user_id item_id rating timestamp\n  196 242    3 881250949\n", "whitespace"),
+        (b"user_id|item_id|rating|timestamp\n196|242|3|881250949\n", "|"),
+        (b"user_id::item_id::rating::timestamp\n196::242::3::881250949\n", "::"),
+    ],
+)
+def test_delimiter_sniffer_finds_spaces_pipes_and_double_colons(data: bytes,
+                                                                delimiter: str) -> None:
+    table = read_bytes(data, "ratings.txt")
+    assert table.delimiter == delimiter
+    assert list(table.frame.columns) == ["user_id", "item_id", "rating", "timestamp"]
+    assert table.frame.loc[0].tolist() == ["196", "242", "3", "881250949"]
+
+
+def test_values_with_spaces_keep_the_comma() -> None:
+    # Spaces in every line must not win over the comma that splits them alike.
+    data = b"user name,city name\nAda Lovelace,New York\nAlan Turing,San Jose\n"
+    table = read_bytes(data, "people.csv")
+    assert table.delimiter == ","
+    assert table.frame["city name"].tolist() == ["New York", "San Jose"]
+
+
+def test_headerless_numeric_file_gets_column_names_and_note() -> None:
+    # The first lines of MovieLens 100K's u.data: user, item, rating, epoch seconds.
+    data = b"196\t242\t3\t881250949\n186\t302\t3\t891717742\n22\t377\t1\t878887116\n"
+    table = read_bytes(data, "u.data")
+    assert list(table.frame.columns) == ["column_1", "column_2", "column_3", "column_4"]
+    assert table.frame.shape == (3, 4)  # the first line is a row, not lost as a header
+    assert table.frame.loc[0].tolist() == ["196", "242", "3", "881250949"]
+    assert len(table.notes) == 1 and "only numbers" in table.notes[0]
+    assert "--map user_id=column_1" in table.notes[0]
+
+
+def test_whitespace_delimiter_chosen_by_hand() -> None:
+    table = read_bytes(b"user_id item_id\n196   242\n", "r.txt",
+                       ReadOptions(delimiter="whitespace"))
+    assert table.frame.to_dict("list") == {"user_id": ["196"], "item_id": ["242"]}
+    with pytest.raises(DataError) as info:
+        read_bytes(b"user_id item_id\n196 242 3\n", "r.txt", ReadOptions(delimiter="whitespace"))
+    assert "one field more than its header (2 names)" in str(info.value)
+    assert "delimiter runs of spaces" in str(info.value)
+
+
+def test_rows_one_field_longer_than_header_are_refused() -> None:
+    # pandas would take the first field as the row index and shift every value.
+    with pytest.raises(DataError, match="one field more than its header"):
+        read_bytes(b"user_id,ts\nu1,2024-03-01,\nu2,2024-03-02,\n", "trailing.csv")
