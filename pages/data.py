@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import hashlib
+import zoneinfo
 
 import pandas as pd
 import streamlit as st
 
 from core.data import charts
-from core.data.cleaning import DROP_REASONS, LoadConfig
+from core.data.cleaning import DROP_REASONS, LoadConfig, event_name_for
 from core.data.mapping import (
     FUNNEL_LABELS,
     FUNNEL_STEPS,
+    REQUIRED_EVENT_ROLES,
     ROLE_LABELS,
     ROLES,
     ColumnMapping,
@@ -19,6 +21,7 @@ from core.data.mapping import (
     guess_mapping,
 )
 from core.data.readers import UPLOAD_TYPES, RawTable
+from core.data.timestamps import UNIT_LABELS
 from core.workspace import actions
 from core.workspace.store import Workspace, list_workspaces
 from ui.cache import read_upload, sample_events
@@ -34,8 +37,9 @@ MAX_EVENT_CHOICES = 300
 DELIMITERS = {"auto": "Detect", ",": "Comma ,", ";": "Semicolon ;", "\t": "Tab", "|": "Pipe |"}
 ENCODINGS = {"auto": "Detect (UTF-8, else Windows-1252)", "utf-8": "UTF-8",
              "cp1252": "Windows-1252", "latin-1": "Latin-1"}
-TS_UNITS = {"auto": "Detect", "text": "Text date-time", "s": "Epoch seconds",
-            "ms": "Epoch milliseconds", "us": "Epoch microseconds"}
+
+DETECT_ZONE = "Detect"
+ZONES = sorted(zoneinfo.available_timezones())
 
 ws = workspace()
 st.title("Data")
@@ -83,7 +87,7 @@ def mapping_widgets(raw: RawTable) -> ColumnMapping:
     for i, role in enumerate(ROLES):
         options = [NONE, *columns]
         default = guess.get(role)
-        required = role in ("user_id", "ts", "event")
+        required = role in REQUIRED_EVENT_ROLES
         value = grid[i % 4].selectbox(
             ROLE_LABELS[role] + (" *" if required else ""), options,
             index=options.index(default) if default in options else 0,
@@ -96,8 +100,17 @@ def mapping_widgets(raw: RawTable) -> ColumnMapping:
 def funnel_widgets(raw: RawTable, mapping: ColumnMapping) -> dict[str, list[str]]:
     event_col = mapping.get("event")
     if not event_col:
-        st.caption("Map the event name column to choose the funnel events.")
-        return {step: [] for step in FUNNEL_STEPS}
+        name = event_name_for(mapping, LoadConfig(
+            event_name=st.session_state.get("data.event_name")))
+        st.text_input("Event of every row", key="data.event_name", placeholder=name,
+                      help="No event column is mapped, so every row is one event of this "
+                           "kind (a purchase log, a rating log). Map an event column to "
+                           "tell events apart.")
+        st.caption(f"Every row is one **{name}** event"
+                   + (", and purchases are counted as the funnel's last step."
+                      if name == "purchase" else "."))
+        return {step: [name] if step == "purchase" and name == "purchase" else []
+                for step in FUNNEL_STEPS}
     counts = raw.frame[event_col].astype("string").str.strip().value_counts()
     values = [str(v) for v in counts.index[:MAX_EVENT_CHOICES]]
     guessed = guess_event_roles(values)
@@ -114,10 +127,13 @@ def funnel_widgets(raw: RawTable, mapping: ColumnMapping) -> dict[str, list[str]
 def load_options(mapping: ColumnMapping, columns: list[str]) -> LoadConfig:
     st.markdown("**Cleaning, sessions and privacy**")
     cols = st.columns(4)
-    unit = cols[0].selectbox("Timestamp format", list(TS_UNITS), format_func=TS_UNITS.get,
+    unit = cols[0].selectbox("Timestamp format", list(UNIT_LABELS), format_func=UNIT_LABELS.get,
                              key="data.ts_unit",
-                             help="ISO text with or without time zone, or epoch numbers. "
-                                  "Everything is converted to UTC; no zone means UTC.")
+                             help="Detect reads ISO text, compact dates (20240131) and "
+                                  "epoch numbers by size, and decides the day order of "
+                                  "dates like 01/03/2024 from the values (it asks when "
+                                  "they cannot tell). Everything is converted to UTC; no "
+                                  "zone means UTC.")
     has_sessions = bool(mapping.get("session_id"))
     gap = cols[1].number_input(
         "Session gap (minutes)", min_value=1.0, max_value=24 * 60.0, value=30.0, step=5.0,
@@ -125,11 +141,18 @@ def load_options(mapping: ColumnMapping, columns: list[str]) -> LoadConfig:
         help="A new session starts after this much inactivity. Not used when a session id "
              "column is mapped (except for events without one).")
     debounce = cols[2].number_input(
-        "Debounce window (s)", min_value=0.0, max_value=60.0, value=1.0, step=0.5,
-        key="data.debounce",
-        help="The same event from the same user again within this window is a double fire "
-             "and is dropped (and counted). 0 keeps every repeat.")
+        "Debounce window (s)", min_value=0.0, max_value=60.0, value=None, step=0.5,
+        key="data.debounce", placeholder="automatic",
+        help="The same event (same user, event, product, order, value) again within this "
+             "window is a double fire and is dropped (and counted). Empty: decided from "
+             "the data, 1 s for a clickstream and off for basket line items, bulk "
+             "ratings and dates without a time. 0 keeps every repeat.")
     dedupe = cols[3].checkbox("Drop exact duplicate rows", value=True, key="data.dedupe")
+    cols = st.columns([1, 1, 2])
+    zone = cols[0].selectbox(
+        "Data time zone", [DETECT_ZONE, *ZONES], key="data.time_zone",
+        help="Weekend, night and calendar-day features are counted in this time zone. "
+             "Detect takes it from the timestamps' offsets (+09:00), else UTC.")
     cols = st.columns([1, 1, 2])
     pseudo = cols[0].checkbox(
         "Pseudonymise user ids", key="data.pseudonymise",
@@ -148,7 +171,10 @@ def load_options(mapping: ColumnMapping, columns: list[str]) -> LoadConfig:
     if mapping.get("consent"):
         st.caption(f"Only users whose latest value in '{mapping.get('consent')}' is true are "
                    "kept; the others are counted in the load report.")
-    return LoadConfig(timestamp_unit=unit, debounce_seconds=float(debounce),
+    return LoadConfig(timestamp_unit=unit,
+                      event_name=st.session_state.get("data.event_name") or None,
+                      time_zone=None if zone == DETECT_ZONE else zone,
+                      debounce_seconds=None if debounce is None else float(debounce),
                       drop_exact_duplicates=dedupe, session_gap_minutes=float(gap),
                       pseudonymise=pseudo, pii_columns=tuple(pii),
                       user_sample_share=float(share) / 100)
@@ -342,6 +368,10 @@ def report_section(ws: Workspace) -> None:
         facts = [
             f"Timestamps read as {report.timestamp_format}.",
             f"Sessions from the {report.session_source}.",
+            f"Debounce {report.debounce_reason or f'{report.debounce_seconds:g} s'}.",
+            f"Local time {report.time_zone} ({report.time_zone_reason}).",
+            *([f"No event column: every row is one '{report.constant_event}' event."]
+              if report.constant_event else []),
             f"Date range {report.first_ts} → {report.last_ts} (UTC).",
         ]
         if report.pseudonymised:
@@ -379,8 +409,16 @@ with saved_tab:
 
 message = st.session_state.pop("data.loaded_message", None)
 if message:
-    st.success(message + " Features are ready on the Features page.",
-               icon=":material/check_circle:")
+    large = ws.data.report.large_drops() if ws.data.report else {}
+    if large:
+        # A rule that removed a noticeable share of the rows must not look like success.
+        st.warning(message + " But " + "; ".join(
+            f"{n / ws.data.report.rows_read:.1%} of the rows were dropped as "
+            f"{DROP_REASONS[reason]}" for reason, n in large.items())
+            + ": check the load report below before going on.", icon=":material/warning:")
+    else:
+        st.success(message + " Features are ready on the Features page.",
+                   icon=":material/check_circle:")
 key_once(ws)
 st.divider()
 report_section(ws)

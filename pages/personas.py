@@ -51,7 +51,8 @@ if not fresh:
     st.stop()
 
 labels = ws.clusters["cluster"].astype(str)
-profiles = cluster_profiles(ws.version("features", "clusters"), features, labels)
+profiles = cluster_profiles(ws.version("features", "clusters"), features, labels,
+                            tuple(ws.clustering.preprocess.features))
 state, names = ws.personas, ws.personas.names
 clustered_on = list(ws.clustering.preprocess.features)
 shown_features = persona_charts.profile_features(profiles, clustered_on)

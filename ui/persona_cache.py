@@ -9,7 +9,7 @@ from core.personas.profiles import ClusterProfiles, profile_clusters
 
 
 @st.cache_data(show_spinner=False, max_entries=4)
-def cluster_profiles(version: str, _features: pd.DataFrame, _labels: pd.Series
-                     ) -> ClusterProfiles:
+def cluster_profiles(version: str, _features: pd.DataFrame, _labels: pd.Series,
+                     clustered_on: tuple[str, ...]) -> ClusterProfiles:
     """Profiles of the clusters, made once per feature table and clustering (``version``)."""
-    return profile_clusters(_features, _labels)
+    return profile_clusters(_features, _labels, clustered_on)

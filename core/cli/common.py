@@ -61,9 +61,11 @@ def write_table(frame: pd.DataFrame, path: str | Path, index: bool = True) -> No
 
 
 def print_notices(notices: Iterable) -> None:
-    """Every notice on standard error, one line each."""
+    """Every notice on standard error, one line each: warnings and errors say so, the
+    rest are notes."""
     for notice in notices:
-        print(f"  note: {notice.message}", file=sys.stderr)
+        level = getattr(notice, "level", "info")
+        print(f"  {'note' if level == 'info' else level}: {notice.message}", file=sys.stderr)
 
 
 def verbose_progress(enabled: bool):

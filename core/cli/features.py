@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import sys
 import time
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 from core.cli.common import (
     EXIT_OK,
@@ -15,17 +18,46 @@ from core.cli.common import (
     write_table,
 )
 
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from core.data.mapping import ColumnMapping
+
+#: --delimiter values; "tab" stands for a tab, which is awkward to type in a shell.
+DELIMITER_CHOICES = {"auto": "auto", ",": ",", ";": ";", "tab": "\t", "|": "|", "::": "::",
+                     "whitespace": "whitespace"}
+ENCODING_CHOICES = ("auto", "utf-8", "cp1252", "latin-1")
+
 
 def register(sub: argparse._SubParsersAction) -> None:
     """Add the ``features`` sub-command."""
+    from core.data.timestamps import UNIT_LABELS
+
     parser = sub.add_parser("features", help="compute the per-user feature table")
-    parser.add_argument("input", help="events file: Parquet, CSV/TSV, JSON lines or Excel")
+    parser.add_argument("input", help="events file: Parquet, CSV/TSV or other delimited "
+                                      "text, JSON lines or Excel; gzip or zstd compressed")
     parser.add_argument("-o", "--output", required=True, help="features.csv or .parquet")
     parser.add_argument("--map", action="append", metavar="ROLE=COLUMN",
                         help="override a guessed column, e.g. --map ts=event_time")
+    parser.add_argument("--sheet", help="Excel sheet to read (default: the first)")
+    parser.add_argument("--delimiter", choices=list(DELIMITER_CHOICES), default="auto",
+                        help="delimiter of a text file (default: detected)")
+    parser.add_argument("--encoding", choices=ENCODING_CHOICES, default="auto",
+                        help="encoding of a text file (default: UTF-8, else Windows-1252)")
     parser.add_argument("--session-gap", default="30m", help="inactivity gap (30m, 1h)")
-    parser.add_argument("--debounce", type=float, default=1.0,
-                        help="seconds within which a repeated event is a double fire")
+    parser.add_argument("--debounce", type=float, default=None,
+                        help="seconds within which the same event again is a double fire "
+                             "(default: 1 for a clickstream, 0 for basket line items, bulk "
+                             "ratings and dates without a time)")
+    parser.add_argument("--timestamp-format", choices=list(UNIT_LABELS), default="auto",
+                        help="how to read the timestamp column (default: detected; "
+                             "dayfirst/monthfirst for dates like 01/03/2024)")
+    parser.add_argument("--time-zone", help="the data's time zone for weekend, night and "
+                                            "calendar-day features, e.g. Europe/Berlin "
+                                            "(default: from the timestamps' offsets, else UTC)")
+    parser.add_argument("--event-name", help="the event of every row when the file has no "
+                                             "event column (default: purchase when there "
+                                             "is revenue, an order id or a quantity)")
     parser.add_argument("--user-share", type=float, default=1.0,
                         help="keep this share of users (0-1], the same ones every time")
     parser.add_argument("-v", "--verbose", action="store_true", help="show progress")
@@ -35,14 +67,19 @@ def register(sub: argparse._SubParsersAction) -> None:
 def cmd_features(args: argparse.Namespace) -> int:
     """Compute and write the features; return the exit code."""
     from core.data.cleaning import LoadConfig
-    from core.features.pipeline import features_from_file
+    from core.features.pipeline import features_from_source
 
     out = check_table_output(args.output)
     config = LoadConfig(session_gap_minutes=parse_duration_minutes(args.session_gap),
-                        debounce_seconds=args.debounce, user_sample_share=args.user_share)
+                        debounce_seconds=args.debounce, user_sample_share=args.user_share,
+                        timestamp_unit=args.timestamp_format, time_zone=args.time_zone,
+                        event_name=args.event_name)
     start = time.perf_counter()
-    table, report = features_from_file(args.input, parse_mapping(args.map or []), config,
-                                       progress=verbose_progress(args.verbose))
+    source, mapping = open_input(args)
+    for role, column in parse_mapping(args.map or []).items():
+        mapping = mapping.with_role(role, column)
+    table, report = features_from_source(source, mapping, Path(args.input).name, config,
+                                         progress=verbose_progress(args.verbose))
     write_table(table.frame, out)
     print(f"Read {report.rows_read:,} rows, kept {report.rows_kept:,} "
           f"({report.users:,} users, {report.sessions:,} sessions); wrote "
@@ -51,5 +88,32 @@ def cmd_features(args: argparse.Namespace) -> int:
     for reason, count in report.dropped.items():
         if count:
             print(f"  dropped {count:,} rows: {reason.replace('_', ' ')}")
+    print(f"  debounce {report.debounce_reason}; local time {report.time_zone} "
+          f"({report.time_zone_reason})")
+    if report.constant_event:
+        print(f"  no event column: every row is one '{report.constant_event}' event")
     print_notices([*report.notices, *table.notices])
     return EXIT_OK
+
+
+def open_input(args: argparse.Namespace) -> tuple[pd.DataFrame | Path, ColumnMapping]:
+    """The source and its guessed mapping, printing the reader's notes on standard error.
+
+    A flat Parquet file stays on disk for DuckDB to scan
+    (:func:`core.features.pipeline.read_source`); every other file, and Parquet with
+    nested columns (GA4), goes through :mod:`core.data.readers`.
+    """
+    from core.data.mapping import guess_mapping
+    from core.data.readers import ReadOptions, nested_parquet_columns, read_path
+    from core.features.pipeline import read_source
+
+    path = Path(args.input)
+    options = ReadOptions(delimiter=DELIMITER_CHOICES[args.delimiter],
+                          encoding=args.encoding, sheet=args.sheet)
+    if path.suffix.lower() in (".parquet", ".pq") and path.exists() \
+            and not nested_parquet_columns(path):
+        return read_source(path)
+    raw = read_path(path, options)
+    for note in raw.notes:
+        print(f"  note: {note}", file=sys.stderr)
+    return raw.frame, guess_mapping(raw.frame.columns, raw.frame)

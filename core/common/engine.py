@@ -38,6 +38,23 @@ def connection() -> duckdb.DuckDBPyConnection:
     return con
 
 
+def quote_literal(value: str) -> str:
+    """Quote a text value as a SQL string literal (single quotes doubled).
+
+    For the few places where a value must be part of a view's text (a constant column);
+    queries that run once take parameters instead.
+
+    Raises
+    ------
+    ValueError
+        When the value holds a NUL character, which no SQL literal can carry.
+    """
+    text = str(value)
+    if "\x00" in text:
+        raise ValueError("A text value with a NUL character cannot be used in SQL.")
+    return "'" + text.replace("'", "''") + "'"
+
+
 def quote_ident(name: str) -> str:
     """Quote an identifier (column or table name) for DuckDB SQL.
 

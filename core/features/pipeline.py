@@ -85,7 +85,8 @@ def features_from_source(
                                        source_name=source_name, progress=progress)
         if feature_config is None:
             names = [r[0] for r in s.rows(f"SELECT DISTINCT event FROM {events}")]
-            feature_config = FeatureConfig(event_roles=guess_event_roles(names))
+            feature_config = FeatureConfig(event_roles=guess_event_roles(names),
+                                           time_zone=report.time_zone)
         table = features_from_table(s, events, feature_config)
     return table, report
 

@@ -19,6 +19,7 @@ from core.common.engine import Scratch, quote_ident
 from core.common.errors import ConfigError, DataError
 from core.common.notices import Notice
 from core.data.mapping import FUNNEL_STEPS
+from core.data.timestamps import check_zone
 
 #: Tenure below one week would turn one session into "7 sessions per week"; rates per
 #: week and per 30 days use at least this many days.
@@ -49,7 +50,7 @@ DEFINITIONS: dict[str, str] = {
     "mean_session_duration_s": "Mean session length in seconds (first to last event of a session).",
     "median_session_duration_s": "Median session length in seconds.",
     "events_per_session": "Events divided by sessions.",
-    "active_days": "Distinct calendar days (UTC) with at least one event.",
+    "active_days": "Distinct calendar days (local time) with at least one event.",
     "days_since_first_event": "Days from the user's first event to the end of the data.",
     "days_since_last_event": "Days from the user's last event to the end of the data (recency).",
     "tenure_days": "Days between the user's first and last event.",
@@ -57,10 +58,14 @@ DEFINITIONS: dict[str, str] = {
     "product_views": "Events marked as product view.",
     "cart_adds": "Events marked as add to cart.",
     "checkouts": "Events marked as checkout.",
-    "purchases": "Events marked as purchase.",
+    "purchases": "Events marked as purchase (line items, when an order has several).",
+    "orders": "Distinct orders (order / basket ids) among the user's purchases.",
+    "units": "Sum of the quantity column over the user's events.",
     "revenue": "Sum of revenue on the user's events (refunds subtract).",
-    "average_order_value": "Revenue divided by purchases; missing when there is no purchase.",
+    "average_order_value": "Revenue divided by purchases (by orders when an order id is "
+                           "mapped); missing when there is none.",
     "purchases_per_30_days": "Purchases per 30 days of tenure (tenure counted as at least 7 days).",
+    "orders_per_30_days": "Orders per 30 days of tenure (tenure counted as at least 7 days).",
     "cart_abandonment_rate": "Sessions with an add to cart but no purchase, divided by "
                              "sessions with an add to cart; missing without cart adds.",
     "mean_scroll_depth": "Mean scroll depth (%) over the user's events that have one; "
@@ -68,8 +73,8 @@ DEFINITIONS: dict[str, str] = {
     "mean_time_on_page_s": "Mean time on page in seconds over events that have one.",
     "distinct_categories": "Distinct product categories the user's events touch.",
     "distinct_products_viewed": "Distinct products among the user's product views.",
-    "weekend_share": "Share of events on Saturday or Sunday (UTC).",
-    "night_share": "Share of events between 00:00 and 05:59 (UTC).",
+    "weekend_share": "Share of events on Saturday or Sunday (local time).",
+    "night_share": "Share of events between 00:00 and 05:59 (local time).",
     "events_last_30_days": "Events in the last 30 days of the data.",
     "events_previous_30_days": "Events in the 30 days before that.",
     "activity_trend": "(last 30 days - previous 30) / (last 30 + previous 30), from -1 "
@@ -130,6 +135,8 @@ class FeatureConfig:
         default_factory=lambda: {"clicks": 1.0, "scroll_depth": 2.0, "time_spent": 3.0})
     half_life_days: float = 14.0
     trend_window_days: int = DEFAULT_TREND_WINDOW_DAYS
+    #: The data's time zone: calendar days, weekends and night are counted in it.
+    time_zone: str = "UTC"
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -143,6 +150,7 @@ class FeatureConfig:
             raise ConfigError("The half-life must be a positive number of days (14 is usual).")
         if self.trend_window_days <= 0:
             raise ConfigError("The trend window must be a positive number of days.")
+        check_zone(self.time_zone)
         if not 0 <= self.top_event_types <= 50:
             raise ConfigError("Top event types must be between 0 and 50.")
         weights = self.engagement_weights
@@ -167,10 +175,45 @@ class FeatureTable:
         return [c for c in self.frame.columns if pd.api.types.is_numeric_dtype(self.frame[c])]
 
     def default_selection(self) -> list[str]:
-        """Columns selected for segmentation by default."""
+        """Columns selected for segmentation by default: the usual ones this data really
+        has (see :func:`informative`); orders in place of purchases when orders are
+        counted. Should fewer than two be left, every informative numeric column."""
         if self.kind == "users":
-            return self.numeric_columns
-        return [c for c in DEFAULT_SELECTED if c in self.frame.columns]
+            candidates = self.numeric_columns
+        else:
+            preferred = [c for c in DEFAULT_SELECTED if c in self.frame.columns]
+            if "orders" in self.frame.columns:
+                preferred = [("orders" if c == "purchases" else c) for c in preferred]
+            candidates = preferred
+        chosen = [c for c in candidates if informative(self.frame[c])]
+        if len(chosen) < 2:
+            chosen = [c for c in self.numeric_columns if informative(self.frame[c])]
+        return chosen
+
+    def uninformative(self) -> list[str]:
+        """Numeric columns that cannot separate users here (constant, nearly constant or
+        mostly missing): shown as not in this data, never selected by default."""
+        return [c for c in self.numeric_columns if not informative(self.frame[c])]
+
+
+#: A feature with values for fewer users than this share says little about everyone.
+MIN_PRESENT_SHARE = 0.5
+#: A feature whose most common value covers more users than this cannot separate them
+#: (a night share of 0 for everyone in date-only data, a session length of 0 in a
+#: purchase log).
+MAX_MODE_SHARE = 0.99
+
+
+def informative(values: pd.Series) -> bool:
+    """Whether a feature can tell users apart: numeric, present for at least
+    :data:`MIN_PRESENT_SHARE` of them, and not one value for more than
+    :data:`MAX_MODE_SHARE` of them."""
+    if not pd.api.types.is_numeric_dtype(values) or len(values) == 0:
+        return False
+    present = values.dropna()
+    if len(present) < MIN_PRESENT_SHARE * len(values) or present.nunique() < 2:
+        return False
+    return float(present.value_counts(normalize=True).iloc[0]) <= MAX_MODE_SHARE
 
 
 def count_column(event: str) -> str:
@@ -247,14 +290,18 @@ def _feature_sql(table: str, cols: dict[str, str], roles: dict[str, list[str]],
     defs = definitions_for(config.trend_window_days)
     last_col, previous_col = trend_columns(config.trend_window_days)
     days = "86400.0"
+    # Times are naive UTC inside DuckDB; local time goes through ICU only when needed
+    # (its time-zone code is several times slower than plain date parts).
+    local = "e.ts" if config.time_zone == "UTC" else \
+        f"timezone({param(config.time_zone)}, timezone('UTC', e.ts))"
     ev_parts = [
         "count(*) AS events",
         f"(epoch(max(b.t_end)) - epoch(min(e.ts))) / {days} AS days_since_first_event",
         f"(epoch(max(b.t_end)) - epoch(max(e.ts))) / {days} AS days_since_last_event",
         f"(epoch(max(e.ts)) - epoch(min(e.ts))) / {days} AS tenure_days",
-        "count(DISTINCT CAST(e.ts AS DATE)) AS active_days",
-        "avg(CASE WHEN dayofweek(e.ts) IN (0, 6) THEN 1.0 ELSE 0.0 END) AS weekend_share",
-        f"avg(CASE WHEN hour(e.ts) < {NIGHT_END_HOUR} THEN 1.0 ELSE 0.0 END) AS night_share",
+        f"count(DISTINCT CAST({local} AS DATE)) AS active_days",
+        f"avg(CASE WHEN dayofweek({local}) IN (0, 6) THEN 1.0 ELSE 0.0 END) AS weekend_share",
+        f"avg(CASE WHEN hour({local}) < {NIGHT_END_HOUR} THEN 1.0 ELSE 0.0 END) AS night_share",
         f"sum(pow(0.5, (epoch(b.t_end) - epoch(e.ts)) / {days} / {param(config.half_life_days)}))"
         " AS decayed_engagement",
     ]
@@ -283,6 +330,12 @@ def _feature_sql(table: str, cols: dict[str, str], roles: dict[str, list[str]],
         defs[col] = f"Number of '{event}' events."
     if "revenue" in cols:
         ev_parts.append("coalesce(sum(e.revenue), 0) AS revenue")
+    if "order_id" in cols:
+        buying = f"list_contains({role_params['purchase']}, e.event)" \
+            if "purchase" in role_params else "TRUE"
+        ev_parts.append(f"count(DISTINCT e.order_id) FILTER (WHERE {buying}) AS orders")
+    if "quantity" in cols:
+        ev_parts.append("coalesce(sum(e.quantity), 0) AS units")
     if "scroll_depth" in cols:
         ev_parts.append("avg(e.scroll_depth) AS mean_scroll_depth")
     if "duration_s" in cols:
@@ -337,8 +390,12 @@ def _add_derived(frame: pd.DataFrame, config: FeatureConfig, defs: dict[str, str
         defs["time_spent_s"] = "Total time on site in seconds: sum of time on page."
     if "purchases" in frame:
         frame["purchases_per_30_days"] = frame["purchases"] / rate_days * 30
-        if "revenue" in frame:
-            frame["average_order_value"] = _rate(frame["revenue"], frame["purchases"])
+    if "orders" in frame:
+        frame["orders_per_30_days"] = frame["orders"] / rate_days * 30
+    # An order's value is per order (a basket), not per line item, when orders are known.
+    buys = frame["orders"] if "orders" in frame else frame.get("purchases")
+    if buys is not None and "revenue" in frame:
+        frame["average_order_value"] = _rate(frame["revenue"], buys)
     if "cart_sessions" in frame:
         frame["cart_abandonment_rate"] = _rate(frame.pop("abandoned_sessions"),
                                                frame.pop("cart_sessions"))

@@ -34,6 +34,9 @@ class Archetype:
     blurb: str
     action: str
     weight: float = 1.0
+    #: A signed feature ("+days_since_last_event") on which only the most extreme
+    #: cluster may take this name: "Dormant" is the most lapsed cluster, never another.
+    extreme: str | None = None
 
     def score(self, z: pd.Series) -> float:
         """How well a cluster's standardised differences fit; -inf when features lack."""
@@ -50,7 +53,8 @@ ARCHETYPES: tuple[Archetype, ...] = (
     Archetype("High-value repeat buyers", (("+revenue",), ("+purchases", "+count_purchase")),
               "Buy often and spend the most",
               "Reward loyalty: early access, a members' programme and premium "
-              "recommendations; avoid discounts they do not need."),
+              "recommendations; avoid discounts they do not need.",
+              extreme="+revenue"),
     Archetype("Bargain hunters",
               (("+count_coupon_use", "+purchases", "+count_purchase"),
                ("-average_order_value",)),
@@ -67,22 +71,25 @@ ARCHETYPES: tuple[Archetype, ...] = (
     Archetype("New visitors", (("-days_since_first_event",), ("-tenure_days",)),
               "Arrived recently",
               "Welcome series: best-sellers, a first-order incentive and clear delivery "
-              "and returns information."),
+              "and returns information.",
+              extreme="-days_since_first_event"),
     Archetype("Dormant", (("+days_since_last_event",),),
               "Have not been back for a long time",
               "Win-back campaign: a reminder of what they browsed and a time-limited "
-              "offer; stop after two unanswered messages."),
+              "offer; stop after two unanswered messages.",
+              extreme="+days_since_last_event"),
     Archetype("Window shoppers", (("+product_views", "+count_product_view"),
                                   ("-purchases", "-count_purchase")),
               "Browse many products, rarely buy",
               "Show reviews, social proof and price-drop alerts on viewed products."),
-    Archetype("Night owls", (("+night_share",),), "Mostly active at night (UTC)",
+    Archetype("Night owls", (("+night_share",),), "Mostly active at night (local time)",
               "Send emails and pushes in their late hours.", weight=0.7),
     Archetype("Weekend browsers", (("+weekend_share",),), "Mostly active at weekends",
               "Time campaigns and new arrivals for Saturday and Sunday.", weight=0.7),
     Archetype("Frequent visitors", (("+sessions_per_week", "+sessions"),),
               "Come back often", "Personalise the home page with what is new since their "
-                                  "last visit.", weight=0.7),
+                                  "last visit.", weight=0.7,
+              extreme="+sessions_per_week"),
 )
 DEFAULT_ACTION = ("Look at the distinguishing traits and choose an offer or content that "
                   "fits them; test it against a control group.")
@@ -128,7 +135,9 @@ def suggest_names(profiles: ClusterProfiles, labels: list[str] | None = None,
     free = list(ARCHETYPES)
     chosen: dict[str, Archetype] = {}
     if labels and free:
-        scores = np.array([[a.score(profiles.z.loc[label]) for a in free] for label in labels])
+        z = profiles.z[profiles.described or list(profiles.z.columns)]
+        scores = np.array([[a.score(z.loc[label]) if _may_take(a, label, profiles.medians)
+                            else -np.inf for a in free] for label in labels])
         fit = np.where(np.isfinite(scores), scores, -10.0)
         rows, cols = linear_sum_assignment(-fit)
         chosen = {labels[r]: free[c] for r, c in zip(rows, cols, strict=True)
@@ -152,8 +161,23 @@ def suggest_names(profiles: ClusterProfiles, labels: list[str] | None = None,
     return result
 
 
+def _may_take(archetype: Archetype, label: str, medians: pd.DataFrame) -> bool:
+    """Whether ``label`` may take an archetype that names an extreme: only the cluster
+    with the highest (or lowest) median of its feature among all clusters may (the
+    median the card shows, robust to a few extreme users)."""
+    if archetype.extreme is None:
+        return True
+    feature = archetype.extreme[1:]
+    if feature not in medians.columns:
+        return False
+    signed = medians[feature] if archetype.extreme[0] == "+" else -medians[feature]
+    return signed.idxmax() == label
+
+
 #: A value must make up at least this share of a cluster's events to count as preferred.
 MIN_CONTENT_SHARE = 0.05
+#: ... and be at least this many times more common than among everyone's events.
+MIN_CONTENT_LIFT = 1.2
 
 
 def preferred_content(events: pd.DataFrame | None, labels: pd.Series) -> dict[str, str]:
@@ -161,7 +185,9 @@ def preferred_content(events: pd.DataFrame | None, labels: pd.Series) -> dict[st
 
     For the product ``category`` (when the events have one) and the event type, the
     value with the highest lift (the cluster's share over everyone's share) among those
-    making up at least :data:`MIN_CONTENT_SHARE` of the cluster's events.
+    making up at least :data:`MIN_CONTENT_SHARE` of the cluster's events, when that lift
+    is at least :data:`MIN_CONTENT_LIFT`. A column with one value for everyone (the one
+    event of a purchase log) says nothing and is left out.
     """
     if events is None or events.empty:
         return {}
@@ -174,11 +200,14 @@ def preferred_content(events: pd.DataFrame | None, labels: pd.Series) -> dict[st
         frame = frame.assign(cluster=cluster).dropna(subset=["cluster"])
         if frame.empty:
             continue
+        if frame[column].nunique() < 2:
+            continue
         counts = pd.crosstab(frame["cluster"], frame[column])
         share = counts.div(counts.sum(axis=1), axis=0)
         lift = share / (counts.sum() / counts.to_numpy().sum())
         for label in counts.index:
-            common = lift.loc[label][share.loc[label] >= MIN_CONTENT_SHARE]
+            common = lift.loc[label][(share.loc[label] >= MIN_CONTENT_SHARE)
+                                     & (lift.loc[label] >= MIN_CONTENT_LIFT)]
             if common.empty:
                 continue
             value = common.sort_values(ascending=False, kind="stable").index[0]

@@ -18,6 +18,7 @@ import pandas as pd
 
 from core.common.errors import DataError
 from core.common.notices import Notice
+from core.features.table import informative
 from core.segment.labels import NOISE_LABEL, label_order, sorted_labels
 
 #: Ratios beyond these read as "N× more" / "N% fewer"; closer ones in standard deviations.
@@ -62,6 +63,8 @@ class ClusterProfiles:
     traits: dict[str, list[Trait]]
     #: Features worth describing: those not identical to another one.
     distinct: list[str] = field(default_factory=list)
+    #: Features traits and suggested names may use (see :func:`profile_clusters`).
+    described: list[str] = field(default_factory=list)
     notices: list[Notice] = field(default_factory=list)
 
     @property
@@ -106,8 +109,14 @@ def standardised_difference(numeric: pd.DataFrame, labels: pd.Series) -> pd.Data
     return table.loc[sorted_labels(table.index)]
 
 
-def profile_clusters(features: pd.DataFrame, labels: pd.Series) -> ClusterProfiles:
+def profile_clusters(features: pd.DataFrame, labels: pd.Series,
+                     clustered_on: tuple[str, ...] | list[str] = ()) -> ClusterProfiles:
     """Profile each cluster against everyone clustered.
+
+    Traits and suggested names use only the features that mean something here: those
+    the clustering used and those that can tell users apart in this data
+    (:func:`core.features.table.informative`), so a constant or mostly missing feature
+    never names a persona.
 
     Parameters
     ----------
@@ -115,6 +124,8 @@ def profile_clusters(features: pd.DataFrame, labels: pd.Series) -> ClusterProfil
         The feature table (user id index); every numeric column is profiled.
     labels : Series
         Cluster label per user (user id index), e.g. ``ws.clusters["cluster"]``.
+    clustered_on : sequence of str
+        The features the clustering used.
 
     Returns
     -------
@@ -153,6 +164,8 @@ def profile_clusters(features: pd.DataFrame, labels: pd.Series) -> ClusterProfil
         z=standardised_difference(numeric, labels).reindex(order),
         everyone_mean=numeric.mean(), everyone_median=numeric.median(), traits={},
         distinct=[c for c in numeric.columns if c not in duplicates], notices=notices)
+    profiles.described = [c for c in profiles.distinct
+                          if c in clustered_on or informative(numeric[c])]
     nonnegative = (numeric.min() >= 0).to_dict()
     for label in order:
         profiles.traits[label] = _traits(profiles, label, nonnegative)
@@ -191,7 +204,7 @@ def describe_difference(feature: str, z: float, cluster_mean: float, everyone_me
 
 def _traits(profiles: ClusterProfiles, label: str, nonnegative: dict[str, bool]
             ) -> list[Trait]:
-    z = profiles.z.loc[label, profiles.distinct]
+    z = profiles.z.loc[label, profiles.described]
     ranked = z.abs().sort_values(ascending=False, kind="stable").index[:TOP_TRAITS]
     traits = []
     for f in ranked:

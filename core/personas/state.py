@@ -161,7 +161,7 @@ def build_state(features: pd.DataFrame, labels: pd.Series, events: pd.DataFrame 
     """
     previous = previous or PersonaState()
     labels = labels.astype(str)
-    profiles = profile_clusters(features, labels)
+    profiles = profile_clusters(features, labels, clustered_on)
     old, old_names = previous.personas, previous.names
     centroids = {k: v["centroid"] for k, v in old.items() if v.get("centroid")}
     if centroids:

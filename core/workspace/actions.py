@@ -139,7 +139,7 @@ def load_events_into(
         report=report, pseudonym_key=result.pseudonym_key)
     ws.set_frame("events", events)
     ws.mark_step("load")
-    compute_features_into(ws, FeatureConfig(event_roles=roles),
+    compute_features_into(ws, FeatureConfig(event_roles=roles, time_zone=report.time_zone),
                           progress=scaled(progress, 0.7, 1.0))
     return ws
 

@@ -239,7 +239,8 @@ def build_report(ws: Workspace, profiles: ClusterProfiles | None = None) -> str:
     """
     state = current_personas(ws)
     if profiles is None:
-        profiles = profile_clusters(ws.features, ws.clusters["cluster"].astype(str))
+        profiles = profile_clusters(ws.features, ws.clusters["cluster"].astype(str),
+                                    ws.clustering.preprocess.features)
     names = state.names
     features = persona_charts.profile_features(profiles, ws.clustering.preprocess.features)
     title = f"Personas of {ws.data.name or 'this data'}"

@@ -140,7 +140,6 @@ def test_normalise_name() -> None:
     [
         (["visitor_key", "ts", "event"], "User id", "user_pseudo_id, domain_userid, distinct_id"),
         (["user_id", "when", "event"], "Timestamp", "ts, timestamp, event_time"),
-        (["user_id", "ts", "what"], "Event name", "event_name, event, event_type"),
     ],
 )
 def test_validate_names_missing_role_and_fix(columns: list[str], role_label: str,
@@ -152,6 +151,18 @@ def test_validate_names_missing_role_and_fix(columns: list[str], role_label: str
     assert f"No column is mapped to {role_label}" in message  # the problem
     assert aliases in message  # what was looked for
     assert f"Pick the {role_label.lower()} column in the mapping" in message  # the fix
+
+
+def test_validate_event_log_without_event_column() -> None:
+    # REQUIRED_EVENT_ROLES is (user_id, ts): a purchase or rating log has no event
+    # column, every row is one event of the same kind (named by LoadConfig.event_name).
+    # This replaces the "Event name" case of the test above, which expected an error.
+    columns = ["user_id", "ts", "what"]
+    mapping = guess_mapping(columns)
+    assert mapping.get("event") is None
+    mapping.validate(columns)
+    with pytest.raises(ConfigError, match="No column is mapped to Timestamp"):
+        ColumnMapping({"user_id": "user_id", "event": "what"}).validate(columns)
 
 
 def test_validate_user_table_needs_user_id_only() -> None:
@@ -240,3 +251,113 @@ def test_with_data_the_fullest_candidate_wins() -> None:
     frame["userId"] = ["a", "b", "c"]
     frame["anonymousId"] = ["x", None, None]
     assert guess_mapping(frame.columns, frame).get("user_id") == "userId"
+
+
+# --- transaction, rating and impression logs; nested exports --------------------------
+
+
+def test_recbole_typed_headers_match_without_their_type() -> None:
+    # RecBole atomic files (ml-100k.inter) type every header as name:type.
+    assert normalise_name("user_id:token") == "userid"
+    assert normalise_name("item_id_list:token_seq") == "itemidlist"
+    assert normalise_name("Rating:FLOAT") == "rating"
+    assert normalise_name("ratio:1") == "ratio1"  # only RecBole's types are dropped
+    columns = ["user_id:token", "item_id:token", "rating:float", "timestamp:float"]
+    assert guess_mapping(columns).mapped() == {
+        "user_id": "user_id:token", "ts": "timestamp:float", "product_id": "item_id:token"}
+
+
+@pytest.mark.parametrize(
+    ("source", "columns", "expected"),
+    [
+        # dunnhumby "The Complete Journey" (2.0) transactions.
+        ("Complete Journey", ["household_id", "store_id", "basket_id", "product_id",
+                              "quantity", "sales_value", "retail_disc", "coupon_disc",
+                              "coupon_match_disc", "week", "transaction_timestamp"],
+         {"user_id": "household_id", "ts": "transaction_timestamp", "revenue": "sales_value",
+          "product_id": "product_id", "order_id": "basket_id", "quantity": "quantity"}),
+        # UCI Online Retail: UnitPrice is a unit price, not the line's revenue.
+        ("Online Retail", ["InvoiceNo", "StockCode", "Description", "Quantity",
+                           "InvoiceDate", "UnitPrice", "CustomerID", "Country"],
+         {"user_id": "CustomerID", "ts": "InvoiceDate", "product_id": "StockCode",
+          "order_id": "InvoiceNo", "quantity": "Quantity"}),
+        ("card export", ["cust_id", "receipt_id", "sku", "qty", "dollar_value",
+                         "purchase_date"],
+         {"user_id": "cust_id", "ts": "purchase_date", "revenue": "dollar_value",
+          "product_id": "sku", "order_id": "receipt_id", "quantity": "qty"}),
+        ("loyalty export", ["member_id", "order_date", "transaction_id", "article_id",
+                            "units", "line_total"],
+         {"user_id": "member_id", "ts": "order_date", "revenue": "line_total",
+          "product_id": "article_id", "order_id": "transaction_id", "quantity": "units"}),
+        ("MovieLens ratings.csv", ["userId", "movieId", "rating", "timestamp"],
+         {"user_id": "userId", "ts": "timestamp", "product_id": "movieId"}),
+        ("Amazon reviews", ["rating", "title", "asin", "parent_asin", "user_id",
+                            "timestamp", "helpful_vote"],
+         {"user_id": "user_id", "ts": "timestamp", "product_id": "asin"}),
+    ],
+)
+def test_transaction_and_rating_logs_guessed(source: str, columns: list[str],
+                                             expected: dict[str, str]) -> None:
+    assert guess_mapping(columns).mapped() == expected, source
+
+
+def test_impression_log_has_no_event_column() -> None:
+    # Open Bandit Dataset layout: click is the outcome of an impression and policy the
+    # logging policy that served it; neither names what the user did.
+    columns = ["timestamp", "item_id", "position", "click", "propensity_score", "policy"]
+    mapping = guess_mapping(columns)
+    assert mapping.get("event") is None
+    assert mapping.mapped() == {"ts": "timestamp", "product_id": "item_id"}
+    assert "click" not in ALIASES["event"] and "policy" not in ALIASES["event"]
+
+
+def test_a_time_of_day_is_not_the_timestamp() -> None:
+    # dunnhumby's original release: DAY is a day number and TRANS_TIME a time of day.
+    frame = pd.DataFrame({"household_key": ["2375", "2375"], "BASKET_ID": ["1", "2"],
+                          "DAY": ["1", "1"], "TRANS_TIME": ["1631", "0905"],
+                          "SALES_VALUE": ["1.39", "0.82"]})
+    assert guess_mapping(frame.columns, frame).get("ts") is None
+    assert guess_mapping(frame.columns).get("ts") is None  # not taken on its name alone
+    full = frame.assign(TRANS_TIME=["2017-01-01 16:31:00", "2017-01-02 09:05:00"])
+    assert guess_mapping(full.columns, full).get("ts") == "TRANS_TIME"
+    clock = pd.DataFrame({"user_id": ["u1"], "date": ["2024-03-01"], "time": ["16:31:07"]})
+    assert guess_mapping(clock.columns, clock).get("ts") == "date"
+    epoch = pd.DataFrame({"user_id": ["u1"], "time": [1709294400]})
+    assert guess_mapping(epoch.columns, epoch).get("ts") == "time"
+
+
+def test_ga4_flattened_columns_guessed() -> None:
+    columns = ["event_date", "event_timestamp", "event_name", "param.ga_session_id",
+               "param.page_location", "param.engagement_time_msec", "param.value",
+               "param.transaction_id", "user_id", "user_pseudo_id", "user_ltv.revenue",
+               "device.category", "ecommerce.purchase_revenue", "ecommerce.transaction_id",
+               "ecommerce.total_item_quantity", "items.count", "items.first_item_id"]
+    assert guess_mapping(columns).mapped() == {
+        "user_id": "user_pseudo_id", "ts": "event_timestamp", "event": "event_name",
+        "session_id": "param.ga_session_id", "revenue": "ecommerce.purchase_revenue",
+        "page": "param.page_location", "order_id": "ecommerce.transaction_id",
+        "quantity": "ecommerce.total_item_quantity",
+        "duration_s": "param.engagement_time_msec",
+    }
+
+
+def test_revenue_is_not_decided_by_how_full_a_column_is() -> None:
+    # param.value is on add_to_cart too; purchase revenue only on purchases.
+    frame = pd.DataFrame({"user_pseudo_id": ["1.1"] * 3, "event_timestamp": [1, 2, 3],
+                          "event_name": ["add_to_cart", "begin_checkout", "purchase"],
+                          "param.value": [30.0, 30.0, 45.5],
+                          "ecommerce.purchase_revenue": [None, None, 45.5]})
+    assert guess_mapping(frame.columns, frame).get("revenue") == "ecommerce.purchase_revenue"
+
+
+def test_descriptive_nested_parts_match_by_whole_name_only() -> None:
+    # Amplitude: user_properties.revenue is the user's, event_properties.revenue the
+    # event's; Segment: context.campaign.name is a campaign, not the event.
+    columns = ["user_id", "event_time", "user_properties.revenue", "event_properties.revenue",
+               "context.campaign.name", "context.traits.user_id", "geo.city",
+               "device.category"]
+    mapping = guess_mapping(columns)
+    assert mapping.get("revenue") == "event_properties.revenue"
+    assert mapping.get("event") is None
+    assert mapping.get("category") is None
+    assert guess_mapping(["context.page.path"]).get("page") == "context.page.path"

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import uuid
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -156,6 +157,32 @@ def test_suggested_names_follow_the_signature_and_are_unique():
     assert {k: v.name for k, v in again.items()} == {k: v.name for k, v in names.items()}
     taken = suggest_names(_profiles_from_z(z), taken={"dormant"})
     assert taken["Cluster 2"].name == "Dormant 2"
+
+
+def test_an_extreme_name_goes_to_the_most_extreme_cluster_only():
+    # Cluster 1 fits "Dormant" best by the sum of fits, but Cluster 2 is the more
+    # lapsed one: a name that claims the extreme must go to it or to nobody.
+    z = pd.DataFrame({"days_since_last_event": [1.0, 1.6], "revenue": [-0.2, 2.5],
+                      "purchases": [-0.2, 2.0]}, index=["Cluster 1", "Cluster 2"])
+    names = suggest_names(_profiles_from_z(z))
+    assert names["Cluster 1"].name != "Dormant"
+    assert "Dormant" not in [n.name for n in names.values()] or \
+        names["Cluster 2"].name == "Dormant"
+
+
+def test_features_without_meaning_here_name_no_one():
+    labels = pd.Series(["Cluster 1"] * 50 + ["Cluster 2"] * 50,
+                       index=[f"u{i}" for i in range(100)])
+    features = pd.DataFrame({
+        "revenue": [100.0] * 50 + [5.0] * 50,
+        "night_share": [0.0] * 100,  # date-only data: no time of day
+        "mean_scroll_depth": [np.nan] * 80 + [50.0] * 20,  # mostly missing
+    }, index=labels.index)
+    profiles = profile_clusters(features, labels)
+    assert profiles.described == ["revenue"]
+    assert all(t.feature == "revenue" for traits in profiles.traits.values() for t in traits)
+    events = pd.DataFrame({"user_id": labels.index, "event": "purchase"})
+    assert preferred_content(events, labels) == {}  # one event type says nothing
 
 
 def test_sample_personas_get_the_planted_names(sample_ws):

@@ -75,9 +75,17 @@ def test_the_fit_of_a_format_1_clustering_is_rebuilt_to_the_same_model(home):
     ws = Workspace.load(V1_ID)
     model = model_from_workspace(ws)
     expected = json.loads((FIXTURES / "workspace_v1_model.json").read_text())
-    for key in ("format", "version", "features", "load_config", "users", "excluded_users",
-                "personas"):
+    for key in ("format", "version", "users", "excluded_users", "personas"):
         assert model[key] == expected[key], key
+    # Settings added since format 1 carry their defaults; the old ones are unchanged.
+    for part, added in (("load_config", {"event_name": None, "time_zone": None}),
+                        ("features", {})):
+        got, old = model[part], expected[part]
+        if part == "features":
+            got, old = got["config"], old["config"]
+            added = {"time_zone": "UTC"}
+        assert {k: got[k] for k in old} == old, part
+        assert {k: v for k, v in got.items() if k not in old} == added, part
     assert model["cluster"]["labels"] == expected["cluster"]["labels"]
     np.testing.assert_allclose(model["cluster"]["centroids"], expected["cluster"]["centroids"],
                                rtol=1e-12, atol=1e-12)
