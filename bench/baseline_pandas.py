@@ -22,6 +22,8 @@ PRODUCT_VIEW, ADD_TO_CART, CHECKOUT, PURCHASE = ("product_view", "add_to_cart", 
                                                  "purchase")
 #: A tracker double-fire arrives well under a second after the real event.
 DEBOUNCE = pd.Timedelta(seconds=1)
+#: What makes two events the same event, besides the user and the name.
+IDENTITY = ("product_id", "revenue", "page", "category")
 #: Usual web-analytics inactivity gap that ends a session.
 SESSION_GAP = pd.Timedelta(minutes=30)
 #: Per-week and per-30-day rates use a tenure of at least a week.
@@ -85,9 +87,11 @@ def clean(df: pd.DataFrame) -> pd.DataFrame:
     df = df.dropna(subset=["user_id", "ts", "event"])
     df = df.drop_duplicates()
     df = df.sort_values(["user_id", "ts"], kind="stable", ignore_index=True)
-    # Sorted by user and time, each (user, event) group is in time order too, so one
-    # sort serves both the debounce and the sessions.
-    since_same = df.groupby(["user_id", "event"], sort=False)["ts"].diff()
+    # Sorted by user and time, each group of one user's same event (same name, product,
+    # page, category and value) is in time order too, so one sort serves both the
+    # debounce and the sessions.
+    identity = ["user_id", "event", *[c for c in IDENTITY if c in df.columns]]
+    since_same = df.groupby(identity, sort=False, dropna=False)["ts"].diff()
     return df[~(since_same < DEBOUNCE)].reset_index(drop=True)
 
 

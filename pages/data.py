@@ -382,6 +382,16 @@ def report_section(ws: Workspace) -> None:
             facts.append(f"{report.users_without_consent:,} users without consent were excluded.")
         st.markdown("\n".join(f"- {f}" for f in facts))
     show_notices(report.notices)
+    if report.suspected_bot_count and st.button(
+            f"Exclude the {report.suspected_bot_count:,} suspected bot(s)",
+            key="data.exclude_bots", icon=":material/smart_toy:",
+            help="Drop their events (counted in the load report) and recompute the "
+                 "features. Listed: " + ", ".join(report.suspected_bots[:10])):
+        with shows_errors():
+            actions.exclude_suspected_bots(ws)
+            st.session_state["data.loaded_message"] = (
+                f"Excluded {report.suspected_bot_count:,} suspected bot(s).")
+            st.rerun()
     left, right = st.columns([3, 2])
     left.plotly_chart(charts.events_per_day(report.events_per_day), key="data.chart.per_day")
     right.plotly_chart(charts.top_events(report.top_events), key="data.chart.top_events")

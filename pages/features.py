@@ -9,7 +9,7 @@ import streamlit as st
 from core.common.export import parquet_bytes, safe_csv_bytes
 from core.data.mapping import FUNNEL_LABELS, FUNNEL_STEPS
 from core.features import charts
-from core.features.table import FeatureConfig
+from core.features.table import FeatureConfig, informative
 from core.workspace import actions
 from ui.cache import correlation_figure, feature_summary, features_version
 from ui.errors import show_notices, shows_errors
@@ -90,6 +90,10 @@ missing_total = int(features[numeric].isna().sum().sum())
 cols[3].metric("Missing values", f"{missing_total:,}",
                help="Values that are undefined for a user, e.g. order value without orders.")
 
+flat = [c for c in numeric if not informative(features[c])]
+if flat:
+    st.caption("Not in this data (one value for nearly everyone, or mostly missing), so not "
+               "selected by default: " + ", ".join(f"`{c}`" for c in flat) + ".")
 selected = st.multiselect(
     "Features used for segmentation and maps", numeric,
     default=[c for c in ws.feature_info.selected if c in numeric], key="features.selected",

@@ -58,6 +58,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     parser.add_argument("--event-name", help="the event of every row when the file has no "
                                              "event column (default: purchase when there "
                                              "is revenue, an order id or a quantity)")
+    parser.add_argument("--exclude-bots", action="store_true",
+                        help="drop the users who look like bots (far more events than "
+                             "anyone else), counted in the report")
     parser.add_argument("--user-share", type=float, default=1.0,
                         help="keep this share of users (0-1], the same ones every time")
     parser.add_argument("-v", "--verbose", action="store_true", help="show progress")
@@ -73,7 +76,7 @@ def cmd_features(args: argparse.Namespace) -> int:
     config = LoadConfig(session_gap_minutes=parse_duration_minutes(args.session_gap),
                         debounce_seconds=args.debounce, user_sample_share=args.user_share,
                         timestamp_unit=args.timestamp_format, time_zone=args.time_zone,
-                        event_name=args.event_name)
+                        event_name=args.event_name, exclude_bots=args.exclude_bots)
     start = time.perf_counter()
     source, mapping = open_input(args)
     for role, column in parse_mapping(args.map or []).items():

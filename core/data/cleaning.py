@@ -22,6 +22,7 @@ from core.common.errors import ConfigError, DataError
 from core.common.notices import Notice, notices_from_json
 from core.common.progress import Progress, silent
 from core.data import privacy
+from core.data.bots import LISTED_SUSPECTS, bot_message, suspected_bots
 from core.data.mapping import ROLE_LABELS, ColumnMapping
 from core.data.sessions import DEFAULT_SESSION_GAP_MINUTES, check_gap, session_numbers
 from core.data.timestamps import (
@@ -58,6 +59,7 @@ DROP_REASONS: dict[str, str] = {
     "debounced": "same event as the user's previous one, within the debounce window",
     "no_consent": "user has not consented",
     "not_sampled": "user left out of the user sample",
+    "suspected_bot": "user looks like a bot (excluded as asked)",
 }
 NUMERIC_ROLES = ("revenue", "quantity", "scroll_depth", "duration_s")
 #: Prefix of the helper columns the cleaning SQL adds, so that no file column can
@@ -80,6 +82,7 @@ DROP_SETTINGS: dict[str, str] = {
                  "command line) to keep them.",
     "no_consent": "Check the consent column.",
     "not_sampled": "Raise the share of users to keep.",
+    "suspected_bot": "Keep them by not excluding suspected bots.",
 }
 
 
@@ -102,6 +105,8 @@ class LoadConfig:
     #: The data's time zone (IANA name) for weekend, night and hour-of-day features;
     #: None guesses it from the timestamps' offsets, else UTC.
     time_zone: str | None = None
+    #: Drop the users who look like bots (see :mod:`core.data.bots`), counted.
+    exclude_bots: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self) | {"pii_columns": list(self.pii_columns)}
@@ -142,6 +147,11 @@ class LoadReport:
     #: The data's time zone for local-time features, and why.
     time_zone: str = "UTC"
     time_zone_reason: str = "the default: no offsets in the timestamps"
+    #: Users who look like bots (the most active first, at most 50 listed), kept unless
+    #: excluded, and how many there are with how many events.
+    suspected_bots: list[str] = field(default_factory=list)
+    suspected_bot_count: int = 0
+    suspected_bot_events: int = 0
 
     @property
     def rows_dropped(self) -> int:
@@ -281,12 +291,16 @@ def clean_into(
         step(0.8, "Pseudonymising user ids")
         key = pseudonym_key or privacy.new_key()
         events = _pseudonymise(s, events, key)
+    events, bots = _bots(s, events, config, dropped, notices)
     step(0.9, "Summarising")
     report = _report(s, events, source_name, rows_read, dropped, notices,
                      has_file_sessions, config, users_without_consent, ts_info)
     report.debounce_seconds, report.debounce_reason = window
     report.constant_event = None if mapping.get("event") else event_name_for(mapping, config)
     report.time_zone, report.time_zone_reason = data_time_zone(config, ts_info)
+    if not config.exclude_bots:
+        report.suspected_bots = [str(u) for u in bots.index[:LISTED_SUSPECTS]]
+        report.suspected_bot_count, report.suspected_bot_events = len(bots), int(bots.sum())
     report.pseudonymised = config.pseudonymise
     report.pii_columns_dropped = list(config.pii_columns)
     step(1.0, "Done")
@@ -471,6 +485,28 @@ def _value_notices(s: Scratch, raw: str, mapping: ColumnMapping,
             f"{invalid['scroll_out_of_range']:,} scroll depth value(s) are outside 0-100 %. "
             "They are kept as they are; check the column's unit."))
     return notices
+
+
+def _bots(s: Scratch, events: str, config: LoadConfig, dropped: dict[str, int],
+          notices: list[Notice]) -> tuple[str, pd.Series]:
+    """Flag the users who look like bots; drop them when asked (counted)."""
+    counts = s.df(f"SELECT user_id, count(*) AS n FROM {events} GROUP BY user_id"
+                  ).set_index("user_id")["n"]
+    bots = suspected_bots(counts)
+    if bots.empty:
+        return events, bots
+    if not config.exclude_bots:
+        notices.append(Notice("suspected_bots", bot_message(
+            len(bots), int(bots.sum()), int(counts.sum()), float(counts.median())),
+            level="warning"))
+        return events, bots
+    dropped["suspected_bot"] = int(bots.sum())
+    name = s.register(pd.DataFrame({"user_id": bots.index.astype(str)}), "bots")
+    notices.append(Notice("bots_excluded", (
+        f"{len(bots):,} user(s) that look like bots were excluded, with their "
+        f"{int(bots.sum()):,} events."), level="info"))
+    return s.create("events_people", f"SELECT * FROM {events} WHERE user_id NOT IN "
+                                      f"(SELECT user_id FROM {name})"), bots
 
 
 def data_time_zone(config: LoadConfig, ts_info: TimestampInfo) -> tuple[str, str]:

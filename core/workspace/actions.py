@@ -9,6 +9,7 @@ workspace only through these functions (and those of :mod:`core.workspace.person
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 import pandas as pd
@@ -16,6 +17,7 @@ import pandas as pd
 from core.common.errors import ConfigError
 from core.common.notices import Notice
 from core.common.progress import Progress, scaled
+from core.data.bots import suspected_bots
 from core.data.cleaning import LoadConfig, clean_events
 from core.data.mapping import ColumnMapping, guess_event_roles, guess_mapping
 from core.experiments.inputs import ExperimentSpec
@@ -166,6 +168,38 @@ def load_user_table_into(ws: Workspace, raw: pd.DataFrame, source_name: str,
     ws.mark_step("features")
     ws.save()
     return ws
+
+
+def exclude_suspected_bots(ws: Workspace, progress: Progress | None = None) -> int:
+    """Drop the users the load report flagged as bots from the events (counted in the
+    report as dropped rows) and recompute the features; return how many users went.
+
+    Raises
+    ------
+    ConfigError
+        When there are no events or no suspected bots.
+    """
+    events, report = ws.events, ws.data.report
+    if events is None or report is None:
+        raise ConfigError("There is no event log in this workspace to exclude users from.")
+    bots = suspected_bots(events.groupby("user_id").size())
+    if bots.empty:
+        raise ConfigError("No user looks like a bot in this data; nothing was excluded.")
+    kept = events[~events["user_id"].isin(bots.index)].reset_index(drop=True)
+    rows = len(events) - len(kept)
+    report.dropped["suspected_bot"] = report.dropped.get("suspected_bot", 0) + rows
+    report.rows_kept, report.users = len(kept), int(kept["user_id"].nunique())
+    report.suspected_bots, report.suspected_bot_count, report.suspected_bot_events = [], 0, 0
+    report.notices = [n for n in report.notices if n.code != "suspected_bots"] + [Notice(
+        "bots_excluded", f"{len(bots):,} user(s) that look like bots were excluded, with "
+        f"their {rows:,} events.", level="info")]
+    ws.data.users, ws.data.events = report.users, report.rows_kept
+    if ws.data.load_config is not None:
+        ws.data.load_config = replace(ws.data.load_config, exclude_bots=True)
+    ws.set_frame("events", kept)
+    ws.changed("data")
+    compute_features_into(ws, ws.feature_info.config or FeatureConfig(), progress)
+    return len(bots)
 
 
 # features ---------------------------------------------------------------------------------

@@ -164,3 +164,37 @@ def _names_match_numbers(ws: Workspace) -> None:
         card = state.personas[label]
         if ws.data.report.constant_event:
             assert "event " not in card.get("preferred_content", "")
+
+
+def impressions(contexts: int = 300, seed: int = 4) -> pd.DataFrame:
+    """An ad-impression log of two recommendation policies: a row per impression with
+    position, item, click and the policy that served it; users are anonymous contexts."""
+    rng = np.random.default_rng(seed)
+    start = pd.Timestamp("2019-11-24 00:00:00", tz="UTC")
+    rows = []
+    for c in range(contexts):
+        policy = "bts" if c % 2 else "random"
+        visits = int(rng.integers(2, 10))
+        for v in range(visits):
+            ts = start + pd.Timedelta(minutes=float(rng.uniform(0, 7 * 1440)))
+            for position in (1, 2, 3):
+                clicked = int(rng.random() < (0.08 if policy == "bts" else 0.03) / position)
+                rows.append((ts.isoformat(), f"ctx{c}", int(rng.integers(0, 80)), position,
+                             clicked, policy, round(float(rng.uniform(0.01, 0.5)), 4)))
+    return pd.DataFrame(rows, columns=["timestamp", "user_id", "item_id", "position", "click",
+                                       "policy", "propensity_score"])
+
+
+def test_impression_log_of_two_policies(ws):
+    raw = impressions()
+    mapping = guess_mapping(raw.columns, raw)
+    assert mapping.get("event") is None  # click and policy are not event names
+    default_path(ws, raw, "open_bandit.csv")
+    report = ws.data.report
+    # Three positions share each impression's instant: not double fires.
+    assert report.rows_kept == len(raw) and report.debounce_seconds == 0
+    by = raw.groupby("user_id")
+    pd.testing.assert_series_equal(ws.features.loc[by.size().index, "events"], by.size(),
+                                   check_names=False, check_dtype=False)
+    assert "click" in ws.events.columns and "policy" in ws.events.columns  # kept as properties
+    _names_match_numbers(ws)
