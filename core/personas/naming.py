@@ -50,13 +50,14 @@ class Archetype:
 
 
 ARCHETYPES: tuple[Archetype, ...] = (
-    Archetype("High-value repeat buyers", (("+revenue",), ("+purchases", "+count_purchase")),
+    Archetype("High-value repeat buyers",
+              (("+revenue",), ("+orders", "+purchases", "+count_purchase")),
               "Buy often and spend the most",
               "Reward loyalty: early access, a members' programme and premium "
               "recommendations; avoid discounts they do not need.",
               extreme="+revenue"),
     Archetype("Bargain hunters",
-              (("+count_coupon_use", "+purchases", "+count_purchase"),
+              (("+count_coupon_use", "+orders", "+purchases", "+count_purchase"),
                ("-average_order_value",)),
               "Buy cheap items often, with coupons",
               "Lead with deals and bundles; lift basket size with free-shipping thresholds."),

@@ -175,7 +175,7 @@ def impressions(contexts: int = 300, seed: int = 4) -> pd.DataFrame:
     for c in range(contexts):
         policy = "bts" if c % 2 else "random"
         visits = int(rng.integers(2, 10))
-        for v in range(visits):
+        for _ in range(visits):
             ts = start + pd.Timedelta(minutes=float(rng.uniform(0, 7 * 1440)))
             for position in (1, 2, 3):
                 clicked = int(rng.random() < (0.08 if policy == "bts" else 0.03) / position)
