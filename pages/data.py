@@ -9,7 +9,7 @@ import pandas as pd
 import streamlit as st
 
 from core.data import charts
-from core.data.cleaning import DROP_REASONS, LoadConfig, event_name_for
+from core.data.cleaning import DROP_REASONS, DROP_SETTINGS, LoadConfig, event_name_for
 from core.data.mapping import (
     FUNNEL_LABELS,
     FUNNEL_STEPS,
@@ -424,8 +424,8 @@ if message:
         # A rule that removed a noticeable share of the rows must not look like success.
         st.warning(message + " But " + "; ".join(
             f"{n / ws.data.report.rows_read:.1%} of the rows were dropped as "
-            f"{DROP_REASONS[reason]}" for reason, n in large.items())
-            + ": check the load report below before going on.", icon=":material/warning:")
+            f"{DROP_REASONS[reason]} ({DROP_SETTINGS[reason]})" for reason, n in large.items())
+            + " Check the load report below before going on.", icon=":material/warning:")
     else:
         st.success(message + " Features are ready on the Features page.",
                    icon=":material/check_circle:")

@@ -337,3 +337,26 @@ def test_map_page_umap_preview_then_full_and_tsne_sample(home):
     _no_errors(at)
     assert any("t-SNE of a stratified sample of 800 of 5,000 users" in c.value
                for c in at.caption)
+
+
+def test_a_load_that_drops_many_rows_warns_instead_of_success(home, monkeypatch):
+    from core.data.mapping import ColumnMapping
+    from core.workspace import actions
+
+    monkeypatch.setenv("PERSONA_LENS_AUTOLOAD", "0")
+    at = _app().run()
+    ws = at.session_state["workspace"]
+    rows = pd.DataFrame({"user_id": [f"u{i % 5}" for i in range(40)],
+                         "ts": pd.date_range("2024-01-01", periods=40, freq="h", tz="UTC"),
+                         "event": ["view"] * 40})
+    actions.load_events_into(ws, pd.concat([rows, rows], ignore_index=True), "doubled.csv",
+                             ColumnMapping({"user_id": "user_id", "ts": "ts",
+                                            "event": "event"}))
+    at.switch_page("pages/data.py")
+    at.session_state["data.loaded_message"] = "Loaded 40 events of 5 users from doubled.csv."
+    at.run()
+    _no_errors(at)
+    assert not at.success
+    banner = " ".join(w.value for w in at.warning)
+    assert "50.0% of the rows were dropped as exact duplicate of an earlier row" in banner
+    assert "Untick 'Drop exact duplicates'" in banner

@@ -251,7 +251,7 @@ def test_every_drop_reason_counted_once() -> None:
     assert report.dropped == {
         "missing_user_id": 3, "missing_event": 1, "missing_timestamp": 2,
         "unparseable_timestamp": 1, "exact_duplicate": 1, "debounced": 1, "no_consent": 2,
-        "not_sampled": 0,
+        "not_sampled": 0, "suspected_bot": 0,
     }
     assert report.users_without_consent == 1
     assert result.events[["user_id", "event"]].values.tolist() == [["u1", "view"],

@@ -78,7 +78,8 @@ def test_the_fit_of_a_format_1_clustering_is_rebuilt_to_the_same_model(home):
     for key in ("format", "version", "users", "excluded_users", "personas"):
         assert model[key] == expected[key], key
     # Settings added since format 1 carry their defaults; the old ones are unchanged.
-    for part, added in (("load_config", {"event_name": None, "time_zone": None}),
+    for part, added in (("load_config", {"event_name": None, "time_zone": None,
+                                         "exclude_bots": False}),
                         ("features", {})):
         got, old = model[part], expected[part]
         if part == "features":
