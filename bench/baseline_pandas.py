@@ -26,7 +26,7 @@ DEBOUNCE = pd.Timedelta(seconds=1)
 IDENTITY = ("product_id", "revenue", "page", "category")
 #: Usual web-analytics inactivity gap that ends a session.
 SESSION_GAP = pd.Timedelta(minutes=30)
-#: Per-week and per-30-day rates use a tenure of at least a week.
+#: Per-week and per-30-day rates count from the first event, over at least a week.
 MIN_RATE_DAYS = 7.0
 #: Night is 00:00-05:59 UTC.
 NIGHT_END_HOUR = 6
@@ -207,7 +207,7 @@ def user_features(df: pd.DataFrame) -> pd.DataFrame:
 
 def _add_rates(users: pd.DataFrame) -> None:
     """Add per-time rates and ratios; undefined ratios are NaN, not zero."""
-    rate_days = users["tenure_days"].clip(lower=MIN_RATE_DAYS)
+    rate_days = users["days_since_first_event"].clip(lower=MIN_RATE_DAYS)
     users["sessions_per_week"] = users["sessions"] / rate_days * 7
     users["events_per_session"] = users["events"] / users["sessions"]
     users["purchases_per_30_days"] = users["purchases"] / rate_days * 30

@@ -21,8 +21,9 @@ from core.common.notices import Notice
 from core.data.mapping import FUNNEL_STEPS
 from core.data.timestamps import check_zone
 
-#: Tenure below one week would turn one session into "7 sessions per week"; rates per
-#: week and per 30 days use at least this many days.
+#: Rates per week and per 30 days count from the user's first event to the end of the
+#: data (a single visit 60 days ago is 0.1 sessions per week, not one a week), over at
+#: least this many days so a newcomer's first day is not "7 sessions per week".
 MIN_RATE_DAYS = 7.0
 #: Night is 00:00-05:59 in UTC (the data has no local time zone).
 NIGHT_END_HOUR = 6
@@ -46,7 +47,8 @@ RFM_SEGMENTS: tuple[tuple[str, str], ...] = (
 DEFINITIONS: dict[str, str] = {
     "events": "Number of events the user produced (after cleaning).",
     "sessions": "Number of sessions.",
-    "sessions_per_week": "Sessions per 7 days of tenure (tenure counted as at least 7 days).",
+    "sessions_per_week": "Sessions per 7 days since the user's first event (at least 7 "
+                         "days), so one visit long ago is not a weekly habit.",
     "mean_session_duration_s": "Mean session length in seconds (first to last event of a session).",
     "median_session_duration_s": "Median session length in seconds.",
     "events_per_session": "Events divided by sessions.",
@@ -64,8 +66,9 @@ DEFINITIONS: dict[str, str] = {
     "revenue": "Sum of revenue on the user's events (refunds subtract).",
     "average_order_value": "Revenue divided by purchases (by orders when an order id is "
                            "mapped); missing when there is none.",
-    "purchases_per_30_days": "Purchases per 30 days of tenure (tenure counted as at least 7 days).",
-    "orders_per_30_days": "Orders per 30 days of tenure (tenure counted as at least 7 days).",
+    "purchases_per_30_days": "Purchases per 30 days since the user's first event (at least "
+                             "7 days).",
+    "orders_per_30_days": "Orders per 30 days since the user's first event (at least 7 days).",
     "cart_abandonment_rate": "Sessions with an add to cart but no purchase, divided by "
                              "sessions with an add to cart; missing without cart adds.",
     "mean_scroll_depth": "Mean scroll depth (%) over the user's events that have one; "
@@ -382,7 +385,7 @@ def _rate(numerator: pd.Series, denominator: pd.Series) -> pd.Series:
 def _add_derived(frame: pd.DataFrame, config: FeatureConfig, defs: dict[str, str],
                  notices: list[Notice]) -> pd.DataFrame:
     """Add rates, scores and RFM to the SQL aggregates; return columns in a fixed order."""
-    rate_days = frame["tenure_days"].clip(lower=MIN_RATE_DAYS)
+    rate_days = frame["days_since_first_event"].clip(lower=MIN_RATE_DAYS)
     frame["sessions_per_week"] = frame["sessions"] / rate_days * 7
     frame["events_per_session"] = frame["events"] / frame["sessions"]
     if "time_on_pages_s" in frame:

@@ -68,6 +68,20 @@ def nearest(matrix: np.ndarray, centres: np.ndarray) -> np.ndarray:
                            .argmin(axis=1) for chunk in chunks])
 
 
+@dataclass(frozen=True)
+class NearestCentre:
+    """An assigner that places rows at the nearest of fixed centres (code order).
+
+    K-Means' own centres (not the means of its members, which differ from them by the
+    convergence tolerance) make the portable model reproduce its labels exactly.
+    """
+
+    centres: np.ndarray
+
+    def __call__(self, rows: np.ndarray) -> np.ndarray:
+        return nearest(rows, self.centres)
+
+
 def centroids_of(matrix: np.ndarray, labels: np.ndarray) -> np.ndarray:
     """Mean position of each cluster (noise left out), ordered by label."""
     ids = sorted(int(v) for v in np.unique(labels) if v != NOISE)
@@ -79,14 +93,14 @@ def centroids_of(matrix: np.ndarray, labels: np.ndarray) -> np.ndarray:
 def _kmeans(matrix: np.ndarray, config: ClusterConfig) -> tuple[np.ndarray, Assigner]:
     model = KMeans(n_clusters=config.k, n_init=KMEANS_N_INIT,
                    random_state=config.random_state).fit(matrix)
-    return model.labels_, model.predict
+    return model.labels_, NearestCentre(model.cluster_centers_)
 
 
 def _minibatch(matrix: np.ndarray, config: ClusterConfig) -> tuple[np.ndarray, Assigner]:
     model = MiniBatchKMeans(n_clusters=config.k, n_init=MINIBATCH_N_INIT,
                             batch_size=MINIBATCH_BATCH,
                             random_state=config.random_state).fit(matrix)
-    return model.labels_, model.predict
+    return model.labels_, NearestCentre(model.cluster_centers_)
 
 
 def _gmm(matrix: np.ndarray, config: ClusterConfig) -> tuple[np.ndarray, Assigner]:
@@ -97,8 +111,7 @@ def _gmm(matrix: np.ndarray, config: ClusterConfig) -> tuple[np.ndarray, Assigne
 def _agglomerative(matrix: np.ndarray, config: ClusterConfig) -> tuple[np.ndarray, Assigner]:
     labels = AgglomerativeClustering(n_clusters=config.k,
                                      linkage=config.linkage).fit_predict(matrix)
-    centres = centroids_of(matrix, labels)
-    return labels, lambda rows: nearest(rows, centres)
+    return labels, NearestCentre(centroids_of(matrix, labels))
 
 
 def _dbscan(matrix: np.ndarray, config: ClusterConfig) -> tuple[np.ndarray, Assigner]:

@@ -31,6 +31,7 @@ from core.common.notices import Notice
 from core.common.progress import Progress, silent
 from core.segment.algorithms import (
     REGISTRY,
+    NearestCentre,
     algorithm,
     centroids_of,
     label,
@@ -185,23 +186,26 @@ def fit_clusters(matrix: np.ndarray, config: ClusterConfig,
             "cluster.", level="info"))
     else:
         labels = labels_fit
-    labels = _renumber(labels)
+    labels, order = _renumber(labels)
     if (labels == NOISE).all():
         raise DataError(f"{name} labelled every user as noise. "
                         + ("Raise eps (the k-distance plot suggests a value)."
                            if config.algorithm == "dbscan"
                            else "Lower the minimum cluster size."))
     step(1.0, "Done")
-    return ClusterResult(labels, centroids_of(matrix, labels), config.algorithm,
+    centres = predict.centres[order] if spec.centre_exact and not sampled \
+        and isinstance(predict, NearestCentre) else centroids_of(matrix, labels)
+    return ClusterResult(labels, centres, config.algorithm,
                          len(rows) if sampled else None, notices)
 
 
-def _renumber(labels: np.ndarray) -> np.ndarray:
-    """Clusters numbered 0, 1, ... by size, largest first; noise stays -1."""
+def _renumber(labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Clusters numbered 0, 1, ... by size, largest first (noise stays -1), and the old
+    number of each new one."""
     ids, counts = np.unique(labels[labels != NOISE], return_counts=True)
     order = ids[np.argsort(-counts, kind="stable")]
     mapping = {int(old): new for new, old in enumerate(order)}
-    return np.array([mapping.get(int(v), NOISE) for v in labels], dtype=int)
+    return np.array([mapping.get(int(v), NOISE) for v in labels], dtype=int), order
 
 
 # choosing k ----------------------------------------------------------------------------
