@@ -272,13 +272,29 @@ def features_from_table(s: Scratch, table: str, config: FeatureConfig) -> Featur
     frame = frame.set_index("user_id").sort_index()
     frame.index = frame.index.astype(str)
     frame = _add_derived(frame, config, definitions, notices)
-    for step, names in roles.items():
-        if not names:
-            notices.append(Notice(
-                f"no_{step}_event",
-                f"No event is marked as {step.replace('_', ' ')}, so features that need it "
-                "are left out. Name it under 'Funnel events' on the Data page."))
+    notices += _funnel_notices(s, table, roles)
     return FeatureTable(frame, definitions, notices, "events")
+
+
+def _funnel_notices(s: Scratch, table: str, roles: dict[str, list[str]]) -> list[Notice]:
+    """Say which funnel steps have no event; a log of one or two event types (purchases,
+    ratings) has no funnel to name, so that is one line of information, not warnings."""
+    unmarked = [step for step, names in roles.items() if not names]
+    if not unmarked:
+        return []
+    kinds = [r[0] for r in s.rows(f"SELECT DISTINCT event FROM {table} ORDER BY 1 LIMIT 3")]
+    if len(kinds) <= 2:
+        names = [step.replace("_", " ") for step in unmarked]
+        steps = names[0] if len(names) == 1 else f"{', '.join(names[:-1])} or {names[-1]}"
+        count = "one event type" if len(kinds) == 1 else "two event types"
+        return [Notice(
+            "no_funnel_events",
+            f"The data has {count} ({', '.join(map(str, kinds))}), so the funnel features "
+            f"that need a {steps} event are left out.", "info")]
+    return [Notice(
+        f"no_{step}_event",
+        f"No event is marked as {step.replace('_', ' ')}, so features that need it are "
+        "left out. Name it under 'Funnel events' on the Data page.") for step in unmarked]
 
 
 def _feature_sql(table: str, cols: dict[str, str], roles: dict[str, list[str]],

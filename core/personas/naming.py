@@ -18,6 +18,8 @@ from core.personas.profiles import ClusterProfiles, feature_label
 #: An archetype name is suggested only when the cluster fits it by at least this many
 #: standard deviations (after the archetype's weight).
 MIN_ARCHETYPE_SCORE = 0.3
+#: A cluster this many sd on the wrong side of a contradicting feature cannot take the name.
+MAX_CONTRADICTION = 0.5
 
 
 @dataclass(frozen=True)
@@ -37,9 +39,16 @@ class Archetype:
     #: A signed feature ("+days_since_last_event") on which only the most extreme
     #: cluster may take this name: "Dormant" is the most lapsed cluster, never another.
     extreme: str | None = None
+    #: Signed features the name would contradict: "New visitors" who have been away
+    #: for months are not new. Any of them above :data:`MAX_CONTRADICTION` sd rules it out.
+    contradicted_by: tuple[str, ...] = ()
 
     def score(self, z: pd.Series) -> float:
-        """How well a cluster's standardised differences fit; -inf when features lack."""
+        """How well a cluster's standardised differences fit; -inf when features lack
+        or the cluster contradicts the name."""
+        for s in self.contradicted_by:
+            if s[1:] in z and (1 if s[0] == "+" else -1) * z[s[1:]] > MAX_CONTRADICTION:
+                return -np.inf
         fits = []
         for group in self.signature:
             values = [(1 if s[0] == "+" else -1) * z[s[1:]] for s in group if s[1:] in z]
@@ -59,7 +68,7 @@ ARCHETYPES: tuple[Archetype, ...] = (
     Archetype("Bargain hunters",
               (("+count_coupon_use", "+orders", "+purchases", "+count_purchase"),
                ("-average_order_value",)),
-              "Buy cheap items often, with coupons",
+              "Buy often, in small orders",
               "Lead with deals and bundles; lift basket size with free-shipping thresholds."),
     Archetype("Cart abandoners", (("+cart_abandonment_rate",), ("+cart_adds",)),
               "Fill the cart and leave without buying",
@@ -73,7 +82,7 @@ ARCHETYPES: tuple[Archetype, ...] = (
               "Arrived recently",
               "Welcome series: best-sellers, a first-order incentive and clear delivery "
               "and returns information.",
-              extreme="-days_since_first_event"),
+              extreme="-days_since_first_event", contradicted_by=("+days_since_last_event",)),
     Archetype("Dormant", (("+days_since_last_event",),),
               "Have not been back for a long time",
               "Win-back campaign: a reminder of what they browsed and a time-limited "
@@ -90,7 +99,8 @@ ARCHETYPES: tuple[Archetype, ...] = (
     Archetype("Frequent visitors", (("+sessions_per_week", "+sessions"),),
               "Come back often", "Personalise the home page with what is new since their "
                                   "last visit.", weight=0.7,
-              extreme="+sessions_per_week"),
+              extreme="+sessions_per_week",
+              contradicted_by=("+days_since_last_event", "-days_since_first_event")),
 )
 DEFAULT_ACTION = ("Look at the distinguishing traits and choose an offer or content that "
                   "fits them; test it against a control group.")
@@ -105,6 +115,25 @@ class Suggestion:
     description: str
     action: str
     archetype: str | None
+
+
+#: Plain names for a cluster named after its most distinguishing feature, by direction.
+TRAIT_NAMES: dict[tuple[str, bool], str] = {
+    ("days_since_last_event", True): "Lapsing", ("days_since_last_event", False):
+    "Recently active", ("tenure_days", True): "Long-standing", ("tenure_days", False):
+    "Short-lived", ("days_since_first_event", True): "Long-standing",
+    ("active_days", True): "Often active", ("active_days", False): "Seldom active",
+    ("events_per_session", True): "Intense sessions", ("events_per_session", False):
+    "Quick sessions", ("average_order_value", True): "Big baskets",
+    ("average_order_value", False): "Small baskets", ("revenue", True): "Big spenders",
+    ("revenue", False): "Low spenders", ("weekend_share", False): "Weekday users",
+    ("night_share", False): "Daytime users",
+}
+
+
+def _trait_name(feature: str, high: bool) -> str:
+    known = TRAIT_NAMES.get((feature, high))
+    return known or f"{'High' if high else 'Low'} {feature_label(feature)}".capitalize()
 
 
 def _unique(name: str, taken: set[str]) -> str:
@@ -151,8 +180,7 @@ def suggest_names(profiles: ClusterProfiles, labels: list[str] | None = None,
             name, blurb, action = archetype.name, archetype.blurb, archetype.action
         else:
             top = traits[0] if traits else None
-            name = (f"{'High' if top.z > 0 else 'Low'} {feature_label(top.feature)}"
-                    if top else label).capitalize()
+            name = _trait_name(top.feature, top.z > 0) if top else label
             blurb, action = f"{profiles.share_users[label]:.0%} of users", DEFAULT_ACTION
         name = _unique(name, taken)
         taken.add(name)

@@ -152,7 +152,7 @@ def test_suggested_names_follow_the_signature_and_are_unique():
     assert names["Cluster 3"].name == "Cart abandoners"
     # Nothing fits Cluster 4 by 0.3 sd: it is named after its top feature.
     assert names["Cluster 4"].archetype is None
-    assert names["Cluster 4"].name.startswith("High ")
+    assert names["Cluster 4"].name == "Big spenders"  # revenue, its top trait
     again = suggest_names(_profiles_from_z(z))
     assert {k: v.name for k, v in again.items()} == {k: v.name for k, v in names.items()}
     taken = suggest_names(_profiles_from_z(z), taken={"dormant"})
@@ -373,3 +373,24 @@ def test_preferred_content_by_hand():
     assert content["Cluster 1"].startswith("category books (100% of their events, 1.5×")
     assert "event video (67% of their events, 2.0× everyone)" in content["Cluster 1"]
     assert "category toys (67% of their events, 2.0× everyone)" in content["Cluster 2"]
+
+
+def test_names_are_not_given_against_the_numbers():
+    """A cluster that arrived recently but has been away for months is not "New
+    visitors"; a cluster whose weekly rate comes from a short tenure is not "Frequent
+    visitors"; a cluster named after a feature without a plain name says High/Low."""
+    z = pd.DataFrame({
+        "days_since_first_event": [-1.5, 0.5, 0.4, -1.4], "tenure_days": [-1.5, 0.5, 0.4, -1.3],
+        "days_since_last_event": [1.2, -0.4, -0.3, -0.5],
+        "sessions_per_week": [0.2, 0.1, 0.1, 1.5], "count_search": [0.0, 0.0, 0.9, 0.0],
+    }, index=["Cluster 1", "Cluster 2", "Cluster 3", "Cluster 4"])
+    profiles = _profiles_from_z(z)
+    profiles.medians.loc["Cluster 1", "days_since_first_event"] = 1.0  # the newest
+    names = suggest_names(profiles)
+    assert names["Cluster 1"].name != "New visitors"
+    assert names["Cluster 4"].name != "Frequent visitors"
+    plain = suggest_names(_profiles_from_z(pd.DataFrame(
+        {"count_search": [0.2, -0.2], "days_since_last_event": [0.1, -0.1]},
+        index=["Cluster 1", "Cluster 2"])))
+    assert plain["Cluster 1"].name.startswith("High ")  # no plain name for searches
+    assert plain["Cluster 2"].name.startswith("Low ")

@@ -154,13 +154,20 @@ def test_rating_log_with_float_epoch_seconds(ws):
 
 
 def _names_match_numbers(ws: Workspace) -> None:
-    """A "Dormant" persona is the most lapsed cluster; no card names an event type of a
-    log with one event type."""
+    """A "Dormant" persona is the most lapsed cluster; "New visitors" and "Frequent
+    visitors" are not lapsed; no card names an event type of a log with one event type,
+    nor coupons in data without them."""
     state = ws.personas
     lapsed = ws.features["days_since_last_event"].groupby(ws.clusters["cluster"]).median()
+    overall = ws.features["days_since_last_event"]
+    spread = overall.std()
     for label, name in state.names.items():
         if name.startswith("Dormant"):
             assert label == lapsed.idxmax(), (name, lapsed.to_dict())
+        if name.startswith(("New visitors", "Frequent visitors")):
+            mean = overall[ws.clusters["cluster"] == label].mean()
+            assert (mean - overall.mean()) / spread <= 0.5, (name, lapsed.to_dict())
+        assert "coupon" not in state.personas[label].get("description", "").lower()
         card = state.personas[label]
         if ws.data.report.constant_event:
             assert "event " not in card.get("preferred_content", "")
@@ -198,3 +205,16 @@ def test_impression_log_of_two_policies(ws):
                                    check_names=False, check_dtype=False)
     assert "click" in ws.events.columns and "policy" in ws.events.columns  # kept as properties
     _names_match_numbers(ws)
+
+
+def test_purchase_only_log_has_no_funnel_warnings(ws):
+    """A log of purchases alone cannot have product views or checkouts: one line of
+    information says so, instead of three warnings asking to mark events it lacks."""
+    raw = grocery(households=30)
+    actions.load_events_into(ws, raw, "grocery.csv", guess_mapping(raw.columns, raw))
+    notices = ws.feature_info.notices
+    codes = [n.code for n in notices]
+    assert "no_funnel_events" in codes
+    assert not any(c.startswith("no_") and c.endswith("_event") for c in codes)
+    funnel = next(n for n in notices if n.code == "no_funnel_events")
+    assert funnel.level == "info" and "one event type (purchase)" in funnel.message
