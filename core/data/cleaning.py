@@ -281,7 +281,7 @@ def clean_into(
     notices += _drop_notices(dropped, rows_read)
     kept = rows_read - sum(dropped.values())
     if kept == 0:
-        raise DataError(_nothing_left_message(rows_read, dropped))
+        raise DataError(_nothing_left_message(rows_read, dropped, notices))
     step(0.7, "Joining sessions to events")
     events = s.create("events", _events_sql(typed, numbers, columns,
                                             bool(mapping.get("session_id"))))
@@ -742,10 +742,17 @@ def _pseudonymise(s: Scratch, events: str, key: str) -> str:
                               f"JOIN {name} p USING (user_id)")
 
 
-def _nothing_left_message(rows_read: int, dropped: dict[str, int]) -> str:
+def _nothing_left_message(rows_read: int, dropped: dict[str, int],
+                          notices: list[Notice]) -> str:
+    """Why no row is left, with what was found about the columns (a time of day without
+    a date, values that are not dates) so the analyst knows what to change."""
     reasons = "; ".join(f"{DROP_REASONS[r]}: {n:,}" for r, n in dropped.items() if n)
-    return (f"None of the {rows_read:,} rows could be used ({reasons}). Check the column "
-            "mapping: the user id, timestamp and event name columns must have values.")
+    found = " ".join(n.message for n in notices
+                     if n.level != "info" and n.subject and n.code != "many_rows_dropped")
+    return (f"None of the {rows_read:,} rows could be used ({reasons}). "
+            + (f"{found} " if found else "")
+            + "Check the column mapping: the user id, timestamp and event name columns "
+              "must have values.")
 
 
 def _report(s: Scratch, events: str, source_name: str, rows_read: int,

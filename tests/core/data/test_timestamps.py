@@ -71,6 +71,9 @@ def test_a_time_without_a_date_is_not_today():
     assert result.report.dropped["unparseable_timestamp"] == 2
     note = next(n for n in result.report.notices if n.code == "time_without_date")
     assert "2 value(s)" in note.message
+    with pytest.raises(DataError, match="time of day but no date") as only_times:
+        load(["12:00", "13:30:15"])
+    assert "'12:00'" in str(only_times.value)
 
 
 def test_excel_serials_read_when_asked_and_flagged_when_not():
