@@ -517,7 +517,10 @@ def data_time_zone(config: LoadConfig, ts_info: TimestampInfo) -> tuple[str, str
     if ts_info.offset:
         zone = zone_for_offset(ts_info.offset)
         if zone != "UTC":
-            return zone, f"from the timestamps' {ts_info.offset} offset"
+            fixed = (f"; {zone} is the fixed offset UTC{ts_info.offset}"
+                     if zone.startswith("Etc/") else "")
+            return zone, (f"from the timestamps' {ts_info.offset} offset{fixed}; name the "
+                          "zone, e.g. Europe/Berlin, if it has summer time")
     return "UTC", "the default: the timestamps carry no offset; set the data's time zone " \
                   "if its events happened elsewhere"
 
