@@ -14,14 +14,14 @@ import json
 import sys
 from pathlib import Path
 
-from core.cli.common import EXIT_OK
+from core.cli.common import EXIT_OK, INPUT_FILE, number, output_in
 from core.common.errors import ConfigError
 
 
 def register(sub: argparse._SubParsersAction) -> None:
     """Add the ``abtest`` sub-command."""
     p = sub.add_parser("abtest", help="analyse an A/B test (per-user or aggregated rows)")
-    p.add_argument("input", help="CSV, Parquet, JSON lines or Excel file")
+    p.add_argument("input", type=INPUT_FILE, help="CSV, Parquet, JSON lines or Excel file")
     p.add_argument("--variant-col", help="column naming each row's variant (guessed)")
     p.add_argument("--control", help="the control's value (default: the variant named "
                                      "control, baseline, base, A, default, original or "
@@ -40,7 +40,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="aggregated rows: converted users (repeatable)")
     p.add_argument("--mean-cols", action="append", default=[], metavar="NAME:SUM:SUMSQ",
                    help="aggregated rows: numeric metric as sum and sum-of-squares columns")
-    p.add_argument("--alpha", type=float, default=0.05)
+    p.add_argument("--alpha", type=number(0, 0.5, low_open=True), default=0.05)
     p.add_argument("--alternative", default="two-sided",
                    choices=["two-sided", "greater", "less"])
     p.add_argument("--correction", default="holm",
@@ -52,7 +52,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--bootstrap", action="store_true", help="add a bootstrap interval")
     p.add_argument("--sequential", action="store_true", help="add the always-valid p-value")
     p.add_argument("--no-rank-test", action="store_true", help="skip Mann-Whitney")
-    p.add_argument("-o", "--output", help="also write the results table as CSV here")
+    p.add_argument("-o", "--output", type=output_in((".csv",), ".csv"),
+                   help="also write the results table as CSV here")
     p.add_argument("--json", action="store_true", help="print JSON instead of text")
     p.set_defaults(func=cmd_abtest)
 

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import argparse
+import math
+import os
 import re
 import sys
 from collections.abc import Iterable
@@ -13,9 +16,104 @@ from core.common.errors import ConfigError
 from core.common.export import parquet_bytes, safe_csv_bytes
 from core.data.mapping import ROLES
 
-EXIT_OK, EXIT_BUG, EXIT_USAGE, EXIT_DATA = 0, 1, 2, 3
+EXIT_OK, EXIT_BUG, EXIT_USAGE, EXIT_DATA, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
 TABLE_SUFFIXES = (".csv", ".parquet", ".pq")
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|m|min|h)?\s*$")
+
+
+#: Bounds of the numeric options: a value outside is a bad argument (exit 2), never a
+#: traceback or an hour-long run.
+MAX_SESSION_GAP_MINUTES = 7 * 24 * 60
+MAX_DEBOUNCE_SECONDS = 3600.0
+MAX_K = 100
+MAX_SAMPLE_USERS = 1_000_000
+MAX_SAMPLE_DAYS = 3650
+
+
+def argument(parse):
+    """An argparse ``type=``: ``parse``'s ConfigError becomes argparse's own error, so a
+    bad value exits 2 with the usage line and the message (the README's exit codes)."""
+    def checked(text: str):
+        try:
+            return parse(text)
+        except ConfigError as exc:
+            raise argparse.ArgumentTypeError(str(exc)) from None
+    checked.__name__ = parse.__name__
+    return checked
+
+
+def number(low: float, high: float, integer: bool = False, low_open: bool = False):
+    """A parser of a finite number in [low, high] (or (low, high] with ``low_open``)."""
+    def parse(text: str) -> float | int:
+        try:
+            value = float(text) if not integer else int(text)
+        except ValueError:
+            kind = "a whole number" if integer else "a number"
+            raise ConfigError(f"'{text}' is not {kind}.") from None
+        if not math.isfinite(value):
+            raise ConfigError(f"'{text}' is not a finite number.")
+        if value > high or value < low or (low_open and value == low):
+            side = "above" if low_open else "from"
+            raise ConfigError(f"'{text}' is out of range: give a number {side} {low:g} "
+                              f"up to {high:g}.")
+        return value
+    parse.__name__ = "number"
+    return argument(parse)
+
+
+def session_gap(text: str) -> float:
+    """A session gap ('30m', '1h', '90s') in minutes, above 0 and at most 7 days."""
+    minutes = parse_duration_minutes(text)
+    if not 0 < minutes <= MAX_SESSION_GAP_MINUTES:
+        raise ConfigError(f"Session gap '{text}' is out of range: give more than 0 and at "
+                          "most 7 days (e.g. 30m, 1h).")
+    return minutes
+
+
+def input_file(text: str) -> Path:
+    """An existing, readable file (not a folder)."""
+    path = Path(text)
+    if not path.exists():
+        raise ConfigError(f"File '{text}' does not exist. Check the path.")
+    if path.is_dir():
+        raise ConfigError(f"'{text}' is a folder; give one file inside it.")
+    if not os.access(path, os.R_OK):
+        raise ConfigError(f"File '{text}' cannot be read (permission denied).")
+    return path
+
+
+def output_in(suffixes: tuple[str, ...], what: str):
+    """A parser of an output path: one of ``suffixes``, in a folder that exists."""
+    def parse(text: str) -> Path:
+        path = Path(text)
+        if path.suffix.lower() not in suffixes:
+            raise ConfigError(f"Output '{path.name}' must end in {what}.")
+        if path.is_dir():
+            raise ConfigError(f"Output '{text}' is a folder; give a file name.")
+        folder = path.parent if str(path.parent) else Path(".")
+        if not folder.is_dir():
+            raise ConfigError(f"The folder of output '{text}' does not exist; create "
+                              f"'{folder}' first.")
+        if not os.access(folder, os.W_OK):
+            raise ConfigError(f"The folder '{folder}' cannot be written to.")
+        return path
+    parse.__name__ = "output"
+    return argument(parse)
+
+
+def role_column(text: str) -> tuple[str, str | None]:
+    """One ``--map ROLE=COLUMN``; an empty column unmaps the role."""
+    role, sep, column = text.partition("=")
+    if not sep or role not in ROLES:
+        raise ConfigError(f"'{text}' must be ROLE=COLUMN with ROLE one of "
+                          f"{', '.join(ROLES)}.")
+    return role, column or None
+
+
+TABLE_OUTPUT = output_in(TABLE_SUFFIXES, ".csv or .parquet")
+INPUT_FILE = argument(input_file)
+SESSION_GAP = argument(session_gap)
+ROLE_COLUMN = argument(role_column)
 
 
 def parse_duration_minutes(text: str) -> float:
@@ -27,16 +125,9 @@ def parse_duration_minutes(text: str) -> float:
     return {"s": value / 60, "m": value, "min": value, "h": value * 60}[unit]
 
 
-def parse_mapping(pairs: list[str]) -> dict[str, str | None]:
-    """Parse ``role=column`` pairs; an empty column unmaps the role."""
-    result: dict[str, str | None] = {}
-    for pair in pairs:
-        role, sep, column = pair.partition("=")
-        if not sep or role not in ROLES:
-            raise ConfigError(f"--map '{pair}' must be ROLE=COLUMN with ROLE one of "
-                              f"{', '.join(ROLES)}.")
-        result[role] = column or None
-    return result
+def parse_mapping(pairs: list[str | tuple[str, str | None]]) -> dict[str, str | None]:
+    """Parse ``role=column`` pairs (or pairs parsed by :data:`ROLE_COLUMN`)."""
+    return dict(role_column(p) if isinstance(p, str) else p for p in pairs)
 
 
 def feature_list(text: str | None) -> list[str] | None:

@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import argparse
-import sys
+import json
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from core.cli.common import (
     EXIT_OK,
-    check_table_output,
-    parse_duration_minutes,
+    INPUT_FILE,
+    MAX_DEBOUNCE_SECONDS,
+    ROLE_COLUMN,
+    SESSION_GAP,
+    TABLE_OUTPUT,
+    number,
     parse_mapping,
     print_notices,
     verbose_progress,
@@ -21,6 +25,7 @@ from core.cli.common import (
 if TYPE_CHECKING:
     import pandas as pd
 
+    from core.common.notices import Notice
     from core.data.mapping import ColumnMapping
 
 #: --delimiter values; "tab" stands for a tab, which is awkward to type in a shell.
@@ -34,18 +39,21 @@ def register(sub: argparse._SubParsersAction) -> None:
     from core.data.timestamps import UNIT_LABELS
 
     parser = sub.add_parser("features", help="compute the per-user feature table")
-    parser.add_argument("input", help="events file: Parquet, CSV/TSV or other delimited "
-                                      "text, JSON lines or Excel; gzip or zstd compressed")
-    parser.add_argument("-o", "--output", required=True, help="features.csv or .parquet")
-    parser.add_argument("--map", action="append", metavar="ROLE=COLUMN",
+    parser.add_argument("input", type=INPUT_FILE,
+                        help="events file: Parquet, CSV/TSV or other delimited text, JSON "
+                             "lines or Excel; gzip or zstd compressed")
+    parser.add_argument("-o", "--output", required=True, type=TABLE_OUTPUT,
+                        help="features.csv or .parquet")
+    parser.add_argument("--map", action="append", metavar="ROLE=COLUMN", type=ROLE_COLUMN,
                         help="override a guessed column, e.g. --map ts=event_time")
     parser.add_argument("--sheet", help="Excel sheet to read (default: the first)")
     parser.add_argument("--delimiter", choices=list(DELIMITER_CHOICES), default="auto",
                         help="delimiter of a text file (default: detected)")
     parser.add_argument("--encoding", choices=ENCODING_CHOICES, default="auto",
                         help="encoding of a text file (default: UTF-8, else Windows-1252)")
-    parser.add_argument("--session-gap", default="30m", help="inactivity gap (30m, 1h)")
-    parser.add_argument("--debounce", type=float, default=None,
+    parser.add_argument("--session-gap", default="30m", type=SESSION_GAP,
+                        help="inactivity gap (30m, 1h; at most 7 days)")
+    parser.add_argument("--debounce", type=number(0, MAX_DEBOUNCE_SECONDS), default=None,
                         help="seconds within which the same event again is a double fire "
                              "(default: 1 for a clickstream, 0 for basket line items, bulk "
                              "ratings and dates without a time)")
@@ -61,9 +69,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     parser.add_argument("--exclude-bots", action="store_true",
                         help="drop the users who look like bots (far more events than "
                              "anyone else), counted in the report")
-    parser.add_argument("--user-share", type=float, default=1.0,
+    parser.add_argument("--user-share", type=number(0, 1, low_open=True), default=1.0,
                         help="keep this share of users (0-1], the same ones every time")
     parser.add_argument("-v", "--verbose", action="store_true", help="show progress")
+    parser.add_argument("--json", action="store_true",
+                        help="print the load report (counts, drops by reason, every note) "
+                             "as JSON instead of text")
     parser.set_defaults(func=cmd_features)
 
 
@@ -72,18 +83,23 @@ def cmd_features(args: argparse.Namespace) -> int:
     from core.data.cleaning import LoadConfig
     from core.features.pipeline import features_from_source
 
-    out = check_table_output(args.output)
-    config = LoadConfig(session_gap_minutes=parse_duration_minutes(args.session_gap),
+    out = args.output
+    config = LoadConfig(session_gap_minutes=args.session_gap,
                         debounce_seconds=args.debounce, user_sample_share=args.user_share,
                         timestamp_unit=args.timestamp_format, time_zone=args.time_zone,
                         event_name=args.event_name, exclude_bots=args.exclude_bots)
     start = time.perf_counter()
-    source, mapping = open_input(args)
+    source, mapping, read_notes = open_input(args)
+    print_notices(read_notes)  # now: they explain a failure of the load that follows
     for role, column in parse_mapping(args.map or []).items():
         mapping = mapping.with_role(role, column)
     table, report = features_from_source(source, mapping, Path(args.input).name, config,
                                          progress=verbose_progress(args.verbose))
     write_table(table.frame, out)
+    notices = [*read_notes, *report.notices, *table.notices]
+    if args.json:
+        print(json.dumps(_payload(report, table, out, notices), indent=2, default=str))
+        return EXIT_OK
     print(f"Read {report.rows_read:,} rows, kept {report.rows_kept:,} "
           f"({report.users:,} users, {report.sessions:,} sessions); wrote "
           f"{len(table.frame.columns)} features to {out} in "
@@ -99,24 +115,29 @@ def cmd_features(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def open_input(args: argparse.Namespace) -> tuple[pd.DataFrame | Path, ColumnMapping]:
-    """The source and its guessed mapping, printing the reader's notes on standard error.
+def _payload(report, table, out: Path, notices: list) -> dict:
+    """The ``--json`` output: what was read, kept and dropped (by reason), how, and every
+    note of the reader, the cleaning and the features."""
+    return {"output": str(out), "rows_read": report.rows_read, "rows_kept": report.rows_kept,
+            "rows_dropped": report.rows_dropped, "dropped": report.dropped,
+            "users": report.users, "sessions": report.sessions,
+            "first_ts": report.first_ts, "last_ts": report.last_ts,
+            "timestamp_format": report.timestamp_format,
+            "debounce_seconds": report.debounce_seconds,
+            "debounce_reason": report.debounce_reason, "time_zone": report.time_zone,
+            "time_zone_reason": report.time_zone_reason,
+            "constant_event": report.constant_event,
+            "features": list(map(str, table.frame.columns)),
+            "notices": [n.to_dict() for n in notices]}
 
-    A flat Parquet file stays on disk for DuckDB to scan
-    (:func:`core.features.pipeline.read_source`); every other file, and Parquet with
-    nested columns (GA4), goes through :mod:`core.data.readers`.
-    """
-    from core.data.mapping import guess_mapping
-    from core.data.readers import ReadOptions, nested_parquet_columns, read_path
+
+def open_input(args: argparse.Namespace
+               ) -> tuple[pd.DataFrame | Path, ColumnMapping, list[Notice]]:
+    """The source, its guessed mapping and the reader's notes, with the read options
+    (:func:`core.features.pipeline.read_source`)."""
+    from core.data.readers import ReadOptions
     from core.features.pipeline import read_source
 
-    path = Path(args.input)
     options = ReadOptions(delimiter=DELIMITER_CHOICES[args.delimiter],
                           encoding=args.encoding, sheet=args.sheet)
-    if path.suffix.lower() in (".parquet", ".pq") and path.exists() \
-            and not nested_parquet_columns(path):
-        return read_source(path)
-    raw = read_path(path, options)
-    for note in raw.notes:
-        print(f"  note: {note}", file=sys.stderr)
-    return raw.frame, guess_mapping(raw.frame.columns, raw.frame)
+    return read_source(Path(args.input), options)

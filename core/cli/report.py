@@ -8,17 +8,17 @@ from __future__ import annotations
 
 import argparse
 import time
-from pathlib import Path
 
-from core.cli.common import EXIT_OK
+from core.cli.common import EXIT_OK, INPUT_FILE, output_in
 from core.common.errors import ConfigError
 
 
 def register(sub: argparse._SubParsersAction) -> None:
     """Add the ``report`` sub-command."""
     parser = sub.add_parser("report", help="write the persona report of a workspace zip")
-    parser.add_argument("workspace", help="workspace .zip exported from the app")
-    parser.add_argument("-o", "--output", required=True, help="report.html")
+    parser.add_argument("workspace", type=INPUT_FILE, help="workspace .zip exported from the app")
+    parser.add_argument("-o", "--output", required=True, type=output_in((".html", ".htm"), ".html"),
+                        help="report.html")
     parser.set_defaults(func=cmd_report)
 
 
@@ -27,9 +27,7 @@ def cmd_report(args: argparse.Namespace) -> int:
     from core.workspace.bundle import read_bundle
     from core.workspace.report import build_report
 
-    out = Path(args.output)
-    if out.suffix.lower() not in (".html", ".htm"):
-        raise ConfigError(f"Output '{out.name}' must end in .html.")
+    out = args.output
     start = time.perf_counter()
     ws = read_bundle(args.workspace)
     if ws.clusters is None:

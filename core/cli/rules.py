@@ -16,19 +16,23 @@ from pathlib import Path
 
 import pandas as pd
 
-from core.cli.common import EXIT_OK, check_table_output, print_notices, write_table
+from core.cli.common import EXIT_OK, INPUT_FILE, TABLE_OUTPUT, print_notices, write_table
 from core.common.errors import ConfigError, DataError
 
 
 def register(sub: argparse._SubParsersAction) -> None:
     """Add the ``rules`` sub-command."""
     parser = sub.add_parser("rules", help="evaluate personalization rules on users")
-    parser.add_argument("rules", help="rules JSON exported from the Rules page")
-    parser.add_argument("input", help="event file, or per-user feature table")
-    parser.add_argument("-o", "--output", required=True, help="actions.csv or .parquet")
-    parser.add_argument("--personas", help="table of user_id and persona (or cluster)")
-    parser.add_argument("--segments", help="table of segment and user_id (long form)")
-    parser.add_argument("--holdouts", help="also write the hold-out group of every user for "
+    parser.add_argument("rules", type=INPUT_FILE, help="rules JSON exported from the Rules page")
+    parser.add_argument("input", type=INPUT_FILE, help="event file, or per-user feature table")
+    parser.add_argument("-o", "--output", required=True, type=TABLE_OUTPUT,
+                        help="actions.csv or .parquet")
+    parser.add_argument("--personas", type=INPUT_FILE,
+                        help="table of user_id and persona (or cluster)")
+    parser.add_argument("--segments", type=INPUT_FILE,
+                        help="table of segment and user_id (long form)")
+    parser.add_argument("--holdouts", type=TABLE_OUTPUT,
+                        help="also write the hold-out group of every user for "
                                            "every rule with a hold-out here (CSV/Parquet)")
     parser.set_defaults(func=cmd_rules)
 
@@ -37,7 +41,7 @@ def cmd_rules(args: argparse.Namespace) -> int:
     """Evaluate the rules on the input and write the actions; return the exit code."""
     from core.rules import evaluation_table, holdout_table, read_rules, simulate
 
-    out = check_table_output(args.output)
+    out = args.output
     start = time.perf_counter()
     path = Path(args.rules)
     if not path.exists():
@@ -57,7 +61,7 @@ def cmd_rules(args: argparse.Namespace) -> int:
               f"held out {row.held_out:,}")
     print_notices(simulation.notices)
     if args.holdouts:
-        holdouts = check_table_output(args.holdouts)
+        holdouts = args.holdouts
         write_table(holdout_table(simulation.rules, context.users), holdouts, index=False)
         print(f"Wrote hold-out groups to {holdouts}.")
     return EXIT_OK
@@ -78,7 +82,8 @@ def context_from_file(input_path: str, rule_set, personas: str | None = None,
         window_counts_needed,
     )
 
-    source, mapping = read_source(input_path)
+    source, mapping, notes = read_source(input_path)
+    print_notices(notes)
     persona = _personas(personas) if personas else None
     members = _segments(segments) if segments else {}
     if not mapping.get("ts"):
@@ -86,7 +91,9 @@ def context_from_file(input_path: str, rule_set, personas: str | None = None,
 
         features = load_feature_table(input_path).frame
         return build_context(features, persona=persona, segments=members)
-    events = clean_events(source, mapping, LoadConfig(), source_name=Path(input_path).name).events
+    cleaned = clean_events(source, mapping, LoadConfig(), source_name=Path(input_path).name)
+    print_notices(cleaned.report.notices)
+    events = cleaned.events
     roles = guess_event_roles(events["event"].unique())
     features = user_features(events, FeatureConfig(event_roles=roles)).frame
     signals = behavior_signals(events, roles, users=features.index)

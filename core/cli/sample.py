@@ -6,18 +6,28 @@ import argparse
 import time
 from pathlib import Path
 
-from core.cli.common import EXIT_OK, check_table_output, write_table
+from core.cli.common import (
+    EXIT_OK,
+    MAX_SAMPLE_DAYS,
+    MAX_SAMPLE_USERS,
+    TABLE_OUTPUT,
+    number,
+    write_table,
+)
 
 
 def register(sub: argparse._SubParsersAction) -> None:
     """Add the ``sample`` sub-command."""
     parser = sub.add_parser("sample", help="write the generated sample shop's events")
-    parser.add_argument("-o", "--output", required=True, help="events.parquet or events.csv")
-    parser.add_argument("--users", type=int, default=5000)
-    parser.add_argument("--days", type=int, default=90)
+    parser.add_argument("-o", "--output", required=True, type=TABLE_OUTPUT,
+                        help="events.parquet or events.csv")
+    parser.add_argument("--users", type=number(10, MAX_SAMPLE_USERS, integer=True), default=5000)
+    parser.add_argument("--days", type=number(7, MAX_SAMPLE_DAYS, integer=True), default=90)
     parser.add_argument("--seed", type=int, default=42)
-    parser.add_argument("--truth", help="also write the planted persona of each user here")
-    parser.add_argument("--experiment", help="also write the A/B experiment table here")
+    parser.add_argument("--truth", type=TABLE_OUTPUT,
+                        help="also write the planted persona of each user here")
+    parser.add_argument("--experiment", type=TABLE_OUTPUT,
+                        help="also write the A/B experiment table here")
     parser.set_defaults(func=cmd_sample)
 
 
@@ -25,7 +35,7 @@ def cmd_sample(args: argparse.Namespace) -> int:
     """Generate and write the sample; return the exit code."""
     from core.data.sample import write_sample
 
-    out = check_table_output(args.output)
+    out = args.output
     start = time.perf_counter()
     sample = write_sample(out, n_users=args.users, days=args.days, seed=args.seed)
     print(f"Wrote {len(sample.events):,} events of {args.users:,} users over {args.days} days "

@@ -10,17 +10,28 @@ import argparse
 import time
 from pathlib import Path
 
-from core.cli.common import EXIT_OK, check_table_output, print_notices, write_table
+from core.cli.common import (
+    EXIT_OK,
+    INPUT_FILE,
+    TABLE_OUTPUT,
+    output_in,
+    print_notices,
+    write_table,
+)
 
 
 def register(sub: argparse._SubParsersAction) -> None:
     """Add the ``score`` sub-command."""
     parser = sub.add_parser("score", help="assign new users to a saved model's personas")
-    parser.add_argument("input", help="event file or per-user feature table of the new users")
-    parser.add_argument("--model", required=True, help="model JSON (cluster --model-out, or "
+    parser.add_argument("input", type=INPUT_FILE,
+                        help="event file or per-user feature table of the new users")
+    parser.add_argument("--model", required=True, type=INPUT_FILE,
+                        help="model JSON (cluster --model-out, or "
                                                        "the app's Export page)")
-    parser.add_argument("-o", "--output", required=True, help="memberships.csv or .parquet")
-    parser.add_argument("--sql-out", help="also write the assignment as a SQL query here")
+    parser.add_argument("-o", "--output", required=True, type=TABLE_OUTPUT,
+                        help="memberships.csv or .parquet")
+    parser.add_argument("--sql-out", type=output_in((".sql",), ".sql"),
+                        help="also write the assignment as a SQL query here")
     parser.add_argument("--table", default="features",
                         help="feature table the SQL query reads (default: features)")
     parser.set_defaults(func=cmd_score)
@@ -32,7 +43,7 @@ def cmd_score(args: argparse.Namespace) -> int:
     from core.model.scoring import score_file
     from core.model.sql import assignment_sql
 
-    out = check_table_output(args.output)
+    out = args.output
     start = time.perf_counter()
     # Rebuilt once here and shared by the scoring and the SQL.
     model = ScoringModel.from_dict(read_model(args.model))

@@ -383,11 +383,10 @@ def _typed_view(s: Scratch, raw: str, mapping: ColumnMapping, config: LoadConfig
             # Exports give time on page in milliseconds under names such as GA4's
             # engagement_time_msec; the feature is in seconds.
             per = " / 1000.0" if role == "duration_s" and in_milliseconds(m[role]) else ""
-            parts.append(f"TRY_CAST({q} AS DOUBLE){per} AS {role}")
-            if _is_text(types[m[role]]):
-                parts.append(f"(TRY_CAST({q} AS DOUBLE) IS NULL AND "
-                             f"{_text(m[role], types[m[role]])} IS NOT NULL) "
-                             f"AS __pl_{role}_invalid")
+            parts.append(f"{_finite(q)}{per} AS {role}")
+            present = (f"{_text(m[role], types[m[role]])} IS NOT NULL"
+                       if _is_text(types[m[role]]) else f"{q} IS NOT NULL")
+            parts.append(f"({_finite(q)} IS NULL AND {present}) AS __pl_{role}_invalid")
     for role in (*TEXT_ROLES, "session_id"):
         if role in m:
             parts.append(f"{_text(m[role], types[m[role]])} AS {role}")
@@ -410,6 +409,12 @@ def _typed_view(s: Scratch, raw: str, mapping: ColumnMapping, config: LoadConfig
     inner = f"SELECT {', '.join(parts)} FROM {raw}"
     typed = s.view("typed", f"SELECT *, {_DROP_REASON_SQL} AS __pl_drop_reason FROM ({inner})")
     return typed, extras
+
+
+def _finite(q: str) -> str:
+    """The column as a finite DOUBLE, NULL otherwise: 'NaN' and 'inf' cells (and
+    non-numbers) are missing values, never a user's revenue."""
+    return f"(CASE WHEN isfinite(TRY_CAST({q} AS DOUBLE)) THEN TRY_CAST({q} AS DOUBLE) END)"
 
 
 def _count_invalid(s: Scratch, typed: str, dropped: dict[str, int]
@@ -452,14 +457,14 @@ def _value_notices(s: Scratch, raw: str, mapping: ColumnMapping,
             q = quote_ident(col)
             examples = _examples(
                 s, f"SELECT DISTINCT CAST({q} AS VARCHAR) FROM {raw} WHERE "
-                   f"TRY_CAST({q} AS DOUBLE) IS NULL AND trim(CAST({q} AS VARCHAR)) <> '' "
+                   f"{_finite(q)} IS NULL AND trim(CAST({q} AS VARCHAR)) <> '' "
                    "LIMIT 3")
             notices.append(Notice(
                 f"{role}_not_numeric",
                 f"{invalid[role]:,} value(s) of {ROLE_LABELS[role].lower()} column '{col}' "
-                f"are not numbers (for example {examples}); those rows are kept with the "
-                "value missing. Fix the column if they should be numbers (use '.' as the "
-                "decimal mark, no currency signs)."))
+                f"are not numbers (or not finite; for example {examples}); those rows are kept "
+                "with the value missing. Fix the column if they should be numbers (use '.' "
+                "as the decimal mark, no currency signs)."))
     if invalid.get("unparseable_timestamp"):
         col = mapping.get("ts")
         q = "t." + quote_ident(col)

@@ -19,6 +19,7 @@ import bz2
 import csv
 import gzip
 import io
+import json
 import lzma
 import os
 import re
@@ -559,19 +560,64 @@ def _read_json(data: bytes, name: str, options: ReadOptions) -> RawTable:
     encoding, note = _decode_check(data, name, options.encoding)
     text = data.decode(encoding, errors="replace").lstrip("\ufeff")
     stripped = text.lstrip()
+    notes = [note] if note else []
+    wrapped = _unwrap_json(text, name) if stripped.startswith("{") else None
     try:
-        if stripped.startswith("["):
+        if wrapped is not None:
+            key, records = wrapped
+            frame = pd.DataFrame.from_records(records)
+            notes.append(f"'{name}' is one JSON object; its {len(records):,} records under "
+                         f"'{key}' were read as the events.")
+        elif stripped.startswith("["):
             frame = pd.read_json(io.StringIO(text), orient="records", dtype=False)
         else:
             frame = pd.read_json(io.StringIO(text), lines=True, dtype=False)
-    except ValueError as exc:
+    except (ValueError, TypeError, RecursionError) as exc:
         raise DataError(
             f"'{name}' is not valid JSON lines (one JSON object per line) or a JSON array "
             f"of objects: {exc}. Check the file, or export it as CSV."
         ) from exc
     frame, flat_notes = flatten_events(frame)
-    notes = [note] if note else []
     return RawTable(frame, name, "jsonl", [*notes, *flat_notes], encoding=encoding)
+
+
+def _unwrap_json(text: str, name: str) -> tuple[str, list[dict]] | None:
+    """The records of a file that is one JSON object wrapping them (``{"data": [...]}``,
+    as many APIs export), or None when the text is JSON lines (several objects).
+
+    Raises
+    ------
+    DataError
+        When it is one object without a list of records in it.
+    """
+    try:
+        document = json.loads(text)
+    except ValueError:
+        return None  # several objects: JSON lines
+    except RecursionError:
+        raise DataError(f"'{name}' nests too deeply to read as events.") from None
+    if not isinstance(document, dict):
+        return None
+    if _looks_like_events([document]):
+        return None  # one event on one line (GA4 rows carry lists of parameters)
+    lists = {key: value for key, value in document.items() if isinstance(value, list)
+             and value and all(isinstance(v, dict) for v in value) and _looks_like_events(value)}
+    if len(lists) == 1:
+        return next(iter(lists.items()))
+    keys = ", ".join(map(str, list(document)[:8]))
+    found = f"several lists of records ({', '.join(lists)})" if lists else "no list of records"
+    raise DataError(f"'{name}' is one JSON object (keys: {keys}) with {found}, not a list of "
+                    "events. Export the events as JSON lines (one event per line) or as an "
+                    "array of event objects.")
+
+
+def _looks_like_events(records: list[dict]) -> bool:
+    """Whether the records' keys include a user id or a timestamp column."""
+    from core.data.mapping import guess_mapping
+
+    keys = list(dict.fromkeys(str(k) for record in records[:100] for k in record))
+    mapping = guess_mapping(keys)
+    return bool(mapping.get("user_id") or mapping.get("ts"))
 
 
 def _read_excel(data: bytes, name: str, options: ReadOptions) -> RawTable:

@@ -12,10 +12,11 @@ import pandas as pd
 
 from core.common.engine import Scratch
 from core.common.errors import DataError
+from core.common.notices import Notice
 from core.common.progress import Progress
 from core.data.cleaning import LoadConfig, LoadReport, clean_into
 from core.data.mapping import ColumnMapping, guess_event_roles, guess_mapping
-from core.data.readers import ReadOptions, read_path
+from core.data.readers import ReadOptions, nested_parquet_columns, read_path
 from core.features.table import FeatureConfig, FeatureTable, features_from_table
 
 #: Formats DuckDB reads straight from disk; others go through core.data.readers's readers.
@@ -49,26 +50,34 @@ def features_from_file(
     (FeatureTable, LoadReport)
     """
     path = Path(path)
-    source, mapping = read_source(path)
+    source, mapping, notes = read_source(path)
     for role, column in (mapping_overrides or {}).items():
         mapping = mapping.with_role(role, column)
-    return features_from_source(source, mapping, path.name, load_config, feature_config,
-                                progress)
+    table, report = features_from_source(source, mapping, path.name, load_config,
+                                         feature_config, progress)
+    report.notices[:0] = notes
+    return table, report
 
 
-def read_source(path: str | Path) -> tuple[pd.DataFrame | Path, ColumnMapping]:
+def read_source(path: str | Path, options: ReadOptions | None = None
+                ) -> tuple[pd.DataFrame | Path, ColumnMapping, list[Notice]]:
     """Open an input once and guess its mapping.
 
-    Parquet stays on disk for DuckDB to scan; other formats are read with
-    :mod:`core.data.readers`. Returns the source (path or frame) and the guessed mapping.
+    A flat Parquet file stays on disk for DuckDB to scan; other formats, and Parquet with
+    nested columns (GA4), are read with :mod:`core.data.readers`. Returns the source
+    (path or frame), the guessed mapping and the reader's notes (encoding, delimiter,
+    renamed columns, sheets, flattened fields) as information notices.
     """
     path = Path(path)
     if not path.exists():
         raise DataError(f"File '{path}' does not exist. Check the path.")
-    if path.suffix.lower() in (".parquet", ".pq"):
-        return path, guess_mapping(_parquet_columns(path))
-    raw = read_path(path, ReadOptions())
-    return raw.frame, guess_mapping(raw.frame.columns, raw.frame)
+    if path.is_dir():
+        raise DataError(f"'{path}' is a folder; give one file inside it.")
+    if path.suffix.lower() in (".parquet", ".pq") and not nested_parquet_columns(path):
+        return path, guess_mapping(_parquet_columns(path)), []
+    raw = read_path(path, options or ReadOptions())
+    notes = [Notice("read", note, "info") for note in raw.notes]
+    return raw.frame, guess_mapping(raw.frame.columns, raw.frame), notes
 
 
 def features_from_source(

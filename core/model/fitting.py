@@ -13,6 +13,7 @@ from typing import Any
 import pandas as pd
 
 from core.common.errors import ConfigError, DataError
+from core.common.notices import Notice
 from core.common.progress import Progress
 from core.data.cleaning import LoadConfig
 from core.features.pipeline import features_from_source, read_source
@@ -33,14 +34,15 @@ def load_feature_table(path: str | Path, load_config: LoadConfig | None = None,
     row per user with a recognisable user id column.
     """
     path = Path(path)
-    source, mapping = read_source(path)
+    source, mapping, notes = read_source(path)
     if mapping.get("ts"):
         try:
-            table, _ = features_from_source(source, mapping, path.name,
-                                            load_config or LoadConfig(), feature_config,
-                                            progress)
+            table, report = features_from_source(source, mapping, path.name,
+                                                 load_config or LoadConfig(), feature_config,
+                                                 progress)
         except TypeError as exc:  # settings written by another version
             raise DataError(f"The saved feature settings cannot be used ({exc}).") from exc
+        table.notices[:0] = [*notes, _load_summary(report), *report.notices]
         return table
     user = mapping.get("user_id")
     if not user:
@@ -48,7 +50,18 @@ def load_feature_table(path: str | Path, load_config: LoadConfig | None = None,
                         "user id column (a per-user table). Rename the columns or use the app "
                         "to map them.")
     frame = pd.read_parquet(source) if isinstance(source, Path) else source
-    return user_table_features(frame, user)
+    table = user_table_features(frame, user)
+    table.notices[:0] = notes
+    return table
+
+
+def _load_summary(report) -> Notice:
+    """What cleaning kept and dropped, as the app's load banner says it."""
+    drops = ", ".join(f"{n:,} {reason.replace('_', ' ')}"
+                      for reason, n in report.dropped.items() if n)
+    return Notice("loaded", f"Read {report.rows_read:,} events, kept {report.rows_kept:,} "
+                            f"({report.users:,} users)" + (f"; dropped {drops}" if drops else "")
+                            + f"; debounce {report.debounce_reason}.", "info")
 
 
 def preprocess_config(table: FeatureTable, features: list[str] | None,

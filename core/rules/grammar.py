@@ -45,6 +45,7 @@ from core.rules.model import (
     Not,
     Or,
     WindowCount,
+    window_problem,
 )
 
 GRAMMAR = r"""
@@ -114,6 +115,9 @@ _EXPECTED_WORDS = {
 }
 #: Names listed in an error message at most (the closest ones first).
 MAX_LISTED_NAMES = 40
+#: Limits on one rule line: longer or deeper rules are refused with a message.
+MAX_RULE_CHARS = 4000
+MAX_NESTING = 32
 
 
 @dataclass(frozen=True)
@@ -190,6 +194,7 @@ def parse_rule(text: str, vocabulary: Vocabulary | None = None) -> ParsedRule:
     if "\n" in text or "\r" in text:
         raise RuleSyntaxError("A rule is one line", text.replace("\r", " ").replace("\n", " "),
                               min(i for i in (text.find("\n"), text.find("\r")) if i >= 0) + 1)
+    _check_size(text)
     try:
         tree = _PARSER.parse(text)
     except UnexpectedInput as exc:
@@ -198,6 +203,25 @@ def parse_rule(text: str, vocabulary: Vocabulary | None = None) -> ParsedRule:
     condition = reader.condition(tree.children[0])
     action = reader.action(tree.children[2])
     return ParsedRule(condition, action, tuple(reader.notices))
+
+
+def _check_size(text: str) -> None:
+    """Refuse a rule too long or nested too deep to read (and to show) before parsing it:
+    the parser and printer recurse once per level."""
+    if len(text) > MAX_RULE_CHARS:
+        raise RuleSyntaxError(f"A rule is at most {MAX_RULE_CHARS:,} characters; split this "
+                              f"one ({len(text):,}) into several rules", text[:80], 1)
+    depth = deepest = 0
+    outside = re.sub(r'"(?:[^"\\]|\\.)*"', '""', text)  # brackets in quotes do not nest
+    for i, char in enumerate(outside):
+        depth += {"(": 1, ")": -1}.get(char, 0)
+        deepest = max(deepest, depth)
+        if deepest > MAX_NESTING:
+            raise RuleSyntaxError(f"A rule nests at most {MAX_NESTING} brackets deep",
+                                  text, i + 1)
+    nots = len(re.findall(r"\bnot\b", outside, flags=re.IGNORECASE))
+    if nots > MAX_NESTING:
+        raise RuleSyntaxError(f"A rule has at most {MAX_NESTING} 'not's", text, 1)
 
 
 def _syntax_error(exc: UnexpectedInput, text: str, vocabulary: Vocabulary | None
@@ -270,8 +294,9 @@ class _Reader:
             event_token, window_token = subject_node.children[1], subject_node.children[3]
             subject = WindowCount(self.event(event_token), int(window_token[:-1]),
                                   window_token[-1])  # type: ignore[arg-type]
-            if int(window_token[:-1]) < 1:
-                self.error("A window is at least 1 hour or 1 day", window_token)
+            problem = window_problem(int(window_token[:-1]), window_token[-1])
+            if problem:
+                self.error(problem, window_token)
             self.expect_number(value, value_token, subject.column)
             return Comparison(subject, op, value)  # type: ignore[arg-type]
         name_token = subject_node.children[0]

@@ -99,6 +99,7 @@ def rule_set_from_json(data: Any) -> RuleSet:
     ConfigError
         Listing where the document breaks the schema (JSON path and problem).
     """
+    check_depth(data)
     validator = jsonschema.Draft202012Validator(schema())
     problems = sorted(validator.iter_errors(data), key=lambda e: list(e.absolute_path))
     if problems:
@@ -136,10 +137,29 @@ def read_rules(text: str | bytes) -> RuleSet:
     """Read an exported rules file (JSON text)."""
     try:
         data = json.loads(text)
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+    except (json.JSONDecodeError, UnicodeDecodeError, RecursionError) as exc:
         raise ConfigError(f"The rules file is not JSON ({exc}). Export rules from the Rules "
                           "page to get one.") from exc
     return rule_set_from_json(data)
+
+
+#: Deepest JSON a rules file may be: a condition nests ``not``/``all``/``any`` and each
+#: level is two JSON levels; the schema check and the reader recurse once per level.
+MAX_JSON_DEPTH = 80
+
+
+def check_depth(data: Any, limit: int = MAX_JSON_DEPTH) -> None:
+    """Raise ConfigError when ``data`` nests deeper than ``limit`` (checked without
+    recursion, so the check itself cannot overflow)."""
+    stack = [(data, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if depth > limit:
+            raise ConfigError(f"The rules nest more than {limit} levels deep; a condition "
+                              "that deep cannot be read. Simplify it.")
+        children = node.values() if isinstance(node, dict) else \
+            node if isinstance(node, list) else ()
+        stack.extend((child, depth + 1) for child in children)
 
 
 def rules_json_bytes(rule_set: RuleSet) -> bytes:

@@ -159,12 +159,29 @@ def window_counts_needed(rules: list[Rule]) -> list[WindowCount]:
     return list(seen)
 
 
+#: The longest window a count may look back: ten years, in its unit.
+MAX_WINDOW = {"d": 3650, "h": 87600}
+
+
+def window_problem(amount: int, unit: str) -> str | None:
+    """Why a window of ``amount`` ``unit`` cannot be used, or None."""
+    if amount < 1:
+        return "A window is at least 1 hour or 1 day"
+    if amount > MAX_WINDOW[unit]:
+        return (f"A window is at most ten years ({MAX_WINDOW['d']:,}d or "
+                f"{MAX_WINDOW['h']:,}h)")
+    return None
+
+
 def parse_window(text: str) -> tuple[int, Literal["d", "h"]]:
-    """Parse ``7d`` or ``48h`` into (amount, unit)."""
+    """Parse ``7d`` or ``48h`` into (amount, unit), at most :data:`MAX_WINDOW`."""
     match = _WINDOW.match(text.strip())
-    if not match or int(match.group(1)) < 1:
+    if not match:
         raise ConfigError(f"'{text}' is not a window; write a whole number of days or hours, "
                           "e.g. 7d or 48h.")
+    problem = window_problem(int(match.group(1)), match.group(2))
+    if problem:
+        raise ConfigError(f"'{text}': {problem}.")
     return int(match.group(1)), match.group(2)  # type: ignore[return-value]
 
 

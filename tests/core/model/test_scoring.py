@@ -182,10 +182,11 @@ def test_cli_exit_codes(tmp_path, capsys):
     assert main(["score", str(events), "--model", str(model), "-o",
                  str(tmp_path / "m.csv")]) == 3
     assert "not a Persona Lens model" in capsys.readouterr().err
+    # Bad arguments (a wrong suffix, a missing file, missing options) exit 2.
     assert main(["score", str(events), "--model", str(model), "-o",
-                 str(tmp_path / "m.xlsx")]) == 3
+                 str(tmp_path / "m.xlsx")]) == 2
+    assert "must end in .csv or .parquet" in capsys.readouterr().err
     assert main(["score", str(tmp_path / "none.csv"), "--model", str(model), "-o",
-                 str(tmp_path / "m.csv")]) == 3
-    with pytest.raises(SystemExit) as usage:
-        main(["score", str(events)])  # --model and -o are required
-    assert usage.value.code == 2
+                 str(tmp_path / "m.csv")]) == 2
+    assert "does not exist" in capsys.readouterr().err
+    assert main(["score", str(events)]) == 2  # --model and -o are required

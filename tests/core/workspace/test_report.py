@@ -198,7 +198,7 @@ def test_cli_report_from_a_workspace_zip(ws, tmp_path):
     html = out.read_text(encoding="utf-8")
     assert "Night readers" in html and html.count('class="plotly-graph-div"') == 7
     bad = run("report", str(bundle), "-o", str(tmp_path / "report.pdf"))
-    assert bad.returncode == 3 and "must end in .html" in bad.stderr
+    assert bad.returncode == 2 and "must end in .html" in bad.stderr
     junk = tmp_path / "junk.zip"
     junk.write_bytes(b"not a zip")
     bad = run("report", str(junk), "-o", str(out))
