@@ -6,12 +6,26 @@ Layout of a bundle (every member at the top level, nothing else)::
     workspace.json       the workspace's settings and reports (core.workspace.store format)
     <frame>.parquet      one per stored frame (events, features, clusters, ...)
 
-Nothing in a bundle is executed or unpickled. Import trusts nothing in the zip: member
-names are compared with the expected list (so no paths, ``..``, absolute names or
-symlinks get through), declared and actual sizes are bounded before anything is
-inflated (zip bombs), checksums are compared with the manifest, the JSON must carry the
-workspace format version and each Parquet file must have the shape its frame needs.
-The imported workspace gets a new id; the id inside the zip is never used as a folder.
+Nothing in a bundle is executed or unpickled. Import trusts nothing in the zip and
+checks it in three steps, each before anything of the next is inflated:
+
+1. The zip's directory: its size, the number of members, their names (so no paths,
+   ``..``, absolute names or symlinks get through), their compression method, each
+   declared size against its limit, the total, and the ratio of declared to compressed
+   size (a zip bomb declares far more than any export).
+2. manifest.json, inflated alone: its format and version, and that it lists exactly the
+   other members with the sizes the directory declares.
+3. The other members one at a time, each read in chunks and stopped at its declared
+   size, compared with its checksum in the manifest and parsed (JSON must carry the
+   workspace format version, each Parquet file must have the shape its frame needs)
+   before the next one is inflated.
+
+Memory bound: besides the zip itself (when given as bytes) and what has been parsed so
+far (the settings and the frames), an import holds the inflated bytes of one member at a
+time, at most its declared size (``BundleLimits.member_bytes``), plus a chunk or two
+while it is inflated and its Arrow table while it becomes a DataFrame. A member that
+inflates to more than it declares is stopped after its declared size. The imported
+workspace gets a new id; the id inside the zip is never used as a folder.
 """
 
 from __future__ import annotations
@@ -23,10 +37,12 @@ import os
 import stat
 import zipfile
 from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import pandas as pd
 import pyarrow as pa
@@ -51,18 +67,54 @@ MAX_MEMBER_BYTES = 1024 * MIB
 MAX_JSON_BYTES = 32 * MIB
 #: Uncompressed size of all members together.
 MAX_TOTAL_BYTES = 1536 * MIB
+#: Size of the zip's directory (its table of contents). zipfile parses all of it into
+#: objects on opening, before anything can be checked; an export's takes under 1 KiB.
+MAX_DIRECTORY_BYTES = MIB
+#: Declared size over compressed size. Exports store Parquet as it is (ratio 1) and JSON
+#: deflates about 5 times; zeros deflate about 1000 times, which is what bombs hold.
+MAX_RATIO = 200
 #: Read members in pieces of this size, so an inflating member is stopped at the limit.
 CHUNK = MIB
+#: Members declaring less than this are not ratio-checked: tiny repetitive JSON may
+#: deflate very well, and a member this small cannot exhaust memory anyway.
+RATIO_FLOOR = MIB
+#: The methods export writes. zipfile inflates bzip2 and LZMA members a whole read at
+#: a time with no bound on the output, so a member in those could not be capped.
+METHODS = frozenset({zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED})
 
 
 @dataclass(frozen=True)
 class BundleLimits:
-    """Size limits of an imported bundle, in bytes (tests pass small ones)."""
+    """Limits of an imported bundle, checked before anything is inflated.
+
+    Peak memory of an import is about one member's inflated bytes (at most
+    ``member_bytes``) plus the frames parsed so far, besides the zip itself when it is
+    given as bytes: members are inflated one at a time, each stopped at its declared size.
+    Tests pass small limits.
+
+    Attributes
+    ----------
+    zip_bytes : int
+        Size of the zip file.
+    member_bytes : int
+        Declared uncompressed size of one Parquet member.
+    json_bytes : int
+        Declared uncompressed size of manifest.json and of workspace.json.
+    total_bytes : int
+        Declared uncompressed size of all members together.
+    directory_bytes : int
+        Size of the zip's directory, which zipfile parses whole on opening.
+    ratio : float
+        Largest declared-to-compressed size ratio of a member of at least
+        ``RATIO_FLOOR`` bytes; above it the member is taken for a zip bomb.
+    """
 
     zip_bytes: int = MAX_ZIP_BYTES
     member_bytes: int = MAX_MEMBER_BYTES
     json_bytes: int = MAX_JSON_BYTES
     total_bytes: int = MAX_TOTAL_BYTES
+    directory_bytes: int = MAX_DIRECTORY_BYTES
+    ratio: float = MAX_RATIO
 
 
 @dataclass
@@ -168,62 +220,104 @@ def open_bundle(source: str | Path | bytes, limits: BundleLimits = BundleLimits(
                 save: bool = False) -> Bundle:
     """Validate a bundle; return its workspace (new id) and a summary of what it held.
 
-    With ``save``, the workspace is written to the workspace home (only once every
-    check has passed, so a refused zip leaves nothing behind).
+    The directory is checked, then the manifest, then each member is inflated, verified
+    and parsed in turn (see the module docstring for the memory this takes).
+
+    Parameters
+    ----------
+    source : str, Path or bytes
+        The zip file or its content.
+    limits : BundleLimits
+        Size limits.
+    save : bool
+        Write the workspace to the workspace home, only once every check has passed,
+        so a refused zip leaves nothing behind.
+
+    Returns
+    -------
+    Bundle
+
+    Raises
+    ------
+    DataError
+        When anything in the zip is not exactly what an exported workspace holds.
     """
     with _zip(source, limits) as zf:
-        data = _read_members(zf, limits)
-    manifest = _manifest(data.pop(MANIFEST))
-    _check_checksums(manifest, data)
-    settings = _settings(data.pop(SETTINGS))
-    frames = {name.removesuffix(".parquet"): _frame(name, raw) for name, raw in data.items()}
+        infos = _check_directory(zf.infolist(), limits)
+        manifest = _manifest(_read_limited(zf, infos.pop(MANIFEST), limits.json_bytes))
+        _check_manifest(manifest, infos)
+        settings = _settings(_read_member(zf, infos.pop(SETTINGS), manifest, limits))
+        # One member at a time: its bytes are dropped once its frame is parsed.
+        frames = {name.removesuffix(".parquet"):
+                  _frame(name, _read_member(zf, info, manifest, limits))
+                  for name, info in infos.items()}
     bundle = _workspace(settings, frames)
     if save:
         bundle.workspace.save()
     return bundle
 
 
-def _zip(source: str | Path | bytes, limits: BundleLimits) -> zipfile.ZipFile:
+@contextmanager
+def _zip(source: str | Path | bytes, limits: BundleLimits) -> Iterator[zipfile.ZipFile]:
+    with _open(source, limits) as handle:
+        _check_directory_size(handle, limits)
+        try:
+            zf = zipfile.ZipFile(handle)
+        except (zipfile.BadZipFile, OSError, ValueError) as exc:
+            raise DataError("The file is not a zip archive. Choose a workspace .zip "
+                            f"exported from Persona Lens ({exc}).") from exc
+        with zf:
+            yield zf
+
+
+def _open(source: str | Path | bytes, limits: BundleLimits) -> IO[bytes]:
     if isinstance(source, (bytes, bytearray)):
-        size, handle = len(source), io.BytesIO(source)
+        size = len(source)
     else:
         path = Path(source)
         if not path.is_file():
             raise DataError(f"'{path}' is not a file. Check the path.")
-        size, handle = os.path.getsize(path), path
+        size = os.path.getsize(path)
     if size > limits.zip_bytes:
         raise DataError(f"The zip is {size / MIB:,.1f} MiB, above the limit of "
                         f"{limits.zip_bytes / MIB:,.0f} MiB for a workspace.")
+    return io.BytesIO(source) if isinstance(source, (bytes, bytearray)) else path.open("rb")
+
+
+def _check_directory_size(handle: IO[bytes], limits: BundleLimits) -> None:
+    """Refuse a huge directory before zipfile turns each of its entries into an object.
+
+    zipfile's own reader of the end record (private, but unchanged for many Python
+    versions) is used so that the size checked is the size zipfile then parses: a 1 GiB
+    zip may list twenty million entries.
+    """
     try:
-        return zipfile.ZipFile(handle)
-    except (zipfile.BadZipFile, OSError, ValueError) as exc:
-        raise DataError("The file is not a zip archive. Choose a workspace .zip exported "
-                        f"from Persona Lens ({exc}).") from exc
+        end = zipfile._EndRecData(handle)
+    except OSError:
+        end = None  # zipfile says the file is not a zip when it opens it
+    size = end[zipfile._ECD_SIZE] if end else 0
+    if size > limits.directory_bytes:
+        raise DataError(f"The zip's table of contents is {size:,} bytes, above the limit of "
+                        f"{limits.directory_bytes:,} (an export's takes under 1 KiB). It "
+                        "was not exported by Persona Lens; nothing was imported.")
 
 
-def _read_members(zf: zipfile.ZipFile, limits: BundleLimits) -> dict[str, bytes]:
-    """Check every entry's name, kind and declared size, then read them within limits."""
-    infos = zf.infolist()
+def _check_directory(infos: list[zipfile.ZipInfo], limits: BundleLimits
+                     ) -> dict[str, zipfile.ZipInfo]:
+    """Check every entry's name, kind and declared size; return the entries by name."""
+    allowed = expected_members()
+    if len(infos) > len(allowed):
+        raise DataError(f"The zip holds {len(infos):,} files; a workspace export holds at "
+                        f"most {len(allowed)} ({', '.join(sorted(allowed))}). Nothing was "
+                        "imported.")
     _check_names(infos)
-    declared = 0
     for info in infos:
-        limit = _limit(info.filename, limits)
-        if info.file_size > limit:
-            raise DataError(f"'{info.filename}' would unpack to {info.file_size / MIB:,.1f} "
-                            f"MiB, above the limit of {limit / MIB:,.0f} MiB. The zip is not "
-                            "a workspace export (or it is too large to import).")
-        declared += info.file_size
+        _check_declared(info, limits)
+    declared = sum(info.file_size for info in infos)
     if declared > limits.total_bytes:
         raise DataError(f"The zip would unpack to {declared / MIB:,.1f} MiB, above the limit "
                         f"of {limits.total_bytes / MIB:,.0f} MiB.")
-    data, total = {}, 0
-    for info in infos:
-        data[info.filename] = _read_limited(zf, info, _limit(info.filename, limits))
-        total += len(data[info.filename])
-        if total > limits.total_bytes:
-            raise DataError(f"The zip unpacks to more than {limits.total_bytes / MIB:,.0f} "
-                            "MiB. It is not a workspace export.")
-    return data
+    return {info.filename: info for info in infos}
 
 
 def _check_names(infos: list[zipfile.ZipInfo]) -> None:
@@ -245,7 +339,7 @@ def _check_names(infos: list[zipfile.ZipInfo]) -> None:
             raise DataError(f"The zip holds '{name}', which a workspace export never holds "
                             f"(expected only {', '.join(sorted(allowed))}). Nothing was "
                             "imported.")
-    # Counted in one pass: a crafted zip may repeat an allowed name many thousand times.
+    # Counted in one pass: a crafted zip may repeat an allowed name many times.
     duplicated = sorted(n for n, count in Counter(names).items() if count > 1)
     if duplicated:
         raise DataError(f"The zip holds '{duplicated[0]}' more than once; nothing was imported.")
@@ -255,30 +349,78 @@ def _check_names(infos: list[zipfile.ZipInfo]) -> None:
                             "Persona Lens.")
 
 
+def _check_declared(info: zipfile.ZipInfo, limits: BundleLimits) -> None:
+    """Refuse a member whose method, declared size or compression ratio no export has."""
+    name, limit = info.filename, _limit(info.filename, limits)
+    if info.compress_type not in METHODS:
+        raise DataError(f"'{name}' in the zip is compressed with method "
+                        f"{info.compress_type}; a workspace export only stores or deflates "
+                        "its files. Export the workspace again from Persona Lens.")
+    if info.file_size > limit:
+        raise DataError(f"'{name}' would unpack to {info.file_size / MIB:,.1f} MiB, above "
+                        f"the limit of {limit / MIB:,.0f} MiB. The zip is not a workspace "
+                        "export (or it is too large to import).")
+    ratio = info.file_size / max(info.compress_size, 1)
+    if info.file_size >= RATIO_FLOOR and ratio > limits.ratio:
+        raise DataError(f"'{name}' would unpack to {info.file_size / MIB:,.1f} MiB from "
+                        f"{info.compress_size / MIB:,.2f} MiB, {ratio:,.0f} times its size "
+                        f"in the zip (an export stays under {limits.ratio:,.0f}): the zip "
+                        "looks like a zip bomb. Nothing was imported.")
+
+
 def _limit(name: str, limits: BundleLimits) -> int:
     return limits.json_bytes if name.endswith(".json") else limits.member_bytes
 
 
-def _read_limited(zf: zipfile.ZipFile, info: zipfile.ZipInfo, limit: int) -> bytes:
-    """Inflate one member, stopping as soon as it exceeds its declared size or the limit."""
+def _read_limited(zf: zipfile.ZipFile, info: zipfile.ZipInfo, limit: int) -> bytearray:
+    """Inflate one member in chunks into a buffer of its declared size, never past it.
+
+    At most one byte past the cap is asked for, so a member that inflates to more than
+    its entry declares is stopped there, whatever the zip says about itself.
+    """
     cap = min(limit, info.file_size)
-    parts, size = [], 0
+    buffer, size = bytearray(cap), 0
     try:
-        with zf.open(info) as handle:
+        with zf.open(info) as handle, memoryview(buffer) as view:
             while chunk := handle.read(min(CHUNK, cap + 1 - size)):
-                parts.append(chunk)
+                if size + len(chunk) > cap:
+                    raise _wrong_size(info, f"it inflates past {cap:,} bytes")
+                view[size:size + len(chunk)] = chunk
                 size += len(chunk)
-                if size > cap:
-                    raise DataError(f"'{info.filename}' unpacks to more than its declared "
-                                    f"{info.file_size:,} bytes; the zip is damaged or "
-                                    "crafted. Nothing was imported.")
-    except (zipfile.BadZipFile, OSError, EOFError, ValueError, NotImplementedError) as exc:
-        raise DataError(f"'{info.filename}' in the zip cannot be read ({exc}). Export the "
-                        "workspace again.") from exc
-    return b"".join(parts)
+    except zipfile.BadZipFile as exc:
+        # zipfile stops at the declared size too, and then the CRC-32 does not match.
+        if "CRC" in str(exc):
+            raise _wrong_size(info, f"reading stopped there: {exc}") from exc
+        raise _unreadable(info, exc) from exc
+    except (OSError, EOFError, ValueError, NotImplementedError) as exc:
+        raise _unreadable(info, exc) from exc
+    if size != info.file_size:
+        raise _wrong_size(info, f"it ends after {size:,} bytes")
+    return buffer
 
 
-def _json(name: str, raw: bytes) -> dict[str, Any]:
+def _wrong_size(info: zipfile.ZipInfo, detail: str) -> DataError:
+    return DataError(f"'{info.filename}' does not unpack to the {info.file_size:,} bytes "
+                     f"its zip entry declares ({detail}). The zip is damaged or crafted; "
+                     "nothing was imported. Export the workspace again.")
+
+
+def _unreadable(info: zipfile.ZipInfo, exc: Exception) -> DataError:
+    return DataError(f"'{info.filename}' in the zip cannot be read ({exc}). Export the "
+                     "workspace again.")
+
+
+def _read_member(zf: zipfile.ZipFile, info: zipfile.ZipInfo, manifest: dict[str, Any],
+                 limits: BundleLimits) -> bytearray:
+    """Inflate one member within its limit and compare it with the manifest's checksum."""
+    raw = _read_limited(zf, info, _limit(info.filename, limits))
+    if hashlib.sha256(raw).hexdigest() != manifest["members"][info.filename]["sha256"]:
+        raise DataError(f"'{info.filename}' does not match the checksum in the manifest: "
+                        "the zip was changed or damaged after export. Nothing was imported.")
+    return raw
+
+
+def _json(name: str, raw: bytes | bytearray) -> dict[str, Any]:
     try:
         value = json.loads(raw.decode("utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
@@ -289,7 +431,7 @@ def _json(name: str, raw: bytes) -> dict[str, Any]:
     return value
 
 
-def _manifest(raw: bytes) -> dict[str, Any]:
+def _manifest(raw: bytes | bytearray) -> dict[str, Any]:
     manifest = _json(MANIFEST, raw)
     if manifest.get("format") != BUNDLE_FORMAT:
         raise DataError("The zip's manifest.json is not a Persona Lens workspace manifest.")
@@ -301,24 +443,30 @@ def _manifest(raw: bytes) -> dict[str, Any]:
     return manifest
 
 
-def _check_checksums(manifest: dict[str, Any], data: dict[str, bytes]) -> None:
+def _check_manifest(manifest: dict[str, Any], infos: dict[str, zipfile.ZipInfo]) -> None:
+    """The manifest must list exactly the other members, with the sizes the zip declares."""
     listed = manifest["members"]
-    if set(listed) != set(data):
-        missing, extra = set(listed) - set(data), set(data) - set(listed)
+    if set(listed) != set(infos):
+        missing, extra = set(listed) - set(infos), set(infos) - set(listed)
         raise DataError("The zip's files do not match its manifest ("
                         + "; ".join(p for p in (
                             f"missing: {', '.join(sorted(missing))}" if missing else "",
                             f"not listed: {', '.join(sorted(extra))}" if extra else "") if p)
                         + "). Nothing was imported.")
-    for name, raw in data.items():
+    for name, info in infos.items():
         entry = listed[name]
-        expected = entry.get("sha256") if isinstance(entry, dict) else None
-        if hashlib.sha256(raw).hexdigest() != expected:
-            raise DataError(f"'{name}' does not match the checksum in the manifest: the zip "
-                            "was changed or damaged after export. Nothing was imported.")
+        size = entry.get("size") if isinstance(entry, dict) else None
+        if not isinstance(size, int) or not isinstance(entry.get("sha256"), str):
+            raise DataError(f"The zip's manifest.json gives no size and checksum for '{name}'. "
+                            "Export the workspace again; nothing was imported.")
+        if size != info.file_size:
+            raise DataError(f"'{name}' is {info.file_size:,} bytes in the zip's directory but "
+                            f"{size:,} bytes in its manifest.json: the zip was changed or "
+                            "damaged after export. Export the workspace again; nothing was "
+                            "imported.")
 
 
-def _settings(raw: bytes) -> dict[str, Any]:
+def _settings(raw: bytes | bytearray) -> dict[str, Any]:
     """workspace.json of the zip, brought to the current format (older exports open)."""
     return migrate(_json(SETTINGS, raw))
 
@@ -332,7 +480,7 @@ FRAME_SHAPES: dict[str, tuple[str | None, tuple[str, ...]]] = {
 }
 
 
-def _frame(member: str, raw: bytes) -> pd.DataFrame:
+def _frame(member: str, raw: bytes | bytearray) -> pd.DataFrame:
     name = member.removesuffix(".parquet")
     try:
         table = pq.read_table(pa.BufferReader(raw))

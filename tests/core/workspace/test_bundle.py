@@ -6,7 +6,9 @@ import hashlib
 import io
 import json
 import pickle
+import re
 import stat
+import tracemalloc
 import zipfile
 
 import pandas as pd
@@ -20,6 +22,7 @@ from core.segment.preprocess import PreprocessConfig
 from core.workspace import actions
 from core.workspace.bundle import (
     BundleLimits,
+    _read_limited,
     export_bundle,
     import_bundle,
     open_bundle,
@@ -64,6 +67,18 @@ def rezip(members: dict[str, bytes], fix_manifest: bool = True) -> bytes:
         for name, data in members.items():
             zf.writestr(name, data)
     return buffer.getvalue()
+
+
+def declare_size(data: bytes, name: str, size: int) -> bytes:
+    """The zip with ``name``'s uncompressed size set to ``size`` in both of its headers."""
+    data, encoded = bytearray(data), name.encode()
+    # Local header: size at offset 22, name at 30; directory entry: size at 24, name at 46.
+    for signature, size_at, name_at in ((b"PK\x03\x04", 22, 30), (b"PK\x01\x02", 24, 46)):
+        at = data.index(signature)
+        while data[at + name_at:at + name_at + len(encoded)] != encoded:
+            at = data.index(signature, at + 4)
+        data[at + size_at:at + size_at + 4] = size.to_bytes(4, "little")
+    return bytes(data)
 
 
 def refused(data: bytes, match: str, **limits) -> None:
@@ -153,9 +168,12 @@ def test_refuses_settings_of_the_wrong_type(ws):
 
 def test_refuses_a_checksum_mismatch(ws):
     members = members_of(export_bundle(ws))
-    members["segments.parquet"] = parquet_bytes(
-        ws.segments.head(3))
-    refused(rezip(members, fix_manifest=False), "checksum")
+    # One byte changed, the size kept: only the checksum can tell.
+    raw = bytearray(members["segments.parquet"])
+    raw[len(raw) // 2] ^= 0xFF
+    members["segments.parquet"] = bytes(raw)
+    refused(rezip(members, fix_manifest=False),
+            "'segments.parquet' does not match the checksum in the manifest")
 
 
 def test_refuses_members_missing_from_the_manifest(ws):
@@ -191,17 +209,13 @@ def test_refuses_oversized_members_before_inflating(ws):
     refused(bomb, "would unpack to", json_bytes=1024 * 1024)
 
 
-def test_refuses_a_member_larger_than_declared(ws):
-    data = bytearray(export_bundle(ws))
-    # Halve workspace.json's declared size in the central directory (uncompressed size at
-    # offset 24 of its entry, name at 46): the real content is then longer than declared.
-    at = data.index(b"PK\x01\x02")
-    while data[at + 46:at + 46 + len(b"workspace.json")] != b"workspace.json":
-        at = data.index(b"PK\x01\x02", at + 4)
-    size = int.from_bytes(data[at + 24:at + 28], "little")
-    data[at + 24:at + 28] = (size // 2).to_bytes(4, "little")
-    with pytest.raises(DataError, match=r"workspace\.json"):
-        read_bundle(bytes(data))
+def test_refuses_a_directory_that_disagrees_with_the_manifest(ws):
+    data = export_bundle(ws)
+    size = len(members_of(data)["workspace.json"])
+    # Halved in the directory, not in the manifest: refused before workspace.json is read.
+    refused(declare_size(data, "workspace.json", size // 2),
+            f"'workspace.json' is {size // 2:,} bytes in the zip's directory but {size:,} "
+            "bytes in its manifest.json")
 
 
 def test_refuses_symlinks_and_duplicates(ws):
@@ -231,3 +245,118 @@ def test_refuses_what_is_not_a_zip(ws, tmp_path):
         read_bundle(path)
     with pytest.raises(DataError, match="not a file"):
         read_bundle(tmp_path / "missing.zip")
+
+
+# limits: directory first, then the manifest, then one member at a time within its cap -----
+MIB = 1024 * 1024
+
+
+@pytest.fixture
+def fresh_home(tmp_path, monkeypatch):
+    monkeypatch.setenv("PERSONA_LENS_HOME", str(tmp_path))
+
+
+def zeros_zip(name: str, size: int, declared: int | None = None,
+              method: int = zipfile.ZIP_DEFLATED) -> bytes:
+    """A bundle whose ``name`` holds ``size`` zero bytes, deflated as they are written (so
+    the test never holds them), declared as ``declared`` bytes in manifest and headers."""
+    declared = size if declared is None else declared
+    small = {} if name == "workspace.json" else {"workspace.json": b"{}"}
+    listed = {n: {"size": len(d), "sha256": hashlib.sha256(d).hexdigest()}
+              for n, d in small.items()}
+    manifest = {"format": "persona-lens-workspace", "version": 1,
+                "members": {**listed, name: {"size": declared, "sha256": "0" * 64}}}
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr("manifest.json", json.dumps(manifest))
+        for small_name, content in small.items():
+            zf.writestr(small_name, content)
+        info = zipfile.ZipInfo(name)
+        info.compress_type = method
+        with zf.open(info, "w") as member:
+            chunk = bytes(MIB)
+            for _ in range(size // MIB):
+                member.write(chunk)
+    data = buffer.getvalue()
+    return data if declared == size else declare_size(data, name, declared)
+
+
+def peak_memory(action) -> int:
+    """Bytes allocated at the peak of ``action()``, above what was allocated before."""
+    tracemalloc.start()
+    try:
+        action()
+    finally:
+        peak = tracemalloc.get_traced_memory()[1]
+        tracemalloc.stop()
+    return peak
+
+
+def test_refuses_a_zip_bomb_before_inflating_anything(fresh_home, monkeypatch):
+    bomb = zeros_zip("events.parquet", 200 * MIB)
+    assert len(bomb) < 300 * 1024  # 200 MiB of zeros deflate to about 200 KiB
+    opened, open_member = [], zipfile.ZipFile.open
+    monkeypatch.setattr(zipfile.ZipFile, "open", lambda self, member, *args, **kwargs: (
+        opened.append(member), open_member(self, member, *args, **kwargs))[1])
+    # Within every size limit by default: only the ratio gives it away.
+    peak = peak_memory(lambda: refused(bomb, re.escape(
+        "'events.parquet' would unpack to 200.0 MiB from 0.19 MiB, ") + r"1,\d{3} times its "
+        r"size in the zip \(an export stays under 200\): the zip looks like a zip bomb"))
+    assert opened == []  # not even the manifest was inflated
+    assert peak < 2 * MIB  # a hundredth of the member
+
+
+def test_stops_a_member_larger_than_declared_at_the_cap(fresh_home):
+    # Directory and manifest agree on 1 MiB; the member really inflates to 64 MiB.
+    lie = zeros_zip("workspace.json", 64 * MIB, declared=MIB)
+    peak = peak_memory(lambda: refused(lie, re.escape(
+        f"'workspace.json' does not unpack to the {MIB:,} bytes its zip entry declares "
+        "(reading stopped there: Bad CRC-32 for file 'workspace.json')")))
+    assert peak < 6 * MIB  # the declared 1 MiB and a chunk or two, not 64 MiB
+
+
+def test_reads_at_most_one_byte_past_the_cap_whatever_the_stream_gives():
+    class Endless(io.RawIOBase):
+        given = 0
+
+        def readable(self):
+            return True
+
+        def read(self, size=-1):
+            Endless.given += size
+            return bytes(size)
+
+    class AnyZip:
+        def open(self, info):
+            return Endless()
+
+    info = zipfile.ZipInfo("events.parquet")
+    info.file_size = 10_000
+    with pytest.raises(DataError, match=re.escape(
+            "'events.parquet' does not unpack to the 10,000 bytes its zip entry declares "
+            "(it inflates past 10,000 bytes)")):
+        _read_limited(AnyZip(), info, MIB)
+    assert Endless.given == 10_001
+
+
+def test_refuses_a_manifest_without_sizes(ws):
+    members = members_of(export_bundle(ws))
+    manifest = json.loads(members["manifest.json"])
+    del manifest["members"]["events.parquet"]["size"]
+    members["manifest.json"] = json.dumps(manifest).encode()
+    refused(rezip(members, fix_manifest=False),
+            "manifest.json gives no size and checksum for 'events.parquet'")
+
+
+def test_refuses_a_directory_no_export_has(fresh_home):
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as zf:
+        for i in range(8):
+            zf.writestr(f"a{i}.parquet", b"")
+    refused(buffer.getvalue(), "The zip holds 8 files; a workspace export holds at most 7 ")
+    small = zeros_zip("events.parquet", 0)
+    refused(small, re.escape("The zip's table of contents is ") + r"\d+ bytes, above the "
+            "limit of 50", directory_bytes=50)
+    refused(zeros_zip("events.parquet", MIB, method=zipfile.ZIP_BZIP2),
+            "'events.parquet' in the zip is compressed with method 12; a workspace export "
+            "only stores or deflates its files")
