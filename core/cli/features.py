@@ -15,6 +15,7 @@ from core.cli.common import (
     ROLE_COLUMN,
     SESSION_GAP,
     TABLE_OUTPUT,
+    argument,
     number,
     parse_mapping,
     print_notices,
@@ -36,7 +37,7 @@ ENCODING_CHOICES = ("auto", "utf-8", "cp1252", "latin-1")
 
 def register(sub: argparse._SubParsersAction) -> None:
     """Add the ``features`` sub-command."""
-    from core.data.timestamps import UNIT_LABELS
+    from core.data.timestamps import UNIT_LABELS, check_zone
 
     parser = sub.add_parser("features", help="compute the per-user feature table")
     parser.add_argument("input", type=INPUT_FILE,
@@ -60,9 +61,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     parser.add_argument("--timestamp-format", choices=list(UNIT_LABELS), default="auto",
                         help="how to read the timestamp column (default: detected; "
                              "dayfirst/monthfirst for dates like 01/03/2024)")
-    parser.add_argument("--time-zone", help="the data's time zone for weekend, night and "
-                                            "calendar-day features, e.g. Europe/Berlin "
-                                            "(default: from the timestamps' offsets, else UTC)")
+    parser.add_argument("--time-zone", type=argument(check_zone),
+                        help="the data's time zone for weekend, night and calendar-day "
+                             "features, e.g. Europe/Berlin (default: from the timestamps' "
+                             "offsets, else UTC)")
     parser.add_argument("--event-name", help="the event of every row when the file has no "
                                              "event column (default: purchase when there "
                                              "is revenue, an order id or a quantity)")

@@ -99,12 +99,21 @@ def sweep_table(table: FeatureTable, pre_config: PreprocessConfig, ks: list[int]
     return k_sweep(matrix, ks, algorithm=algorithm, random_state=pre_config.random_state)
 
 
+#: The largest k a sweep tries (each k is a fit).
+MAX_SWEEP_K = 50
+
+
 def parse_k_range(text: str) -> list[int]:
     """Parse '2-10' or '3,4,6' into a list of k values."""
     try:
         if "-" in text:
             low, high = (int(p) for p in text.split("-", 1))
-            return list(range(low, high + 1))
-        return [int(p) for p in text.split(",")]
+            ks = list(range(low, high + 1))
+        else:
+            ks = [int(p) for p in text.split(",")]
     except ValueError as exc:
         raise ConfigError(f"'{text}' is not a k range; use e.g. 2-10 or 3,4,6.") from exc
+    if not ks or min(ks) < 2 or max(ks) > MAX_SWEEP_K or len(ks) > MAX_SWEEP_K:
+        raise ConfigError(f"'{text}' must hold k values from 2 to {MAX_SWEEP_K}, lowest "
+                          "first (e.g. 2-10 or 3,4,6).")
+    return ks
