@@ -6,6 +6,7 @@ import pandas as pd
 import plotly.express as px
 import streamlit as st
 
+from core.common.style import esc
 from core.personas.profiles import standardised_difference
 from core.segment import algorithms, charts
 from core.segment.clustering import (
@@ -21,6 +22,7 @@ from ui.cache import features_version, preprocessed
 from ui.errors import show_notices, shows_errors
 from ui.progress import progress_bar
 from ui.state import require_features, workspace
+from ui.text import inert
 
 ws = workspace()
 st.title("Clustering")
@@ -48,7 +50,7 @@ def preprocessing_settings() -> PreprocessConfig:
             "Log transform log(1 + x)", chosen,
             default=[c for c in log_default if c in chosen], key="cluster.log",
             help="Suggested for non-negative features with skew above 2: "
-                 + (", ".join(f"{f} ({skew[f]:.1f})" for f in suggested) or "none"))
+                 + (", ".join(f"{inert(f)} ({skew[f]:.1f})" for f in suggested) or "none"))
         cols = st.columns(4)
         missing = cols[0].selectbox("Missing values", ["impute", "exclude"],
                                     format_func={"impute": "Impute the median",
@@ -219,7 +221,8 @@ def results_section() -> None:
     # The same standardised difference as the persona cards, so both pages agree.
     profile = standardised_difference(features.loc[clusters.index, chosen].astype(float),
                                       clusters["cluster"])
-    right.plotly_chart(charts.profile_heatmap(profile), key="cluster.chart.profile")
+    right.plotly_chart(charts.profile_heatmap(profile.rename(index=esc, columns=esc)),
+                       key="cluster.chart.profile")
     with st.expander("Preprocessing report"):
         rows = pd.DataFrame({
             "Feature": chosen,

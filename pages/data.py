@@ -8,6 +8,7 @@ import zoneinfo
 import pandas as pd
 import streamlit as st
 
+from core.common.style import esc
 from core.data import charts
 from core.data.cleaning import DROP_REASONS, DROP_SETTINGS, LoadConfig, event_name_for
 from core.data.mapping import (
@@ -28,6 +29,7 @@ from ui.cache import read_upload, sample_events
 from ui.errors import show_notices, shows_errors
 from ui.progress import progress_bar
 from ui.state import replace_workspace, workspace
+from ui.text import inert
 
 NONE = "— none —"
 #: Above this many rows the page suggests sampling users.
@@ -106,7 +108,7 @@ def funnel_widgets(raw: RawTable, mapping: ColumnMapping) -> dict[str, list[str]
                       help="No event column is mapped, so every row is one event of this "
                            "kind (a purchase log, a rating log). Map an event column to "
                            "tell events apart.")
-        st.caption(f"Every row is one **{name}** event"
+        st.caption(f"Every row is one **{inert(name)}** event"
                    + (", and purchases are counted as the funnel's last step."
                       if name == "purchase" else "."))
         return {step: [name] if step == "purchase" and name == "purchase" else []
@@ -169,8 +171,8 @@ def load_options(mapping: ColumnMapping, columns: list[str]) -> LoadConfig:
         "Columns with personal data (dropped before anything is saved)", unmapped,
         key="data.pii", help="For example e-mail, name, IP address, phone.")
     if mapping.get("consent"):
-        st.caption(f"Only users whose latest value in '{mapping.get('consent')}' is true are "
-                   "kept; the others are counted in the load report.")
+        st.caption(f"Only users whose latest value in '{inert(mapping.get('consent'))}' is "
+                   "true are kept; the others are counted in the load report.")
     return LoadConfig(timestamp_unit=unit,
                       event_name=st.session_state.get("data.event_name") or None,
                       time_zone=None if zone == DETECT_ZONE else zone,
@@ -198,7 +200,7 @@ def upload_section(ws: Workspace) -> None:
     with shows_errors():
         delimiter = st.session_state.get("data.delimiter", "auto")
         encoding = st.session_state.get("data.encoding", "auto")
-        with st.spinner(f"Reading {uploaded.name} ({uploaded.size / 1e6:,.1f} MB)..."):
+        with st.spinner(f"Reading {inert(uploaded.name)} ({uploaded.size / 1e6:,.1f} MB)..."):
             raw = read_upload(uploaded.getvalue(), uploaded.name, delimiter, encoding, sheet)
         if len(raw.frame) > LARGE_FILE_ROWS:
             st.info(f"{len(raw.frame):,} rows: loading takes a while. Set **Users kept (%)** "
@@ -214,12 +216,12 @@ def file_section(ws: Workspace, raw: RawTable) -> None:
     facts = [f"{len(raw.frame):,} rows", f"{len(raw.frame.columns)} columns",
              raw.file_format.upper()]
     if raw.delimiter:
-        facts.append(f"delimiter {DELIMITERS.get(raw.delimiter, raw.delimiter)}")
+        facts.append(f"delimiter {DELIMITERS.get(raw.delimiter) or inert(raw.delimiter)}")
     if raw.encoding:
         facts.append(f"encoding {raw.encoding.replace('-sig', '')}")
-    st.caption(f"**{raw.name}** · " + " · ".join(facts))
+    st.caption(f"**{inert(raw.name)}** · " + " · ".join(facts))
     for note in raw.notes:
-        st.warning(note, icon=":material/info:")
+        st.warning(inert(note), icon=":material/info:")
     st.dataframe(raw.frame.head(20), height=240, width="stretch")
     guess = guess_mapping(raw.frame.columns, raw.frame)
     kinds = ["An event log (one row per event)", "A per-user table (one row per user)"]
@@ -243,7 +245,7 @@ def file_section(ws: Workspace, raw: RawTable) -> None:
             st.session_state["data.key_pending"] = bool(ws.data.pseudonym_key)
             st.session_state["data.loaded_message"] = (
                 f"Loaded {ws.data.events:,} events of {ws.data.users:,} users "
-                f"from {raw.name}.")
+                f"from {inert(raw.name)}.")
         close()
         if "data.loaded_message" in st.session_state:
             st.rerun()  # redraw the sidebar with the new dataset
@@ -261,7 +263,7 @@ def user_table_form(ws: Workspace, raw: RawTable, guessed_user: str | None) -> N
             actions.load_user_table_into(ws, raw.frame, raw.name, user_col)
             st.session_state["data.loaded_message"] = (
                 f"Loaded {ws.data.users:,} users with "
-                f"{len(ws.features.columns)} features from {raw.name}.")
+                f"{len(ws.features.columns)} features from {inert(raw.name)}.")
             st.rerun()
 
 
@@ -309,7 +311,7 @@ def workspaces_section(ws: Workspace) -> None:
         return
     for item in saved[:10]:
         cols = st.columns([3, 2, 1])
-        cols[0].markdown(f"**{item['dataset']}** · `{item['id']}`")
+        cols[0].markdown(f"**{inert(item['dataset'])}** · `{item['id']}`")
         cols[1].caption(f"saved {item['updated'].replace('T', ' ').rstrip('Z')} UTC")
         if cols[2].button("Open", key=f"data.open.{item['id']}"):
             with shows_errors():
@@ -344,7 +346,7 @@ def report_section(ws: Workspace) -> None:
         show_notices(ws.feature_info.notices)
         return
     report = ws.data.report
-    st.subheader(f"Load report · {report.source}")
+    st.subheader(f"Load report · {inert(report.source)}")
     cols = st.columns(3)
     cols[0].metric("Rows read", f"{report.rows_read:,}", border=True)
     cols[1].metric("Rows kept", f"{report.rows_kept:,}", border=True)
@@ -369,15 +371,16 @@ def report_section(ws: Workspace) -> None:
             f"Timestamps read as {report.timestamp_format}.",
             f"Sessions from the {report.session_source}.",
             f"Debounce {report.debounce_reason or f'{report.debounce_seconds:g} s'}.",
-            f"Local time {report.time_zone} ({report.time_zone_reason}).",
-            *([f"No event column: every row is one '{report.constant_event}' event."]
+            f"Local time {inert(report.time_zone)} ({report.time_zone_reason}).",
+            *([f"No event column: every row is one '{inert(report.constant_event)}' event."]
               if report.constant_event else []),
             f"Date range {report.first_ts} → {report.last_ts} (UTC).",
         ]
         if report.pseudonymised:
             facts.append("User ids are pseudonymised (HMAC-SHA-256).")
         if report.pii_columns_dropped:
-            facts.append(f"Personal-data columns dropped: {', '.join(report.pii_columns_dropped)}.")
+            pii = ", ".join(map(inert, report.pii_columns_dropped))
+            facts.append(f"Personal-data columns dropped: {pii}.")
         if report.users_without_consent:
             facts.append(f"{report.users_without_consent:,} users without consent were excluded.")
         st.markdown("\n".join(f"- {f}" for f in facts))
@@ -386,7 +389,7 @@ def report_section(ws: Workspace) -> None:
             f"Exclude the {report.suspected_bot_count:,} suspected bot(s)",
             key="data.exclude_bots", icon=":material/smart_toy:",
             help="Drop their events (counted in the load report) and recompute the "
-                 "features. Listed: " + ", ".join(report.suspected_bots[:10])):
+                 "features. Listed: " + ", ".join(map(inert, report.suspected_bots[:10]))):
         with shows_errors():
             actions.exclude_suspected_bots(ws)
             st.session_state["data.loaded_message"] = (
@@ -394,7 +397,9 @@ def report_section(ws: Workspace) -> None:
             st.rerun()
     left, right = st.columns([3, 2])
     left.plotly_chart(charts.events_per_day(report.events_per_day), key="data.chart.per_day")
-    right.plotly_chart(charts.top_events(report.top_events), key="data.chart.top_events")
+    # Event names are the data's: escaped, as plotly renders HTML in axis labels.
+    top = [(esc(event), count) for event, count in report.top_events]
+    right.plotly_chart(charts.top_events(top), key="data.chart.top_events")
     if report.missing_by_column:
         missing = pd.DataFrame(
             [(c, n, n / report.rows_kept) for c, n in report.missing_by_column.items()],
@@ -424,7 +429,8 @@ if message:
         # A rule that removed a noticeable share of the rows must not look like success.
         st.warning(message + " But " + "; ".join(
             f"{n / ws.data.report.rows_read:.1%} of the rows were dropped as "
-            f"{DROP_REASONS[reason]} ({DROP_SETTINGS[reason]})" for reason, n in large.items())
+            f"{DROP_REASONS[reason]} ({inert(DROP_SETTINGS[reason])})"
+            for reason, n in large.items())
             + " Check the load report below before going on.", icon=":material/warning:")
     else:
         st.success(message + " Features are ready on the Features page.",

@@ -25,6 +25,7 @@ from core.workspace import actions
 from ui import experiments as ui
 from ui.errors import show_notices, shows_errors
 from ui.state import workspace
+from ui.text import inert
 
 ws = workspace()
 st.title("Experiments")
@@ -56,8 +57,8 @@ with st.expander("Experiment data", icon=":material/upload_file:",
     if upload is not None:
         with shows_errors():
             raw = ui.read_upload(upload.getvalue(), upload.name)
-            st.caption(f"{upload.name}: {len(raw):,} rows, columns "
-                       f"{', '.join(map(str, raw.columns[:12]))}")
+            st.caption(f"{inert(upload.name)}: {len(raw):,} rows, columns "
+                       f"{', '.join(map(inert, raw.columns[:12]))}")
             if st.button("Use this file", key="experiments.use_upload"):
                 _store(raw, {"name": upload.name})
                 st.rerun()
@@ -69,7 +70,7 @@ if frame is None or ws.experiment is None:
             "conversions).", icon=":material/science:")
     st.stop()
 source = ws.experiment.source
-st.caption(f"**{source.get('name', 'Experiment')}** · {len(frame):,} rows")
+st.caption(f"**{inert(source.get('name', 'Experiment'))}** · {len(frame):,} rows")
 
 
 def pick(label: str, options: list[str], default: str | None, key: str, **kw) -> str | None:
@@ -120,7 +121,7 @@ def persona_breakdown(frame: pd.DataFrame, segment: str | None, user: str | None
                       problem: str | None) -> tuple[pd.DataFrame, str | None, str]:
     """Join the persona labels when chosen and possible; otherwise no breakdown, and why."""
     if problem:
-        st.caption(problem)
+        st.caption(inert(problem))
     if segment != ui.PERSONA:
         return frame, segment, (problem or "") if segment is None else ""
     if problem:
@@ -141,7 +142,7 @@ def per_user_columns(frame: pd.DataFrame, names: list[str], variant: str, guess,
                                           "named like money; any column can be added.")
     skipped = {c: why for c, why in guess.skipped.items() if c in names}
     if skipped:
-        st.caption("Not metrics by default: " + "; ".join(f"{c} ({why})"
+        st.caption("Not metrics by default: " + "; ".join(f"{inert(c)} ({why})"
                                                           for c, why in skipped.items()))
     row = st.columns(4)
     with row[0]:
@@ -198,7 +199,7 @@ def columns_and_settings(frame: pd.DataFrame) -> tuple[ExperimentSpec, pd.DataFr
                      "mean_cols": tuple(guess.mean_cols)}
             if guess.mean_cols:
                 st.caption("Numeric metrics from sum and sum-of-squares columns: "
-                           + ", ".join(m[0] for m in guess.mean_cols))
+                           + ", ".join(inert(m[0]) for m in guess.mean_cols))
         st.divider()
         split = joined[variant].planned_split() if variant in joined else ""
         return _settings(variant, control, layout, extra, split), frame, note
@@ -248,19 +249,19 @@ def verdict(analysis) -> None:
     """The sentences with their alarms (sample ratio mismatch, too few users) inside."""
     st.subheader("Verdict")
     for alarm in analysis.alarms:
-        st.error(alarm.message, icon=":material/report:")
+        st.error(inert(alarm.message), icon=":material/report:")
     for row, text in zip(analysis.comparisons, analysis.sentences, strict=True):
         icon = (":material/warning:" if row.significant and (analysis.srm_alarm
                                                              or not row.estimable)
                 else ":material/check_circle:" if row.significant
                 else ":material/radio_button_unchecked:")
-        st.markdown(f"{icon} {text}")
+        st.markdown(f"{icon} {inert(text)}")
     if analysis.control_choice:
-        st.caption(f"{analysis.control_choice.text}; change it under *Columns and "
+        st.caption(f"{inert(analysis.control_choice.text)}; change it under *Columns and "
                    "settings*.")
     cols = st.columns(len(analysis.variants) + 1)
     for col, name, users in zip(cols, analysis.variants, analysis.users, strict=False):
-        col.metric(f"Users · {name}", f"{users:,}")
+        col.metric(f"Users · {inert(name)}", f"{users:,}")
     cols[-1].metric("Sample ratio p", f"{analysis.srm.p_value:.3g}",
                     delta="mismatch: do not trust" if analysis.srm_alarm else None,
                     delta_color="inverse",
@@ -274,7 +275,7 @@ def frequentist(analysis) -> None:
     st.dataframe(ui.format_table(analysis.table()), hide_index=True,
                  key="experiments.table")
     for name, omni in analysis.omnibus.items():
-        st.markdown(f"**{metric_label(name, 'conversion')} across all variants:** "
+        st.markdown(f"**{inert(metric_label(name, 'conversion'))} across all variants:** "
                     f"χ² = {omni.statistic:.2f}, df = {omni.dof}, {fmt_p(omni.p_value)} "
                     f"({omni.test}).")
     extras = [r for r in analysis.comparisons if r.rank_p is not None or r.bootstrap_ci
@@ -291,7 +292,8 @@ def frequentist(analysis) -> None:
                          f"{r.bootstrap_ci[1]:.3g}")
         if r.sequential_p is not None:
             parts.append(f"sequential (always-valid) {fmt_p(r.sequential_p)}")
-        st.caption(f"{metric_label(r.metric, r.kind)} · {r.variant}: " + "; ".join(parts))
+        st.caption(f"{inert(metric_label(r.metric, r.kind))} · {inert(r.variant)}: "
+                   + "; ".join(parts))
     st.dataframe(analysis.arms, hide_index=True, key="experiments.arms")
 
 
@@ -305,10 +307,10 @@ def bayesian(analysis) -> None:
     for metric, result in analysis.bayes.items():
         cols = st.columns(2 * (len(analysis.variants) - 1))
         for i, name in enumerate(analysis.variants[1:], start=1):
-            cols[2 * i - 2].metric(f"P({name} beats {analysis.control}) · "
-                                   f"{metric_label(metric, 'conversion')}",
+            cols[2 * i - 2].metric(f"P({inert(name)} beats {inert(analysis.control)}) · "
+                                   f"{inert(metric_label(metric, 'conversion'))}",
                                    fmt_pct(result.prob_beats_control[i], signed=False))
-            cols[2 * i - 1].metric(f"Expected loss of shipping {name}",
+            cols[2 * i - 1].metric(f"Expected loss of shipping {inert(name)}",
                                    f"{result.expected_loss[i] * 100:.3f} pp",
                                    help="E[max(control - variant, 0)] in percentage points.")
         st.plotly_chart(charts.posterior_densities(result, analysis.variants, metric),
@@ -318,7 +320,7 @@ def bayesian(analysis) -> None:
 def per_segment(analysis, note: str) -> None:
     if analysis.segments is None:
         if note:
-            st.info(note, icon=":material/hub:")
+            st.info(inert(note), icon=":material/hub:")
         elif ws.persona_labels() is None:
             st.info("Cluster the users first (**Clustering** page) to break the results "
                     "down by persona, or choose a segment column under *Columns and "
@@ -326,7 +328,7 @@ def per_segment(analysis, note: str) -> None:
         else:
             st.info("Choose *Persona* (or another column) under *Break down by*.")
         return
-    st.caption(f"By **{analysis.segment_column}**; p-values corrected per metric over "
+    st.caption(f"By **{inert(analysis.segment_column)}**; p-values corrected per metric over "
                f"every segment and variant ({analysis.spec.correction}). {note}")
     st.dataframe(analysis.segments, hide_index=True, key="experiments.segments")
 
@@ -379,7 +381,8 @@ def planning(analysis) -> None:
         with shows_errors():
             plan = plan_means(arm["value"], sd, mde, relative, spec.alpha, power,
                               spec.alternative, k, daily or None)
-            st.markdown(f"{metric_label(arm['metric'], 'mean')}: **{plan.users_per_variant:,} "
+            st.markdown(f"{inert(metric_label(arm['metric'], 'mean'))}: "
+                        f"**{plan.users_per_variant:,} "
                         f"users per variant** (sd {sd:,.2f}, {plan.convention}).")
 
 
@@ -396,7 +399,7 @@ with shows_errors():
     # Errors (the alarms) are drawn inside the verdict, next to what they qualify.
     show_notices([n for n in analysis.notices if n.level != "error"], infos="caption")
     verdict(analysis)
-    st.caption("Conventions: " + " · ".join(analysis.conventions))
+    st.caption("Conventions: " + " · ".join(map(inert, analysis.conventions)))
     view = st.segmented_control("View", ["Frequentist", "Bayesian", "Per persona",
                                          "Over time", "Planning"], default="Frequentist",
                                 key="experiments.view") or "Frequentist"

@@ -14,6 +14,7 @@ from core.workspace.segment_export import persona_options, segment_export
 from ui.errors import show_notices, shows_errors
 from ui.share import model_key, workspace_model
 from ui.state import replace_workspace, workspace
+from ui.text import code, inert
 
 #: Rows shown in the preview table; the downloads hold every row.
 PREVIEW_ROWS = 200
@@ -51,7 +52,7 @@ def segment_section() -> None:
         cols[0].metric("Rows to export", f"{export.rows:,}")
         cols[1].metric("Columns", f"{len(frame.columns) + 1}")
         cols[2].metric("Users in total", f"{export.users_total:,}")
-        cols[3].caption("Columns: user_id, " + ", ".join(map(str, frame.columns)) + ". "
+        cols[3].caption("Columns: user_id, " + ", ".join(map(inert, frame.columns)) + ". "
                         "Cells a spreadsheet would run as a formula (starting with = + - @, "
                         "tab or CR) are prefixed with a quote in the CSV.")
         st.dataframe(frame.head(PREVIEW_ROWS), height=260, width="stretch",
@@ -148,9 +149,11 @@ def workspace_section() -> None:
                 st.rerun()
     imported_id, summary = st.session_state.get("share.imported", (None, None))
     if imported_id == ws.id:
-        frames = ", ".join(f"{name} ({rows:,} rows)" for name, rows in summary.frames.items())
-        st.success(f"Imported **{summary.dataset}** as workspace `{ws.id}` (exported from "
-                   f"`{summary.original_id}`): {frames or 'settings only'}.",
+        frames = ", ".join(f"{inert(name)} ({rows:,} rows)"
+                           for name, rows in summary.frames.items())
+        # The dataset's name and the original id are the zip's, whoever made it.
+        st.success(f"Imported **{inert(summary.dataset)}** as workspace `{ws.id}` (exported "
+                   f"from {code(summary.original_id)}): {frames or 'settings only'}.",
                    icon=":material/check_circle:")
         show_notices(summary.notices)
 

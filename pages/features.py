@@ -15,6 +15,7 @@ from ui.cache import correlation_figure, feature_summary, features_version
 from ui.errors import show_notices, shows_errors
 from ui.progress import progress_bar
 from ui.state import require_features, workspace
+from ui.text import code, inert
 
 #: Rows sent to the table widget; more would slow every redraw (the download has all).
 MAX_TABLE_ROWS = 1000
@@ -93,7 +94,7 @@ cols[3].metric("Missing values", f"{missing_total:,}",
 flat = [c for c in numeric if not informative(features[c])]
 if flat:
     st.caption("Not in this data (one value for nearly everyone, or mostly missing), so not "
-               "selected by default: " + ", ".join(f"`{c}`" for c in flat) + ".")
+               "selected by default: " + ", ".join(map(code, flat)) + ".")
 selected = st.multiselect(
     "Features used for segmentation and maps", numeric,
     default=[c for c in ws.feature_info.selected if c in numeric], key="features.selected",
@@ -102,10 +103,11 @@ if selected != ws.feature_info.selected:
     with shows_errors():
         actions.set_selected_features(ws, selected)
 
+# A definition quotes event names from the data; help tooltips are Markdown.
 column_config = {
-    c: st.column_config.NumberColumn(c, help=definitions.get(c, ""), format="%.3g")
+    c: st.column_config.NumberColumn(c, help=inert(definitions.get(c, "")), format="%.3g")
     if c in numeric and not pd.api.types.is_integer_dtype(features[c])
-    else st.column_config.Column(c, help=definitions.get(c, ""))
+    else st.column_config.Column(c, help=inert(definitions.get(c, "")))
     for c in features.columns
 }
 version = features_version(ws)
@@ -115,7 +117,7 @@ if len(features) > MAX_TABLE_ROWS:
     order = cols[0].selectbox("Show the top users by", numeric, key="features.order",
                               index=numeric.index("events") if "events" in numeric else 0)
     shown = features.nlargest(MAX_TABLE_ROWS, order)
-    cols[1].caption(f"Showing the {MAX_TABLE_ROWS:,} users with the highest {order} of "
+    cols[1].caption(f"Showing the {MAX_TABLE_ROWS:,} users with the highest {inert(order)} of "
                     f"{len(features):,}. The downloads hold every user.")
 st.dataframe(shown, height=380, column_config=column_config, width="stretch",
              key="features.table")
@@ -158,7 +160,7 @@ focus = cols[0].selectbox("Feature", numeric, key="features.histogram",
 log_y = cols[1].toggle("Log count axis", key="features.log_y",
                        help="Useful for skewed counts with a long tail.")
 values = features[focus]
-cols[2].caption(f"{definitions.get(focus, '')}  \nmedian {values.median():.3g} · "
+cols[2].caption(f"{inert(definitions.get(focus, ''))}  \nmedian {values.median():.3g} · "
                 f"p95 {values.quantile(0.95):.3g} · max {values.max():.3g}")
 st.plotly_chart(charts.histogram(values, focus, log_y=log_y), key="features.chart.hist")
 
@@ -166,7 +168,8 @@ st.subheader("Correlations")
 constant = [c for c in selected if features[c].nunique(dropna=True) <= 1]
 varying = [c for c in selected if c not in constant]
 if constant:
-    st.caption(f"Left out because every user has the same value: {', '.join(constant)}.")
+    st.caption("Left out because every user has the same value: "
+               f"{', '.join(map(inert, constant))}.")
 if len(varying) >= 2:
     method = st.radio("Method", ["spearman", "pearson"], horizontal=True,
                       format_func=str.title, key="features.corr_method",

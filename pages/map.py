@@ -29,6 +29,7 @@ from ui.cache import (
 from ui.errors import shows_errors
 from ui.progress import progress_bar
 from ui.state import require_features, workspace
+from ui.text import inert
 from ui.warmup import umap_warm_up
 
 #: Points drawn on the map; more would make the browser slow (the rest are sampled out).
@@ -215,7 +216,7 @@ with shows_errors():
                                   placeholder="e.g. Night-time bargain hunters")
         if cols[1].button("Save as segment", type="primary", key="map.save_segment"):
             size = save_segment(ws, name, [str(u) for u in selected])
-            st.success(f"Saved segment '{name.strip()}' with {size:,} users.",
+            st.success(f"Saved segment '{inert(name)}' with {size:,} users.",
                        icon=":material/bookmark_added:")
         chosen = features.loc[features.index.intersection(selected)]
         cols[2].download_button("Download CSV", data=lambda: safe_csv_bytes(chosen),

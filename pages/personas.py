@@ -13,6 +13,7 @@ from core.workspace.report import build_report
 from ui.errors import show_notices, shows_errors
 from ui.persona_cache import cluster_profiles
 from ui.state import require_features, workspace
+from ui.text import inert
 
 ws = workspace()
 st.title("Personas")
@@ -43,9 +44,9 @@ if not fresh:
         if refresh.kept or refresh.retired:
             text = f"The clusters changed: {len(refresh.kept)} persona(s) kept their names"
             if refresh.new:
-                text += f"; new: {', '.join(refresh.new)}"
+                text += f"; new: {', '.join(map(inert, refresh.new))}"
             if refresh.retired:
-                text += f"; no longer found: {', '.join(refresh.retired)}"
+                text += f"; no longer found: {', '.join(map(inert, refresh.retired))}"
             st.info(text + ".", icon=":material/sync:")
 if not fresh:
     st.stop()
@@ -77,7 +78,7 @@ def save_edits(label: str) -> None:
     values = {f: st.session_state[f"personas.edit.{label}.{f}"] for f in EDITABLE}
     with shows_errors():
         personas.update_persona(ws, label, **values)
-        st.session_state["personas.saved"] = f"Saved persona '{values['name'].strip()}'."
+        st.session_state["personas.saved"] = f"Saved persona '{inert(values['name'])}'."
         st.rerun()
 
 
@@ -85,16 +86,18 @@ def card(label: str) -> None:
     info, name = state.personas[label], names[label]
     with st.container(border=True):
         left, right = st.columns([3, 2])
-        left.subheader(name + (" :orange-badge[New]" if info.get("new") else ""),
+        left.subheader(inert(name) + (" :orange-badge[New]" if info.get("new") else ""),
                        anchor=False)
         share = f"{profiles.share_users[label]:.0%} of users"
         if profiles.share_revenue is not None:
             share += f" · {profiles.share_revenue[label]:.0%} of revenue"
-        left.caption(f"{label} · {int(profiles.sizes[label]):,} users · {share}")
-        left.markdown(info.get("description", ""))
-        left.markdown("**Traits**\n" + "".join(f"\n- {t}" for t in info.get("traits", [])))
-        left.markdown(f"**Preferred content:** {info.get('preferred_content') or '—'}")
-        left.info(f"**Recommended action:** {info.get('action', '')}",
+        left.caption(f"{inert(label)} · {int(profiles.sizes[label]):,} users · {share}")
+        # Every text of the card can be the analyst's own: shown as typed, never Markdown.
+        left.markdown(inert(info.get("description", "")))
+        left.markdown("**Traits**\n" + "".join(f"\n- {inert(t)}"
+                                               for t in info.get("traits", [])))
+        left.markdown(f"**Preferred content:** {inert(info.get('preferred_content')) or '—'}")
+        left.info(f"**Recommended action:** {inert(info.get('action', ''))}",
                   icon=":material/campaign:")
         right.plotly_chart(persona_charts.traits(profiles, label, name),
                            key=f"personas.chart.traits.{label}")
@@ -151,7 +154,7 @@ def show_migration(result: Migration) -> None:
     show_notices(result.notices)
     st.plotly_chart(persona_charts.sankey(result.table, result.before_name, result.after_name),
                     key="personas.chart.sankey")
-    st.caption(f"Rows: {result.before_name}; columns: {result.after_name}.")
+    st.caption(f"Rows: {inert(result.before_name)}; columns: {inert(result.after_name)}.")
     st.dataframe(result.table, width="stretch")
 
 

@@ -8,6 +8,7 @@ import plotly.express as px
 import streamlit as st
 
 from core.common.export import safe_csv_bytes
+from core.common.style import esc
 from core.rules import (
     COUNT_CHOICE,
     MODULES,
@@ -32,6 +33,7 @@ from core.workspace.rules import store_rules
 from ui.errors import show_notices, shows_errors
 from ui.rules import rule_context, stored_rules
 from ui.state import require_features, workspace
+from ui.text import code, inert
 
 EXAMPLE = ('persona = "Cart abandoners" and days_since_last_event > 2 -> show reengage_modal '
            "in slot modal priority 10 cap 1/day holdout 10%")
@@ -66,7 +68,7 @@ def add_rule(rule_set: RuleSet, name: str, condition, action: Action) -> None:
         return
     editing = st.session_state.get("rules.editing")
     rule_id = editing if editing in {r.id for r in rule_set.rules} else rule_set.new_id(name)
-    save(rule_set.upsert(Rule(rule_id, name, condition, action)), f"Saved rule '{name}'.")
+    save(rule_set.upsert(Rule(rule_id, name, condition, action)), f"Saved rule '{inert(name)}'.")
     st.session_state.pop("rules.editing", None)
     st.rerun()
 
@@ -102,10 +104,11 @@ with shows_errors():
             try:
                 parsed = parse_rule(text, vocabulary)
             except RuleSyntaxError as error:
-                st.error(error.problem + f" (column {error.column}).", icon=":material/error:")
+                st.error(inert(f"{error.problem} (column {error.column})."),
+                         icon=":material/error:")
                 st.code(error.pointer(), language=None)
                 if error.valid:
-                    st.caption("Valid here: " + ", ".join(f"`{v}`" for v in error.valid[:60]))
+                    st.caption("Valid here: " + ", ".join(map(code, error.valid[:60])))
         if parsed is not None:
             show_notices(parsed.notices)
             preview_ctx = rule_context(ws, window_counts_needed(
@@ -116,7 +119,7 @@ with shows_errors():
                       f"{reach / max(n_users, 1):.1%} of {n_users:,}", delta_color="off",
                       delta_arrow="off")
             editing = st.session_state.get("rules.editing")
-            label = f"Save changes to '{editing}'" if editing else "Add rule"
+            label = f"Save changes to '{inert(editing)}'" if editing else "Add rule"
             if st.button(label, key="rules.text_add", type="primary"):
                 add_rule(rule_set, text_name, parsed.condition, parsed.action)
         with st.expander("Syntax and names", icon=":material/help:"):
@@ -136,7 +139,7 @@ with shows_errors():
             names.loc[names["Name"] == "segment", "Meaning"] = \
                 "Segment: " + ", ".join(vocabulary.segments or ["(none yet)"])
             st.dataframe(names, hide_index=True, width="stretch", key="rules.names")
-            st.caption("Events for count(): " + ", ".join(vocabulary.events))
+            st.caption("Events for count(): " + ", ".join(map(inert, vocabulary.events)))
 
     with form_col:
         st.markdown("**With a form**")
@@ -203,7 +206,7 @@ with shows_errors():
         for rule in starters.rules:
             updated = updated.upsert(rule)
         save(updated, f"Added {len(starters.rules)} starter rule(s)." +
-             "".join(f" {n.message}" for n in starters.notices))
+             "".join(f" {inert(n.message)}" for n in starters.notices))
         st.rerun()
     if not rule_set.rules:
         st.info("No rules yet: write one above, or add the starter rules.")
@@ -272,20 +275,21 @@ with shows_errors():
     st.dataframe(reach, hide_index=True, width="stretch", key="rules.reach",
                  column_config={"share": st.column_config.NumberColumn("share",
                                                                        format="percent")})
-    st.markdown("  \n".join(f"**{row.name}**: {row.users:,} users ({row.share:.1%}), wins "
-                            f"{row.wins:,}, held out {row.held_out:,}"
+    st.markdown("  \n".join(f"**{inert(row.name)}**: {row.users:,} users ({row.share:.1%}), "
+                            f"wins {row.wins:,}, held out {row.held_out:,}"
                             for row in reach.itertuples()))
     chart_col, overlap_col = st.columns(2)
     with chart_col:
-        fig = px.bar(reach, x="share", y="name", orientation="h", text="users",
-                     title="Reach per rule (share of users)", labels={"name": "",
-                                                                      "share": "share"})
+        # Rule names label the axes: escaped, as plotly renders HTML in labels.
+        fig = px.bar(reach.assign(name=reach["name"].map(esc)), x="share", y="name",
+                     orientation="h", text="users", title="Reach per rule (share of users)",
+                     labels={"name": "", "share": "share"})
         fig.update_layout(height=max(260, 40 * len(reach) + 120), xaxis_tickformat=".0%",
                           margin={"l": 10, "r": 10, "t": 40, "b": 10})
         st.plotly_chart(fig, key="rules.chart.reach")
     with overlap_col:
         if len(sim.overlap) > 1:
-            names = {r.id: r.name for r in sim.rules}
+            names = {r.id: esc(r.name) for r in sim.rules}
             overlap = sim.overlap.rename(index=names, columns=names)
             fig = px.imshow(overlap, text_auto=True, color_continuous_scale="Blues",
                             title="Overlap: users matched by both rules")
@@ -310,17 +314,18 @@ with shows_errors():
                                  "cap or hold-out, and why, condition by condition.")
     if user_id.strip():
         explanation = explain_user(rule_set, context, user_id)
-        shown = [f"**{slot}** → `{by_id[w].action.module}` (rule '{by_id[w].name}')"
+        shown = [f"**{inert(slot)}** → {code(by_id[w].action.module)} "
+                 f"(rule '{inert(by_id[w].name)}')"
                  for slot, w in explanation.winners.items() if w]
-        st.markdown(f"User **{explanation.user_id}** sees: " +
+        st.markdown(f"User **{inert(explanation.user_id)}** sees: " +
                     ("; ".join(shown) if shown else "nothing from these rules") + ".")
         for verdict in explanation.verdicts:
             with st.container(border=True):
-                st.markdown(f"{OUTCOME_ICONS[verdict.outcome]} **{verdict.name}** "
+                st.markdown(f"{OUTCOME_ICONS[verdict.outcome]} **{inert(verdict.name)}** "
                             f"({verdict.outcome}) — {verdict.reason}")
                 st.markdown("\n".join(
-                    f"{'    ' * row.depth}- {'✓' if row.holds else '✗'} `{row.text}`"
-                    + (f" — user: **{row.value}**" if row.value else "")
+                    f"{'    ' * row.depth}- {'✓' if row.holds else '✗'} {code(row.text)}"
+                    + (f" — user: **{inert(row.value)}**" if row.value else "")
                     for row in verdict.conditions))
 
     # ------------------------------------------------------------------ export

@@ -6,6 +6,7 @@ import pandas as pd
 import plotly.express as px
 import streamlit as st
 
+from core.common.style import esc
 from core.features.windows import WINDOWED_BASE
 from core.segment.rule_segments import (
     OPERATORS,
@@ -18,6 +19,7 @@ from core.segment.rule_segments import (
 from core.workspace.segments import saved_selections, segment_memberships, set_segment_rules
 from ui.errors import shows_errors
 from ui.state import require_features, workspace
+from ui.text import inert
 
 ws = workspace()
 st.title("Segments")
@@ -88,7 +90,7 @@ with shows_errors():
                                   int(priority))
             segment_memberships(ws, [rule])  # refuse a rule that cannot be evaluated
             add_rules([rule])
-            st.session_state["segments.added"] = f"Saved segment '{rule.name}'."
+            st.session_state["segments.added"] = f"Saved segment '{inert(rule.name)}'."
             st.rerun()
 
     added = st.session_state.pop("segments.added", None)
@@ -114,7 +116,7 @@ with shows_errors():
         matrix[segment] = features.index.isin(members)
     sizes = result.sizes() if exclusive else matrix.sum()
     for warning in result.warnings:
-        st.warning(warning, icon=":material/warning:")
+        st.warning(inert(warning), icon=":material/warning:")
 
     table = pd.DataFrame({
         "Segment": sizes.index,
@@ -128,7 +130,8 @@ with shows_errors():
     st.dataframe(table, hide_index=True, width="stretch", key="segments.table",
                  column_config={"Share": st.column_config.NumberColumn(format="percent"),
                                 "Rule": st.column_config.TextColumn(width="large")})
-    overlap = matrix.astype(int).T @ matrix.astype(int)
+    # Segment names label the axes: escaped, as plotly renders HTML in labels.
+    overlap = (matrix.astype(int).T @ matrix.astype(int)).rename(index=esc, columns=esc)
     if len(overlap) > 1:
         fig = px.imshow(overlap, text_auto=True, color_continuous_scale="Blues",
                         title="Overlap: users in both segments")

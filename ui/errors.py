@@ -1,4 +1,7 @@
-"""Showing expected errors as messages on the page."""
+"""Showing expected errors and notices as messages on the page.
+
+Core messages are plain text that may quote the analyst's names and values, so they are
+shown inert (never rendered as Markdown)."""
 
 from __future__ import annotations
 
@@ -10,6 +13,7 @@ import streamlit as st
 
 from core.common.errors import PersonaLensError
 from core.common.notices import Notice
+from ui.text import inert
 
 
 @contextmanager
@@ -21,7 +25,7 @@ def shows_errors() -> Iterator[None]:
     try:
         yield
     except PersonaLensError as exc:
-        st.error(str(exc), icon=":material/error:")
+        st.error(inert(exc), icon=":material/error:")
 
 
 ICONS = {"error": ":material/report:", "warning": ":material/warning:", "info": ":material/info:"}
@@ -32,11 +36,11 @@ def show_notices(notices: list[Notice], infos: Literal["box", "caption"] = "box"
     (or, with ``infos="caption"``, as one line of notes under the result)."""
     for notice in notices:
         if notice.level == "error":
-            st.error(notice.message, icon=ICONS["error"])
+            st.error(inert(notice.message), icon=ICONS["error"])
         elif notice.level == "warning":
-            st.warning(notice.message, icon=ICONS["warning"])
+            st.warning(inert(notice.message), icon=ICONS["warning"])
         elif infos == "box":
-            st.info(notice.message, icon=ICONS["info"])
-    notes = [n.message for n in notices if n.level == "info"]
+            st.info(inert(notice.message), icon=ICONS["info"])
+    notes = [inert(n.message) for n in notices if n.level == "info"]
     if notes and infos == "caption":
         st.caption("Notes: " + " ".join(notes))

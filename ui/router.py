@@ -12,11 +12,19 @@ page too (``/export`` is ``pages/export.py``) and never answers "Page not found"
 
 from __future__ import annotations
 
+import logging
 import threading
+from pathlib import Path
 
 import streamlit as st
 
-PAGE_ICON = ":material/diversity_3:"
+from ui.text import inert
+
+LOG = logging.getLogger("persona_lens")
+
+#: The favicon, served by this server: a Material icon name would make the browser fetch
+#: it from fonts.gstatic.com. Once set here, the pages' own icons are not used as favicon.
+PAGE_ICON = Path(__file__).resolve().parent / "assets" / "icon.png"
 #: Set while the router runs a page in this script thread.
 _running = threading.local()
 
@@ -55,8 +63,23 @@ def run() -> None:
     try:
         dataset_summary(workspace())
         navigation.run()
+    except Exception as exc:  # Streamlit's reruns and stops are not Exceptions
+        show_bug(exc)
     finally:
         _running.active = False
+
+
+#: Words of the message a bug gets on the page (tests look for them).
+BUG_MESSAGE = "This is a bug in Persona Lens"
+
+
+def show_bug(exc: Exception) -> None:
+    """Say on the page that something failed, without a traceback (it goes to the server
+    log): what ran before stays on the page, and the other pages still work."""
+    LOG.error("A page failed", exc_info=exc)
+    st.error(f"Something went wrong here ({inert(type(exc).__name__)}: {inert(exc)}). "
+             f"{BUG_MESSAGE}, not in your data; the server log has the details. Your "
+             "workspace is saved and the other pages still work.", icon=":material/bug_report:")
 
 
 def ensure_router() -> None:

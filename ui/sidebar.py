@@ -5,6 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from core.workspace.store import Workspace
+from ui.text import inert
 
 
 def dataset_summary(ws: Workspace) -> None:
@@ -15,7 +16,7 @@ def dataset_summary(ws: Workspace) -> None:
         if not info.loaded:
             st.info("No data loaded. Open **Data** to load a file or the sample.")
             return
-        st.markdown(f"**{info.name}**")
+        st.markdown(f"**{inert(info.name)}**")
         users, events = info.users, info.events
         lines = [f"**{users:,}** users" if users is not None else "",
                  f"**{events:,}** events" if events is not None else "per-user table"]

@@ -15,6 +15,7 @@ from core.workspace import actions
 from core.workspace.store import Workspace
 from ui.cache import sample_events
 from ui.router import ensure_router
+from ui.text import inert
 
 STATE_KEY = "workspace"
 #: Size of the sample loaded into a brand-new workspace (the issue's default).
@@ -51,7 +52,7 @@ def _restore_from_url() -> Workspace | None:
     try:
         return Workspace.load(ws_id)
     except PersonaLensError as exc:
-        st.toast(f"Could not restore the workspace: {exc}", icon=":material/warning:")
+        st.toast(f"Could not restore the workspace: {inert(exc)}", icon=":material/warning:")
         return None
 
 

@@ -1,5 +1,10 @@
 """Figures of an analysed experiment: forest plot of the intervals, posterior densities
-and cumulative results over time. They only draw."""
+and cumulative results over time. They only draw.
+
+Variant and metric names come from the experiment's file: they are HTML-escaped
+(:func:`core.common.style.esc`) wherever they enter a figure, as plotly renders HTML in
+labels, legends and hover text.
+"""
 
 from __future__ import annotations
 
@@ -10,7 +15,7 @@ import pandas as pd
 import plotly.graph_objects as go
 from scipy import stats
 
-from core.common.style import ACCENT, style
+from core.common.style import ACCENT, esc, style
 from core.experiments.bayesian import BayesianResult
 from core.experiments.compare import MetricComparison
 from core.experiments.words import metric_label
@@ -25,7 +30,7 @@ def forest_plot(rows: list[MetricComparison], alpha: float) -> go.Figure:
     """Relative lift of each metric x treatment with its interval; 0 marked."""
     labels, lifts, lows, highs, colours = [], [], [], [], []
     for r in rows:
-        label = f"{metric_label(r.metric, r.kind)} · {r.variant}"
+        label = esc(f"{metric_label(r.metric, r.kind)} · {r.variant}")
         labels.append(label if r.estimable else f"{label} (too few users)")
         lifts.append(r.relative_lift * 100)
         # Too few users: no interval, so the bar is the point itself (not edge to edge).
@@ -62,12 +67,13 @@ def posterior_densities(result: BayesianResult, names: list[str], metric: str
                                                              strict=True))
     x = np.linspace(lo, hi, 400)
     fig = go.Figure()
-    for i, (name, a, b) in enumerate(zip(names, result.alpha, result.beta, strict=True)):
+    for i, (name, a, b) in enumerate(zip(map(esc, names), result.alpha, result.beta,
+                                         strict=True)):
         fig.add_trace(go.Scatter(
             x=x * 100, y=stats.beta.pdf(x, a, b) / 100, mode="lines", name=name,
             fill="tozeroy", line={"color": VARIANT_COLOURS[i % len(VARIANT_COLOURS)]},
             hovertemplate=f"{name}: %{{x:.2f}} %<extra></extra>"))
-    fig.update_xaxes(title=f"{metric_label(metric, 'conversion')}, %")
+    fig.update_xaxes(title=f"{esc(metric_label(metric, 'conversion'))}, %")
     fig.update_yaxes(title="posterior density", showticklabels=False)
     prior = f"Beta({result.prior[0]:g}, {result.prior[1]:g})"
     return style(fig, f"Posterior of each variant's rate ({prior} prior)")
@@ -80,7 +86,8 @@ def cumulative_chart(timeline: pd.DataFrame, metric: str, kind: str) -> go.Figur
     fig = make_subplots(rows=2, cols=1, shared_xaxes=True, row_heights=[0.6, 0.4],
                         vertical_spacing=0.08)
     scale = 100 if kind == "conversion" else 1
-    for i, (name, part) in enumerate(timeline.groupby("variant", sort=False)):
+    for i, (variant, part) in enumerate(timeline.groupby("variant", sort=False)):
+        name = esc(variant)
         colour = VARIANT_COLOURS[i % len(VARIANT_COLOURS)]
         fig.add_trace(go.Scatter(x=part["day"], y=part["value"] * scale, name=name,
                                  line={"color": colour}), row=1, col=1)
@@ -93,6 +100,7 @@ def cumulative_chart(timeline: pd.DataFrame, metric: str, kind: str) -> go.Figur
                                      name=f"{name}: sequential p", line={"color": colour}),
                           row=2, col=1)
     unit = " (%)" if kind == "conversion" else ""
-    fig.update_yaxes(title=f"cumulative {metric_label(metric, kind)}{unit}", row=1, col=1)
+    fig.update_yaxes(title=f"cumulative {esc(metric_label(metric, kind))}{unit}", row=1,
+                     col=1)
     fig.update_yaxes(title="p-value", type="log", row=2, col=1)
     return style(fig, "Cumulative results by day (UTC)", height=520)

@@ -6,14 +6,17 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
-from core.common.style import ACCENT, style
+from core.common.style import ACCENT, esc, style
 
 
 def histogram(values: pd.Series, name: str, log_y: bool = False, bins: int = 50) -> go.Figure:
     """Histogram of one feature; missing values are left out (and counted in the title).
 
     Bins are counted here, so the figure carries ``bins`` bars rather than every value.
+    The feature's name is HTML-escaped in the title and the axis (it can come from the
+    data's columns).
     """
+    name = esc(name)
     clean = values.dropna().astype(float)
     missing = len(values) - len(clean)
     if clean.nunique() <= 1:
@@ -40,7 +43,7 @@ def histogram(values: pd.Series, name: str, log_y: bool = False, bins: int = 50)
 def correlation_heatmap(frame: pd.DataFrame, method: str = "spearman") -> go.Figure:
     """Heatmap of pairwise correlations between feature columns."""
     corr = frame.astype(float).corr(method=method)
-    labels = list(corr.columns)
+    labels = [esc(c) for c in corr.columns]  # names from the data; plotly renders HTML
     fig = go.Figure(go.Heatmap(
         z=corr.to_numpy(), x=labels, y=labels, zmin=-1, zmax=1, colorscale="RdBu",
         reversescale=True, text=np.round(corr.to_numpy(), 2), texttemplate="%{text}",

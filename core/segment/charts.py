@@ -1,4 +1,10 @@
-"""Charts of clustering and maps: the k sweep, sizes, profiles, dendrogram, scatter."""
+"""Charts of clustering and maps: the k sweep, sizes, profiles, dendrogram, scatter.
+
+Names from the analyst or the data (cluster labels, persona and segment names, feature
+names, user ids) are HTML-escaped where these functions put them into a figure
+(:func:`core.common.style.esc`), except in :func:`profile_heatmap`, whose callers pass
+the labels they want shown, escaped.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +13,7 @@ import pandas as pd
 import plotly.express as px
 import plotly.graph_objects as go
 
-from core.common.style import ACCENT, style
+from core.common.style import ACCENT, esc, style
 from core.segment.labels import NOISE_LABEL, sorted_labels
 
 
@@ -38,7 +44,7 @@ def cluster_sizes(names: pd.Series) -> go.Figure:
     """Users per cluster (noise last)."""
     counts = names.value_counts()
     counts = counts.loc[sorted_labels(counts.index)]
-    fig = go.Figure(go.Bar(x=counts.index, y=counts.to_numpy(), marker_color=[
+    fig = go.Figure(go.Bar(x=[esc(n) for n in counts.index], y=counts.to_numpy(), marker_color=[
         "#9E9E9E" if n == NOISE_LABEL else ACCENT for n in counts.index],
         text=[f"{v:,} ({v / counts.sum():.0%})" for v in counts], textposition="outside"))
     fig.update_yaxes(title="users")
@@ -46,7 +52,11 @@ def cluster_sizes(names: pd.Series) -> go.Figure:
 
 
 def profile_heatmap(profile: pd.DataFrame) -> go.Figure:
-    """Standardised difference of each cluster's mean from everyone's, per feature."""
+    """Standardised difference of each cluster's mean from everyone's, per feature.
+
+    The index and columns are shown as they are: escape names with
+    :func:`core.common.style.esc` first.
+    """
     fig = go.Figure(go.Heatmap(
         z=profile.to_numpy(), x=list(profile.columns), y=list(profile.index),
         colorscale="RdBu", reversescale=True, zmid=0, text=np.round(profile.to_numpy(), 2),
@@ -96,22 +106,25 @@ def projection_scatter(plot: pd.DataFrame, axes: list[str], colour: str,
     A feature's colour scale spans its 1st-99th percentiles, so a few extreme users (bots)
     do not paint everyone else the same shade.
     """
+    plot, colour, hover = _escaped(plot, axes, colour, hover or [])
     categorical = not pd.api.types.is_numeric_dtype(plot[colour])
     shading = {"category_orders": {colour: sorted_labels(plot[colour])}} \
         if categorical else {
             "color_continuous_scale": "Viridis",
             "range_color": tuple(plot[colour].quantile([0.01, 0.99]).astype(float))}
-    hover_data = {"user_id": True, **{f: ":.3g" for f in hover or []},
+    hover_data = {SHOWN_ID: True, **{f: ":.3g" for f in hover},
                   **({} if categorical else {colour: ":.3g"}),
                   **{axis: ":.2f" for axis in axes}}
     if len(axes) == 3:
         fig = px.scatter_3d(plot, x=axes[0], y=axes[1], z=axes[2], color=colour,
-                            hover_data=hover_data, opacity=0.7, height=620, **shading)
+                            hover_data=hover_data, labels={SHOWN_ID: "user_id"},
+                            opacity=0.7, height=620, **shading)
         fig.update_traces(marker_size=3)
         fig.update_layout(template="plotly_white", margin={"l": 0, "r": 0, "t": 30, "b": 0})
         return fig
     fig = px.scatter(plot, x=axes[0], y=axes[1], color=colour, custom_data=["user_id"],
-                     hover_data=hover_data, opacity=0.7, height=560, **shading)
+                     hover_data=hover_data, labels={SHOWN_ID: "user_id"}, opacity=0.7,
+                     height=560, **shading)
     fig.update_traces(marker_size=5)
     if loadings is not None:
         _add_loading_arrows(fig, plot[axes], loadings[axes[:2]])
@@ -121,6 +134,23 @@ def projection_scatter(plot: pd.DataFrame, axes: list[str], colour: str,
     return fig
 
 
+#: The column of HTML-escaped user ids shown on hover (the raw ids stay the custom data
+#: that a selection returns).
+SHOWN_ID = "user_id (shown)"
+
+
+def _escaped(plot: pd.DataFrame, axes: list[str], colour: str, hover: list[str]
+             ) -> tuple[pd.DataFrame, str, list[str]]:
+    """The plot with every shown name and label HTML-escaped, and the new column names."""
+    names = {c: esc(c) for c in plot.columns if c not in (*axes, "user_id")}
+    plot = plot.rename(columns=names)
+    plot[SHOWN_ID] = plot["user_id"].astype(str).map(esc)
+    colour = names.get(colour, colour)
+    if not pd.api.types.is_numeric_dtype(plot[colour]):
+        plot[colour] = plot[colour].map(lambda v: v if pd.isna(v) else esc(v))
+    return plot, colour, [names.get(f, f) for f in hover]
+
+
 def _add_loading_arrows(fig: go.Figure, coords: pd.DataFrame, loadings: pd.DataFrame) -> None:
     strength = np.hypot(loadings.iloc[:, 0], loadings.iloc[:, 1])
     top = loadings.loc[strength.sort_values(ascending=False).index[:BIPLOT_ARROWS]]
@@ -128,6 +158,6 @@ def _add_loading_arrows(fig: go.Figure, coords: pd.DataFrame, loadings: pd.DataF
     reach = 0.8 * coords.abs().quantile(0.95).min() / max(float(strength.max()), 1e-12)
     for feature, (dx, dy) in top.iterrows():
         fig.add_annotation(x=dx * reach, y=dy * reach, ax=0, ay=0, axref="x", ayref="y",
-                           xref="x", yref="y", text=str(feature), showarrow=True,
+                           xref="x", yref="y", text=esc(feature), showarrow=True,
                            arrowhead=2, arrowwidth=1.5, arrowcolor="#333",
                            font={"size": 11, "color": "#111"}, bgcolor="rgba(255,255,255,0.7)")

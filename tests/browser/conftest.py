@@ -152,3 +152,12 @@ def shoot(page, name: str) -> Path:
     page.screenshot(path=str(path), full_page=True)
     page.set_viewport_size(size)
     return path
+
+
+def no_bug(page) -> None:
+    """No traceback and no bug message (ui.router.show_bug) on the page."""
+    from ui.router import BUG_MESSAGE
+
+    assert page.get_by_test_id("stException").count() == 0
+    assert page.get_by_text(BUG_MESSAGE).count() == 0, page.get_by_text(
+        BUG_MESSAGE).first.inner_text()

@@ -32,3 +32,15 @@ def plotly_array(value) -> np.ndarray:
 def plotly_figures(at: AppTest) -> list[dict]:
     """The JSON of every plotly chart the last run drew."""
     return [json.loads(e.proto.spec) for e in at.get("plotly_chart")]
+
+
+def shown(markdown: str) -> str:
+    """The text a reader sees of Markdown made inert by ``ui.text.inert``: escapes,
+    entities and invisible joiners removed (for comparing with core's plain messages)."""
+    import html
+    import re
+
+    from ui.text import JOINER, MARKDOWN_ACTIVE
+
+    unescaped = re.sub(r"\\([" + re.escape(MARKDOWN_ACTIVE) + "])", r"\1", markdown)
+    return html.unescape(unescaped.replace(JOINER, ""))

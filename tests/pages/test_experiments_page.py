@@ -7,7 +7,7 @@ from streamlit.testing.v1 import AppTest
 
 from core.experiments.analysis import ExperimentSpec, analyse_experiment, sample_experiment
 from core.workspace.store import Workspace
-from tests.pages.apptest import APP, TIMEOUT
+from tests.pages.apptest import APP, TIMEOUT, shown
 from tests.pages.apptest import no_errors as _no_errors
 
 
@@ -31,7 +31,7 @@ def test_sample_experiment_verdict_views_and_summary(home):
     assert len(frame) == len(expected)
     direct = analyse_experiment(expected, ExperimentSpec(metrics=("converted", "revenue"),
                                                          pre_col="pre_period_revenue"))
-    text = " ".join(m.value for m in at.markdown)
+    text = " ".join(shown(m.value) for m in at.markdown)
     assert direct.sentences[0] in text
     summary = Workspace.load(ws.id).experiment.summary
     assert summary["sentences"] == direct.sentences
@@ -134,19 +134,19 @@ def test_a_real_export_gets_its_metrics_control_and_the_alarm_in_the_verdict(hom
     at = _with_table(as_read(raw.drop(lost)))
     assert at.multiselect(key="experiments.col.metrics").value == ["converted", "revenue"]
     assert at.selectbox(key="experiments.col.control").value == "Control Group"
-    assert any("Control: 'Control Group', because it is named like a control" in c.value
+    assert any("Control: 'Control Group', because it is named like a control" in shown(c.value)
                for c in at.caption)
-    assert any("values are not yes/no, e.g. 'maybe'" in w.value for w in at.warning)
+    assert any("values are not yes/no, e.g. 'maybe'" in shown(w.value) for w in at.warning)
     # The alarm is drawn once, inside the verdict: after its heading, before the sentences.
     order = list(at.main)
     heading = next(i for i, e in enumerate(order)
                    if e.type == "subheader" and e.value == "Verdict")
     alarms = [i for i, e in enumerate(order)
-              if e.type == "error" and e.value.startswith("Sample ratio mismatch (p = ")]
+              if e.type == "error" and shown(e.value).startswith("Sample ratio mismatch (p = ")]
     first = next(i for i, e in enumerate(order) if e.type == "markdown"
-                 and "Variant B raises conversion" in e.value)
+                 and "Variant B raises conversion" in shown(e.value))
     assert len(alarms) == 1 and heading < alarms[0] < first
-    sentence = order[first].value
+    sentence = shown(order[first].value)
     assert sentence.startswith(":material/warning:")
     assert "significant at α = 0.05" in sentence and "do not trust this result" in sentence
 

@@ -9,7 +9,7 @@ from core.personas.state import PersonaState
 from core.rules import condition_mask
 from core.rules.grammar import format_rule, parse_rule
 from core.workspace.rules import context_from_workspace
-from tests.pages.apptest import APP, TIMEOUT
+from tests.pages.apptest import APP, TIMEOUT, shown
 from tests.pages.apptest import no_errors as _no_errors
 
 RULE = "sessions > 3 and hours_since_last_event >= 48 -> show reengage_modal in slot modal " \
@@ -55,7 +55,7 @@ def test_a_typo_points_at_the_column_and_lists_names(home):
     at = _rules_page()
     at.text_input(key="rules.text").set_value("sesions > 3 -> show push").run()
     assert [e.value for e in at.exception] == []
-    assert "Unknown name 'sesions' (column 1)" in at.error[0].value
+    assert "Unknown name 'sesions' (column 1)" in shown(at.error[0].value)
     assert at.code[0].value == "sesions > 3 -> show push\n^"
     assert any(c.value.startswith("Valid here: `sessions`") for c in at.caption)
     # Nothing to add while the text does not read.
