@@ -11,10 +11,9 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 from pathlib import Path
 
-from core.cli.common import EXIT_OK, INPUT_FILE, number, output_in
+from core.cli.common import EXIT_OK, INPUT_FILE, number, output_in, print_notices
 from core.common.errors import ConfigError
 
 
@@ -100,7 +99,9 @@ def cmd_abtest(args: argparse.Namespace) -> int:
     from core.experiments.analysis import analyse_experiment
     from core.experiments.inputs import guess_columns, read_experiment_path
 
-    frame = read_experiment_path(args.input)
+    read_notes: list = []
+    frame = read_experiment_path(args.input, read_notes)
+    print_notices(read_notes)  # first: they explain a failure that may follow
     guess = guess_columns(frame)
     analysis = analyse_experiment(frame, spec_from_args(args, frame, guess))
     table = analysis.table()
@@ -108,12 +109,12 @@ def cmd_abtest(args: argparse.Namespace) -> int:
         Path(args.output).write_bytes(safe_csv_bytes(table, index=False))
     skipped = {} if args.metric else guess.skipped
     if args.json:
-        print(json.dumps(_payload(analysis, skipped), indent=2, default=str,
-                         allow_nan=False))
+        payload = _payload(analysis, skipped)
+        payload["read_notes"] = [n.to_dict() for n in read_notes]
+        print(json.dumps(payload, indent=2, default=str, allow_nan=False))
     else:
         _print_text(analysis, table, skipped)
-    for notice in analysis.notices:
-        print(f"  {notice.level}: {notice.message}", file=sys.stderr)
+    print_notices(analysis.notices)
     return EXIT_OK
 
 

@@ -444,11 +444,16 @@ def read_experiment_bytes(data: bytes, name: str) -> pd.DataFrame:
     return infer_types(read_bytes(data, name).frame)
 
 
-def read_experiment_path(path) -> pd.DataFrame:
-    """Read an experiment file from disk with types (see :func:`infer_types`)."""
+def read_experiment_path(path, notes: list[Notice] | None = None) -> pd.DataFrame:
+    """Read an experiment file from disk with types (see :func:`infer_types`); the
+    reader's notes (encoding, delimiter, renamed columns, sheets) are appended to
+    ``notes`` when given."""
     from core.data.readers import read_path
 
-    return infer_types(read_path(path).frame)
+    raw = read_path(path)
+    if notes is not None:
+        notes += [Notice("read", note, "info") for note in raw.notes]
+    return infer_types(raw.frame)
 
 
 #: Label of experiment users a rule does not reach when its hold-out groups are joined.

@@ -192,6 +192,9 @@ EVENT_FILES = [
     features("markdown_names", i.text("events.csv", i.GOOD_CSV.replace(
         "purchase", "[buy](https://phish.example)")), 0, out=[KEPT6]),
     features("mapped_column_absent", GOOD, 3, ["nosuch"], flags="--map ts=nosuch"),
+    features("json_report", i.text("events.csv", i.GOOD_CSV.replace("view", "vué"), "cp1252"),
+             0, out=['"rows_kept": 6', '"code": "read"', "Windows-1252",
+                     '"debounce_seconds": 1.0'], flags="--json"),
 ]
 
 ARGUMENTS = [
@@ -285,6 +288,12 @@ EXPERIMENTS = [
          kind="experiment"),
     Case("ab_control_unknown", i.experiment(), "abtest {in} --control zebra", 3,
          ["not a value of 'variant'"], kind="experiment"),
+    Case("ab_repeated_columns", i.text("ab.csv", "user_id;variant;converted;variant\n" + "".join(
+        f"u{n};{'control' if n % 2 else 'B'};{n % 7 == 0:d};x\n" for n in range(200))),
+        "abtest {in}", 0, ["repeated column names: 'variant' (2 times)"],
+        # odd ids are control: 14 of 100 multiples of 7, even ids 15 of 100
+        out=["B raises conversion from 14.0 % to 15.0 %", "Users: control 100, B 100"],
+        kind="experiment"),
     Case("ab_sample_ratio_mismatch", i.experiment(per_arm=(400, 300)), "abtest {in}", 0,
          out=["ALARM: "], kind="experiment"),
 ]

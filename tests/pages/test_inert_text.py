@@ -131,3 +131,26 @@ def test_a_hostile_workspace_id_in_the_url_is_shown_as_typed(home):
     toasts = [t.value for t in at.toast]
     assert any(inert(IMAGE) in t for t in toasts), toasts
     assert not any(pattern.search(t) for t in toasts for pattern in RENDERS)
+
+
+def test_a_bug_on_a_page_is_a_message_not_a_traceback(home, monkeypatch):
+    """What fails on a page is said in one message, with its words inert; what the page
+    drew before stays, and the next page works."""
+    from core.features import charts
+    from ui import router
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("[boom](https://phish.example)")
+
+    monkeypatch.setattr(charts, "histogram", broken)
+    # Through the router, as on the server: it is what catches the failure.
+    monkeypatch.setattr("ui.state.ensure_router", router.ensure_router)
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT).run()
+    at.switch_page("pages/features.py").run()
+    assert [e.value for e in at.exception] == []
+    bug = [e.value for e in at.error if router.BUG_MESSAGE in e.value]
+    assert len(bug) == 1 and "RuntimeError" in bug[0] and inert("[boom](https://") in bug[0]
+    assert any(t.value == "Features" for t in at.title)  # drawn before the failure
+    at.switch_page("pages/clustering.py").run()
+    assert [e.value for e in at.exception] == [] and not [
+        e for e in at.error if router.BUG_MESSAGE in e.value]
