@@ -212,3 +212,25 @@ def test_nested_groups_keep_their_parentheses():
                      And((Comparison("b", ">", 2.0), Comparison("c", ">", 3.0)))))
     assert format_condition(condition) == "a > 1 and (b > 2 and c > 3)"
     assert parse_rule(format_condition(condition) + " -> show x").condition == condition
+
+
+@pytest.mark.parametrize(("text", "problem"), [
+    ("(" * 1000 + "sessions > 1" + ")" * 1000 + " -> show x", "nests at most 32 brackets"),
+    ("not " * 2000 + "sessions > 1 -> show x", "at most 4,000 characters"),
+    ("not " * 40 + "sessions > 1 -> show x", "at most 32 'not's"),
+    (" and ".join(["sessions > 1"] * 400) + " -> show x", "at most 4,000 characters"),
+    ("count(view, 99999999999d) > 1 -> show x", "A window is at most ten years"),
+    ("count(view, 87601h) > 1 -> show x", "A window is at most ten years"),
+])
+def test_rules_beyond_the_limits_get_a_message_not_a_recursion(text, problem):
+    with pytest.raises(RuleSyntaxError, match=problem):
+        parse_rule(text)
+
+
+def test_rules_at_the_limits_still_parse():
+    deep = "(" * 32 + "sessions > 1" + ")" * 32 + " -> show x"
+    assert parse_rule(deep).condition == Comparison("sessions", ">", 1.0)
+    quoted = parse_rule('segment = "' + "(" * 40 + '" -> show x')  # text, not nesting
+    assert quoted.condition == Comparison("segment", "=", "(" * 40)
+    window = parse_rule("count(view, 3650d) > 1 -> show x").condition.subject
+    assert window == WindowCount("view", 3650, "d")
