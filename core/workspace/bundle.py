@@ -189,24 +189,8 @@ def bundle_name(ws: Workspace) -> str:
 # import ----------------------------------------------------------------------------------
 def read_bundle(source: str | Path | bytes, limits: BundleLimits = BundleLimits()
                 ) -> Workspace:
-    """Validate a bundle and return its workspace under a new id, not saved.
-
-    Parameters
-    ----------
-    source : str, Path or bytes
-        The zip file or its content.
-    limits : BundleLimits
-        Size limits.
-
-    Returns
-    -------
-    Workspace
-
-    Raises
-    ------
-    DataError
-        When anything in the zip is not exactly what an exported workspace holds.
-    """
+    """Validate a bundle and return its workspace under a new id, not saved (the
+    parameters and errors of :func:`open_bundle`)."""
     return open_bundle(source, limits).workspace
 
 
