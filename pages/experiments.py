@@ -23,6 +23,7 @@ from core.experiments.planning import mde_proportions, plan_means, plan_proporti
 from core.experiments.words import fmt_p, fmt_pct, fmt_value, metric_label
 from core.workspace import actions
 from ui import experiments as ui
+from ui.downloads import download_button, frame_version
 from ui.errors import show_notices, shows_errors
 from ui.state import workspace
 from ui.text import inert
@@ -405,7 +406,8 @@ with shows_errors():
                                 key="experiments.view") or "Frequentist"
     {"Frequentist": frequentist, "Bayesian": bayesian, "Over time": over_time,
      "Planning": planning}.get(view, lambda a: per_segment(a, join_note))(analysis)
-    st.download_button("Download results (CSV)", key="experiments.download",
-                       data=safe_csv_bytes(analysis.table(), index=False),
-                       file_name="experiment_results.csv", mime="text/csv",
-                       icon=":material/download:")
+    table = analysis.table()
+    download_button("Download results (CSV)", key="experiments.download",
+                    version=frame_version(table), build=lambda: safe_csv_bytes(table, index=False),
+                    file_name="experiment_results.csv", mime="text/csv",
+                    icon=":material/download:")

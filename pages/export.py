@@ -11,6 +11,7 @@ from core.common.export import parquet_bytes, safe_csv_bytes
 from core.workspace.bundle import bundle_name, export_bundle, open_bundle
 from core.workspace.report import build_report
 from core.workspace.segment_export import persona_options, segment_export
+from ui.downloads import download_button, frame_version
 from ui.errors import show_notices, shows_errors
 from ui.share import model_key, workspace_model
 from ui.state import replace_workspace, workspace
@@ -58,16 +59,17 @@ def segment_section() -> None:
         st.dataframe(frame.head(PREVIEW_ROWS), height=260, width="stretch",
                      key="share.preview")
         cols = st.columns([1, 1, 3])
-        # Bytes are built when a button is pressed, not on every redraw.
-        cols[0].download_button(
-            "Download CSV", data=lambda: safe_csv_bytes(frame), file_name="segments.csv",
-            mime="text/csv", key="share.download_csv", icon=":material/download:",
-            on_click="ignore", disabled=frame.empty)
-        cols[1].download_button(
-            "Download Parquet", data=lambda: parquet_bytes(frame),
-            file_name="segments.parquet", mime="application/octet-stream",
-            key="share.download_parquet", icon=":material/download:", on_click="ignore",
+        version = frame_version(frame)
+        download_button(
+            "Download CSV", key="share.download_csv", version=version,
+            build=lambda: safe_csv_bytes(frame), container=cols[0],
+            file_name="segments.csv", mime="text/csv", icon=":material/download:",
             disabled=frame.empty)
+        download_button(
+            "Download Parquet", key="share.download_parquet", version=version,
+            build=lambda: parquet_bytes(frame), container=cols[1],
+            file_name="segments.parquet", mime="application/octet-stream",
+            icon=":material/download:", disabled=frame.empty)
 
 
 def model_section() -> None:
@@ -114,10 +116,10 @@ def report_section() -> None:
         return
     st.caption("One HTML file that opens offline, with the data summary, the method and a "
                "card per persona. Print it from the browser to save it as PDF.")
-    st.download_button(
-        "Download persona report", data=lambda: build_report(ws).encode("utf-8"),
-        file_name="persona-report.html", mime="text/html", key="share.download_report",
-        icon=":material/description:", on_click="ignore")
+    download_button(
+        "Download persona report", key="share.download_report", version=ws.version(),
+        build=lambda: build_report(ws), file_name="persona-report.html",
+        mime="text/html", icon=":material/description:")
 
 
 def workspace_section() -> None:
@@ -130,10 +132,11 @@ def workspace_section() -> None:
             "Include the pseudonymisation key", key="share.include_key",
             help="Whoever holds the key can link pseudonyms back to real user ids. Leave "
                  "it out unless the recipient must pseudonymise new data the same way.")
-        st.download_button(
-            "Download workspace .zip", data=lambda: export_bundle(ws, include_key),
-            file_name=bundle_name(ws), mime="application/zip", key="share.download_zip",
-            icon=":material/folder_zip:", on_click="ignore", disabled=not ws.has_data)
+        download_button(
+            "Download workspace .zip", key="share.download_zip",
+            version=(ws.version(), include_key), build=lambda: export_bundle(ws, include_key),
+            file_name=bundle_name(ws), mime="application/zip",
+            icon=":material/folder_zip:", disabled=not ws.has_data)
     with right:
         upload = st.file_uploader(
             "Import a workspace .zip", type=["zip"], key="share.upload",

@@ -12,6 +12,7 @@ from core.features import charts
 from core.features.table import FeatureConfig, informative
 from core.workspace import actions
 from ui.cache import correlation_figure, feature_summary, features_version
+from ui.downloads import download_button
 from ui.errors import show_notices, shows_errors
 from ui.progress import progress_bar
 from ui.state import require_features, workspace
@@ -123,16 +124,16 @@ st.dataframe(shown, height=380, column_config=column_config, width="stretch",
              key="features.table")
 
 cols = st.columns([1, 1, 2])
-# Bytes are built when the button is pressed, not on every redraw.
-cols[0].download_button(
-    "Download CSV", data=lambda: safe_csv_bytes(features), file_name="user_features.csv",
-    mime="text/csv", key="features.download_csv", icon=":material/download:",
-    on_click="ignore",
+download_button(
+    "Download CSV", key="features.download_csv", version=ws.version("features"),
+    build=lambda: safe_csv_bytes(features), container=cols[0],
+    file_name="user_features.csv", mime="text/csv", icon=":material/download:",
     help="Cells that a spreadsheet would run as a formula are prefixed with a quote.")
-cols[1].download_button(
-    "Download Parquet", data=lambda: parquet_bytes(features),
+download_button(
+    "Download Parquet", key="features.download_parquet", version=ws.version("features"),
+    build=lambda: parquet_bytes(features), container=cols[1],
     file_name="user_features.parquet", mime="application/octet-stream",
-    key="features.download_parquet", icon=":material/download:", on_click="ignore")
+    icon=":material/download:")
 
 with st.expander("Feature definitions", icon=":material/menu_book:"):
     summary = feature_summary(version, features).loc[numeric]

@@ -26,6 +26,7 @@ from ui.cache import (
     tsne_map,
     umap_map,
 )
+from ui.downloads import download_button, frame_version
 from ui.errors import shows_errors
 from ui.progress import progress_bar
 from ui.state import require_features, workspace
@@ -219,10 +220,10 @@ with shows_errors():
             st.success(f"Saved segment '{inert(name)}' with {size:,} users.",
                        icon=":material/bookmark_added:")
         chosen = features.loc[features.index.intersection(selected)]
-        cols[2].download_button("Download CSV", data=lambda: safe_csv_bytes(chosen),
-                                file_name="selected_users.csv", mime="text/csv",
-                                key="map.download", on_click="ignore",
-                                icon=":material/download:")
+        download_button("Download CSV", key="map.download", version=frame_version(chosen),
+                        build=lambda: safe_csv_bytes(chosen), container=cols[2],
+                        file_name="selected_users.csv", mime="text/csv",
+                        icon=":material/download:")
 
     segments = ws.segments
     if segments is not None and len(segments):

@@ -10,6 +10,7 @@ from core.personas.migration import DEFAULT_WINDOW_DAYS, Migration
 from core.personas.state import EDITABLE, MAX_NAME_LENGTH
 from core.workspace import personas
 from core.workspace.report import build_report
+from ui.downloads import download_button
 from ui.errors import show_notices, shows_errors
 from ui.persona_cache import cluster_profiles
 from ui.state import require_features, workspace
@@ -65,10 +66,11 @@ cols[0].metric("Personas", len(profiles.labels), border=True)
 cols[1].metric("Users", f"{int(profiles.sizes.sum()):,}", border=True)
 cols[2].metric("New since the last clustering",
                sum(bool(state.personas[k].get("new")) for k in profiles.labels), border=True)
-cols[3].download_button(
-    "Download persona report", data=lambda: build_report(ws, profiles).encode("utf-8"),
-    file_name="persona-report.html", mime="text/html", key="personas.report",
-    icon=":material/download:", on_click="ignore", type="primary",
+download_button(
+    "Download persona report", key="personas.report", version=ws.version(),
+    build=lambda: build_report(ws, profiles), container=cols[3],
+    file_name="persona-report.html", mime="text/html",
+    icon=":material/download:", type="primary",
     help="One HTML file that opens offline: data, method, a card per persona and the A/B "
          "test. Print it to PDF from the browser.")
 show_notices(profiles.notices)

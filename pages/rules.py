@@ -30,6 +30,7 @@ from core.rules import (
 )
 from core.rules.grammar import RuleSyntaxError, format_rule, parse_rule
 from core.workspace.rules import store_rules
+from ui.downloads import download_button
 from ui.errors import show_notices, shows_errors
 from ui.rules import rule_context, stored_rules
 from ui.state import require_features, workspace
@@ -335,22 +336,21 @@ with shows_errors():
                "the winning rule, its explanation and the hold-out flag. Headless: "
                "`python -m core rules rules.json events.parquet -o actions.csv`.")
     cols = st.columns(3)
-    cols[0].download_button("Download rules (JSON)", lambda: rules_json_bytes(rule_set),
-                            file_name="rules.json", mime="application/json",
-                            key="rules.download_json", icon=":material/download:",
-                            on_click="ignore")
-    cols[1].download_button("Download evaluation (CSV)",
-                            lambda: safe_csv_bytes(evaluation_table(sim, context),
-                                                   index=False),
-                            file_name="actions.csv", mime="text/csv",
-                            key="rules.download_csv", icon=":material/download:",
-                            on_click="ignore")
-    cols[2].download_button("Download hold-out groups (CSV)",
-                            lambda: safe_csv_bytes(holdout_table(sim.rules, sim.users),
-                                                   index=False),
-                            file_name="holdouts.csv", mime="text/csv",
-                            key="rules.download_holdouts", icon=":material/download:",
-                            on_click="ignore")
+    rules_json = rules_json_bytes(rule_set)
+    # The evaluation follows the rules (with their serving settings) and the workspace.
+    version = (rules_json, ws.version())
+    download_button("Download rules (JSON)", key="rules.download_json", version=rules_json,
+                    build=lambda: rules_json, container=cols[0], file_name="rules.json",
+                    mime="application/json", icon=":material/download:")
+    download_button("Download evaluation (CSV)", key="rules.download_csv", version=version,
+                    build=lambda: safe_csv_bytes(evaluation_table(sim, context), index=False),
+                    container=cols[1], file_name="actions.csv", mime="text/csv",
+                    icon=":material/download:")
+    download_button("Download hold-out groups (CSV)", key="rules.download_holdouts",
+                    version=version, container=cols[2],
+                    build=lambda: safe_csv_bytes(holdout_table(sim.rules, sim.users),
+                                                 index=False),
+                    file_name="holdouts.csv", mime="text/csv", icon=":material/download:")
     upload = st.file_uploader("Import rules (JSON)", type=["json"], key="rules.import")
     if upload is not None and st.button("Replace the rules with the file",
                                         key="rules.import_button"):

@@ -52,11 +52,13 @@ def pages() -> dict[str, list]:
 
 def run() -> None:
     """Set up the page, start the UMAP warm-up, show the sidebar and run the chosen page."""
+    from ui.downloads import keep_files
     from ui.sidebar import dataset_summary
     from ui.state import workspace
     from ui.warmup import warm_up_at_start
 
     st.set_page_config(page_title="Persona Lens", page_icon=PAGE_ICON, layout="wide")
+    keep_files()  # first: a run interrupted below must not delete a shown button's file
     warm_up_at_start()
     navigation = st.navigation(pages())
     _running.active = True
