@@ -314,20 +314,22 @@ with shows_errors():
                             help="Which rules fire for this user, which lose on priority, "
                                  "cap or hold-out, and why, condition by condition.")
     if user_id.strip():
-        explanation = explain_user(rule_set, context, user_id)
-        shown = [f"**{inert(slot)}** → {code(by_id[w].action.module)} "
-                 f"(rule '{inert(by_id[w].name)}')"
-                 for slot, w in explanation.winners.items() if w]
-        st.markdown(f"User **{inert(explanation.user_id)}** sees: " +
-                    ("; ".join(shown) if shown else "nothing from these rules") + ".")
-        for verdict in explanation.verdicts:
-            with st.container(border=True):
-                st.markdown(f"{OUTCOME_ICONS[verdict.outcome]} **{inert(verdict.name)}** "
-                            f"({verdict.outcome}) — {verdict.reason}")
-                st.markdown("\n".join(
-                    f"{'    ' * row.depth}- {'✓' if row.holds else '✗'} {code(row.text)}"
-                    + (f" — user: **{inert(row.value)}**" if row.value else "")
-                    for row in verdict.conditions))
+        # An unknown id is said here; the export below stays.
+        with shows_errors():
+            explanation = explain_user(rule_set, context, user_id)
+            shown = [f"**{inert(slot)}** → {code(by_id[w].action.module)} "
+                     f"(rule '{inert(by_id[w].name)}')"
+                     for slot, w in explanation.winners.items() if w]
+            st.markdown(f"User **{inert(explanation.user_id)}** sees: " +
+                        ("; ".join(shown) if shown else "nothing from these rules") + ".")
+            for verdict in explanation.verdicts:
+                with st.container(border=True):
+                    st.markdown(f"{OUTCOME_ICONS[verdict.outcome]} **{inert(verdict.name)}** "
+                                f"({verdict.outcome}) — {inert(verdict.reason)}")
+                    st.markdown("\n".join(
+                        f"{'    ' * row.depth}- {'✓' if row.holds else '✗'} {code(row.text)}"
+                        + (f" — user: **{inert(row.value)}**" if row.value else "")
+                        for row in verdict.conditions))
 
     # ------------------------------------------------------------------ export
     st.subheader("Export and import")

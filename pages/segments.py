@@ -86,12 +86,14 @@ with shows_errors():
                          f"Works on counts and sums: {', '.join(WINDOWED_BASE)} and the "
                          "count_... columns.")})
         if st.button("Save segment", type="primary", key="segments.save"):
-            rule = rule_from_rows(name, rows.to_dict("records"), combine, negate,
-                                  int(priority))
-            segment_memberships(ws, [rule])  # refuse a rule that cannot be evaluated
-            add_rules([rule])
-            st.session_state["segments.added"] = f"Saved segment '{inert(rule.name)}'."
-            st.rerun()
+            # An incomplete condition is said under the button; the segments below stay.
+            with shows_errors():
+                rule = rule_from_rows(name, rows.to_dict("records"), combine, negate,
+                                      int(priority))
+                segment_memberships(ws, [rule])  # refuse a rule that cannot be evaluated
+                add_rules([rule])
+                st.session_state["segments.added"] = f"Saved segment '{inert(rule.name)}'."
+                st.rerun()
 
     added = st.session_state.pop("segments.added", None)
     if added:
