@@ -8,6 +8,7 @@ import streamlit as st
 
 from core.common.export import safe_csv_bytes
 from core.segment import charts
+from core.segment.labels import label_colours
 from core.segment.preprocess import PreprocessConfig
 from core.segment.projection import (
     TSNE_MAX_SAMPLE,
@@ -181,10 +182,13 @@ with shows_errors():
         "Feature arrows (biplot)", value=True, key="map.biplot",
         help="Each arrow shows the direction in which a feature grows on the map; longer "
              "arrows drive the axes more.")
+    # Clusters and personas in the colours they have on every other page.
+    colours = label_colours(clusters["cluster"].unique(), ws.personas.names) \
+        if colour in ("Cluster", "Persona") else None
     fig = charts.projection_scatter(
         plot, list(projection.coords.columns), colour,
         hover=hover,
-        loadings=projection.loadings if show_arrows else None)
+        loadings=projection.loadings if show_arrows else None, colours=colours)
     if dims == 3:
         st.plotly_chart(fig, key="map.chart3d")
         st.caption("Selection works on the 2-D view; switch back to select users.")

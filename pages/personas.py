@@ -8,6 +8,7 @@ import streamlit as st
 from core.personas import charts as persona_charts
 from core.personas.migration import DEFAULT_WINDOW_DAYS, Migration
 from core.personas.state import EDITABLE, MAX_NAME_LENGTH
+from core.segment.labels import label_colours
 from core.workspace import personas
 from core.workspace.report import build_report
 from ui.downloads import download_button
@@ -154,8 +155,9 @@ def show_migration(result: Migration) -> None:
     cols[2].metric("Moved", f"{result.users - result.stayed:,}", border=True,
                    help="Including users active in only one of the two.")
     show_notices(result.notices)
-    st.plotly_chart(persona_charts.sankey(result.table, result.before_name, result.after_name),
-                    key="personas.chart.sankey")
+    colours = label_colours(labels.unique(), names)  # each persona as on the other charts
+    st.plotly_chart(persona_charts.sankey(result.table, result.before_name, result.after_name,
+                                          colours), key="personas.chart.sankey")
     st.caption(f"Rows: {inert(result.before_name)}; columns: {inert(result.after_name)}.")
     st.dataframe(result.table, width="stretch")
 

@@ -13,15 +13,13 @@ import html
 import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
-from plotly.colors import qualitative
 
 from core.common.style import ACCENT, HEIGHT, style
 from core.personas.migration import NOT_ACTIVE, NOT_PRESENT
 from core.personas.profiles import ClusterProfiles, feature_label
 from core.segment.charts import profile_heatmap
-from core.segment.labels import label_order
+from core.segment.labels import label_colours, label_order
 
-PALETTE = qualitative.Plotly
 #: Features shown in the heatmap and the snake plot when the clustering used none.
 MAX_PROFILE_FEATURES = 15
 GREY = "#9E9E9E"
@@ -80,11 +78,11 @@ def snake(profiles: ClusterProfiles, names: dict[str, str], features: list[str])
     """Snake plot: one line per persona across the features (0 = everyone's mean)."""
     fig = go.Figure()
     x = [esc(feature_label(f)) for f in features]
-    for i, (label, name) in enumerate(zip(profiles.labels, _names(profiles, names),
-                                          strict=True)):
+    colours = label_colours(profiles.labels)
+    for label, name in zip(profiles.labels, _names(profiles, names), strict=True):
         fig.add_trace(go.Scatter(
             x=x, y=profiles.z.loc[label, features].to_numpy(), mode="lines+markers",
-            name=name, line={"color": PALETTE[i % len(PALETTE)]},
+            name=name, line={"color": colours[str(label)]},
             hovertemplate=f"{name}<br>%{{x}}: %{{y:.2f}} sd<extra></extra>"))
     fig.add_hline(y=0, line_color=GREY, line_dash="dot")
     fig.update_yaxes(title="sd from everyone")
@@ -118,7 +116,8 @@ def distribution(features: pd.DataFrame, labels: pd.Series, names: dict[str, str
     """
     values = features[feature].reindex(labels.index).astype(float)
     fig = go.Figure()
-    for i, label in enumerate(sorted(labels.unique(), key=label_order)):
+    colours = label_colours(labels.unique())
+    for label in sorted(labels.unique(), key=label_order):
         members = values[labels == label].dropna()
         if members.empty:
             continue
@@ -129,22 +128,25 @@ def distribution(features: pd.DataFrame, labels: pd.Series, names: dict[str, str
         fig.add_trace(go.Box(
             x=[esc(names.get(label, label))], q1=[q1], median=[median], q3=[q3],
             lowerfence=[low], upperfence=[high], mean=[members.mean()],
-            name=esc(names.get(label, label)), marker_color=PALETTE[i % len(PALETTE)]))
+            name=esc(names.get(label, label)), marker_color=colours[str(label)]))
     fig.update_layout(showlegend=False)
     fig.update_yaxes(title=esc(feature_label(feature)))
     return style(fig, f"Distribution of {esc(feature_label(feature))} by persona "
                        "(box: quartiles; whiskers: 1.5 × IQR; dashed: mean)")
 
 
-def sankey(table: pd.DataFrame, before: str, after: str) -> go.Figure:
+def sankey(table: pd.DataFrame, before: str, after: str,
+           colours: dict[str, str] | None = None) -> go.Figure:
     """Sankey diagram of users moving from the row personas to the column personas.
 
-    A persona has the same colour on both sides; users without a persona on one side
-    ("Not active", "Not clustered") are grey.
+    A persona has the same colour on both sides, and with ``colours`` (persona name ->
+    colour, :func:`core.segment.labels.label_colours`) the colour it has on every other
+    chart; users without a persona on one side ("Not active", "Not clustered") are grey.
     """
     names = list(dict.fromkeys([*table.index, *table.columns]))
-    colour = {n: GREY if n in (NOT_ACTIVE, NOT_PRESENT) else PALETTE[i % len(PALETTE)]
-              for i, n in enumerate(names)}
+    known = {n: c for n, c in (colours or {}).items() if n in names}
+    colour = {**label_colours([n for n in names if n not in known]), **known}
+    colour.update({n: GREY for n in names if n in (NOT_ACTIVE, NOT_PRESENT)})
     nodes = [*table.index, *table.columns]
     totals = [*table.sum(axis=1), *table.sum(axis=0)]
     flows = [(i, len(table.index) + j, int(table.iat[i, j]))

@@ -14,7 +14,7 @@ import plotly.express as px
 import plotly.graph_objects as go
 
 from core.common.style import ACCENT, esc, style
-from core.segment.labels import NOISE_LABEL, sorted_labels
+from core.segment.labels import label_colours, sorted_labels
 
 
 def sweep_panels(table: pd.DataFrame, knee_k: int | None, suggested_k: int) -> go.Figure:
@@ -44,8 +44,9 @@ def cluster_sizes(names: pd.Series) -> go.Figure:
     """Users per cluster (noise last)."""
     counts = names.value_counts()
     counts = counts.loc[sorted_labels(counts.index)]
-    fig = go.Figure(go.Bar(x=[esc(n) for n in counts.index], y=counts.to_numpy(), marker_color=[
-        "#9E9E9E" if n == NOISE_LABEL else ACCENT for n in counts.index],
+    colours = label_colours(counts.index)
+    fig = go.Figure(go.Bar(x=[esc(n) for n in counts.index], y=counts.to_numpy(),
+                           marker_color=[colours[str(n)] for n in counts.index],
         text=[f"{v:,} ({v / counts.sum():.0%})" for v in counts], textposition="outside"))
     fig.update_yaxes(title="users")
     return style(fig, "Cluster sizes")
@@ -98,17 +99,22 @@ BIPLOT_ARROWS = 6
 
 def projection_scatter(plot: pd.DataFrame, axes: list[str], colour: str,
                        hover: list[str] | None = None,
-                       loadings: pd.DataFrame | None = None) -> go.Figure:
+                       loadings: pd.DataFrame | None = None,
+                       colours: dict[str, str] | None = None) -> go.Figure:
     """Users on a 2-D or 3-D map, coloured by a label or a feature.
 
     ``plot`` holds the axis columns, ``colour``, ``user_id`` and the ``hover`` features.
     With ``loadings`` (PCA, 2-D) the strongest features are drawn as arrows (a biplot).
     A feature's colour scale spans its 1st-99th percentiles, so a few extreme users (bots)
-    do not paint everyone else the same shade.
+    do not paint everyone else the same shade. Labels take ``colours`` (label or persona
+    name -> colour), else :func:`core.segment.labels.label_colours` of the values.
     """
     plot, colour, hover = _escaped(plot, axes, colour, hover or [])
     categorical = not pd.api.types.is_numeric_dtype(plot[colour])
-    shading = {"category_orders": {colour: sorted_labels(plot[colour])}} \
+    # The plot's labels are escaped already; the given colours are keyed by raw names.
+    shading = {"category_orders": {colour: sorted_labels(plot[colour].dropna())},
+               "color_discrete_map": {esc(k): v for k, v in colours.items()} if colours
+               else label_colours(plot[colour].dropna().unique())} \
         if categorical else {
             "color_continuous_scale": "Viridis",
             "range_color": tuple(plot[colour].quantile([0.01, 0.99]).astype(float))}
