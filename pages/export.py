@@ -10,7 +10,13 @@ import streamlit as st
 from core.common.export import parquet_bytes, safe_csv_bytes
 from core.workspace.bundle import bundle_name, export_bundle, open_bundle
 from core.workspace.report import build_report
-from core.workspace.segment_export import persona_options, segment_export
+from core.workspace.segment_export import (
+    ALL_SEGMENTS,
+    WINNING_SEGMENT,
+    export_info,
+    persona_options,
+    segment_export,
+)
 from ui.downloads import download_button, frame_version
 from ui.errors import show_notices, shows_errors
 from ui.share import model_key, workspace_model
@@ -53,12 +59,15 @@ def segment_section() -> None:
         cols[0].metric("Rows to export", f"{export.rows:,}")
         cols[1].metric("Columns", f"{len(frame.columns) + 1}")
         cols[2].metric("Users in total", f"{export.users_total:,}")
-        cols[3].caption("Columns: user_id, " + ", ".join(map(inert, frame.columns)) + ". "
-                        "Cells a spreadsheet would run as a formula (starting with = + - @, "
-                        "tab or CR) are prefixed with a quote in the CSV.")
+        cols[3].caption(
+            "Columns: user_id, " + ", ".join(map(inert, frame.columns)) + ". "
+            f"{code(WINNING_SEGMENT)}: the one rule segment a user gets when segments are "
+            f"exclusive (highest priority); {code(ALL_SEGMENTS)}: every segment the user is "
+            "in, overlapping. Cells a spreadsheet would run as a formula (starting with = + "
+            "- @, tab or CR) are prefixed with a quote in the CSV.")
         st.dataframe(frame.head(PREVIEW_ROWS), height=260, width="stretch",
                      key="share.preview")
-        cols = st.columns([1, 1, 3])
+        cols = st.columns([1, 1, 1.3, 1.7])
         version = frame_version(frame)
         download_button(
             "Download CSV", key="share.download_csv", version=version,
@@ -70,6 +79,16 @@ def segment_section() -> None:
             build=lambda: parquet_bytes(frame), container=cols[1],
             file_name="segments.parquet", mime="application/octet-stream",
             icon=":material/download:", disabled=frame.empty)
+        model = workspace_model(model_key(ws), ws)[0] if ws.clusters is not None else None
+        info = export_info(ws, export, model, personas)
+        download_button(
+            "Download export info", key="share.download_info",
+            version=(version, info["model_sha256"]),
+            build=lambda: json.dumps(info, indent=2), container=cols[2],
+            file_name="segments.info.json", mime="application/json",
+            icon=":material/info:", disabled=frame.empty,
+            help="A side file: export time, workspace, dataset, the SHA-256 of the model the "
+                 "clusters come from, the persona filter and what every column holds.")
 
 
 def model_section() -> None:

@@ -18,11 +18,16 @@ def neutralise_formula(value: object) -> object:
     return value
 
 
+#: Floats in CSV: twelve significant digits, so sums such as 0.1 + 0.2 read 0.3 (not
+#: 0.30000000000000004) while cents of a million and ratios keep every digit they have.
+CSV_FLOAT_FORMAT = "%.12g"
+
+
 def safe_csv_bytes(frame: pd.DataFrame, index: bool = True) -> bytes:
     """Return the frame as UTF-8 CSV with formula-like text cells neutralised.
 
-    Numbers are left as numbers (a negative number is not a formula); only text cells,
-    the index and the column names are checked.
+    Numbers are left as numbers (a negative number is not a formula), floats at
+    :data:`CSV_FLOAT_FORMAT`; only text cells, the index and the column names are checked.
     """
     out = frame.copy()
     for col in out.columns:
@@ -34,7 +39,8 @@ def safe_csv_bytes(frame: pd.DataFrame, index: bool = True) -> bytes:
         if out.index.name:
             out.index.name = neutralise_formula(out.index.name)
     # CRLF line ends (RFC 4180) make the writer quote any cell holding CR or LF.
-    return out.to_csv(index=index, lineterminator="\r\n").encode("utf-8")
+    return out.to_csv(index=index, lineterminator="\r\n",
+                      float_format=CSV_FLOAT_FORMAT).encode("utf-8")
 
 
 def parquet_bytes(frame: pd.DataFrame, index: bool = True) -> bytes:

@@ -7,7 +7,10 @@ one call; the page and tests then write it with :func:`core.common.export.safe_c
 
 from __future__ import annotations
 
+import hashlib
+import json
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 
 import numpy as np
 import pandas as pd
@@ -19,6 +22,10 @@ from core.workspace.store import Workspace
 
 #: Separator of the segments a user belongs to, in the ``segments`` column.
 SEGMENT_SEPARATOR = "; "
+#: The one rule segment a user gets when segments are exclusive (the highest priority).
+WINNING_SEGMENT = "winning_segment"
+#: Every rule and saved segment the user is in, overlapping, joined by SEGMENT_SEPARATOR.
+ALL_SEGMENTS = "all_segments"
 #: Shown in the cluster and persona columns for users left out of clustering.
 NOT_CLUSTERED = "Not clustered"
 
@@ -69,8 +76,8 @@ def segment_export(ws: Workspace, features: list[str] | tuple[str, ...] = (),
     Returns
     -------
     SegmentExport
-        Columns ``cluster`` and ``persona`` (after clustering), ``rule_segment`` (the
-        highest-priority rule segment, when there are rules), ``segments`` (every rule
+        Columns ``cluster`` and ``persona`` (after clustering), ``winning_segment`` (the
+        highest-priority rule segment, when there are rules), ``all_segments`` (every rule
         and saved segment the user is in, separated by ``"; "``), then the features.
 
     Raises
@@ -99,7 +106,7 @@ def segment_export(ws: Workspace, features: list[str] | tuple[str, ...] = (),
     elif personas:
         raise ConfigError("Filtering by persona needs clusters: cluster the users first.")
     memberships = _segments(ws, table, out, notices)
-    out["segments"] = memberships
+    out[ALL_SEGMENTS] = memberships
     for f in features:
         out[f] = table[f]
     total = len(out)
@@ -110,7 +117,7 @@ def segment_export(ws: Workspace, features: list[str] | tuple[str, ...] = (),
 
 def _segments(ws: Workspace, table: pd.DataFrame, out: pd.DataFrame,
               notices: list[Notice]) -> pd.Series:
-    """Fill ``rule_segment`` in ``out``; return every segment of each user, joined.
+    """Fill ``winning_segment`` in ``out``; return every segment of each user, joined.
 
     Segments are named as everywhere else (:mod:`core.workspace.segments`).
     """
@@ -128,10 +135,43 @@ def _segments(ws: Workspace, table: pd.DataFrame, out: pd.DataFrame,
     masks: list[tuple[str, np.ndarray]] = []
     if rules:
         result = segment_memberships(ws, rules, exclusive=True)
-        out["rule_segment"] = result.exclusive
+        out[WINNING_SEGMENT] = result.exclusive
         masks += [(rule.name, result.matrix[rule.name].to_numpy()) for rule in rules]
     masks += [(name, out.index.isin(ids)) for name, ids in saved_selections(ws).items()]
     joined = pd.Series("", index=out.index, dtype="str")
     for name, mask in masks:
         joined = joined.mask(pd.Series(mask, index=out.index), joined + SEGMENT_SEPARATOR + name)
     return joined.str.removeprefix(SEGMENT_SEPARATOR)
+
+
+#: What each fixed column of the export holds (the features are described by name).
+COLUMN_MEANINGS = {
+    "user_id": "the user",
+    "cluster": "the user's cluster label",
+    "persona": "the persona name of the user's cluster",
+    WINNING_SEGMENT: "the one rule segment the user gets when segments are exclusive: "
+                     "the matching rule segment with the highest priority",
+    ALL_SEGMENTS: f"every rule and saved segment the user is in (overlapping), joined by "
+                  f"'{SEGMENT_SEPARATOR}'",
+}
+
+
+def export_info(ws: Workspace, export: SegmentExport, model: dict | None,
+                personas: list[str] | tuple[str, ...] | None = None) -> dict:
+    """The side file of a segment export: when and from what it was made.
+
+    Returns
+    -------
+    dict
+        ``format`` and ``version``, ``exported_at`` (UTC, ISO 8601), the workspace id and
+        dataset, ``model_sha256`` (of the model JSON the clusters come from, None before
+        clustering), the persona filter, the row count and what every column holds.
+    """
+    digest = None if model is None else hashlib.sha256(
+        json.dumps(model, sort_keys=True, default=str).encode("utf-8")).hexdigest()
+    columns = ["user_id", *map(str, export.frame.columns)]
+    return {"format": "persona-lens-segment-export", "version": 1,
+            "exported_at": datetime.now(UTC).isoformat(timespec="seconds"),
+            "workspace": ws.id, "dataset": ws.data.name, "model_sha256": digest,
+            "personas": list(personas or []) or "all", "rows": export.rows,
+            "columns": {c: COLUMN_MEANINGS.get(c, "feature") for c in columns}}

@@ -66,7 +66,7 @@ def test_segment_csv_and_workspace_round_trip(app_server, page, tmp_path, monkey
     download.value.save_as(csv_path)
     exported = pd.read_csv(csv_path, dtype={"user_id": str})
     assert len(exported) == expected
-    assert list(exported.columns[:4]) == ["user_id", "cluster", "persona", "segments"]
+    assert list(exported.columns[:4]) == ["user_id", "cluster", "persona", "all_segments"]
     assert (exported["cluster"] == "Cluster 2").all()
     assert (exported["persona"] == "'" + PERSONA).all()  # neutralised for spreadsheets
     assert set(exported["user_id"]) == set(ws.clusters.index[ws.clusters["cluster"]

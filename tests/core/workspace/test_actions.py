@@ -131,7 +131,7 @@ def test_a_saved_selection_has_one_name_everywhere(ws):
     names = set(workspace_segments(ws))
     assert names == {"VIP", "VIP (map)", "Hand picked"}
     assert set(context_from_workspace(ws).segments) == names
-    cells = segment_export(ws).frame["segments"]
+    cells = segment_export(ws).frame["all_segments"]
     listed = {name for cell in cells for name in cell.split("; ") if name}
     assert listed == names
     assert not cells.str.contains("VIP; VIP(?:;|$)", regex=True).any()

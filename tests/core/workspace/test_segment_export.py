@@ -57,21 +57,21 @@ def test_export_columns_filter_and_csv_round_trip(ws):
     export = segment_export(ws, ["revenue", "sessions"], personas=[HOSTILE])
     frame = export.frame
     assert export.users_total == USERS
-    assert list(frame.columns) == ["cluster", "persona", "rule_segment", "segments",
+    assert list(frame.columns) == ["cluster", "persona", "winning_segment", "all_segments",
                                    "revenue", "sessions"]
     assert export.rows == (ws.clusters["cluster"] == "Cluster 1").sum() > 0
     assert (frame["persona"] == HOSTILE).all() and (frame["cluster"] == "Cluster 1").all()
     rules = ws.segment_rules.rules
     expected_rule = segment_memberships(ws, rules, exclusive=True).exclusive
-    assert frame["rule_segment"].equals(expected_rule.reindex(frame.index))
+    assert frame["winning_segment"].equals(expected_rule.reindex(frame.index))
 
     everyone = segment_export(ws, ["revenue"]).frame
     assert len(everyone) == USERS
-    hand_picked = everyone["segments"].str.contains("Hand picked")
+    hand_picked = everyone["all_segments"].str.contains("Hand picked")
     assert set(everyone.index[hand_picked]) == {ODD_IDS[0], ODD_IDS[3]}
     matrix = segment_memberships(ws, rules).matrix
     first = rules[0].name
-    assert (everyone["segments"].str.split("; ").map(lambda s: first in s)
+    assert (everyone["all_segments"].str.split("; ").map(lambda s: first in s)
             == matrix[first].reindex(everyone.index)).all()
 
     data = safe_csv_bytes(everyone)
@@ -106,7 +106,7 @@ def test_users_left_out_of_clustering_are_counted(ws):
 
 def test_before_clustering_and_bad_requests(ws):
     export = segment_export(ws, ["revenue"])
-    assert list(export.frame.columns) == ["segments", "revenue"]
+    assert list(export.frame.columns) == ["all_segments", "revenue"]
     assert persona_options(ws) == []
     with pytest.raises(ConfigError, match="cluster the users first"):
         segment_export(ws, personas=["Loyal"])
@@ -116,10 +116,38 @@ def test_before_clustering_and_bad_requests(ws):
         {"feature": "removed_feature", "operator": ">", "value": 1}]})])
     export = segment_export(ws)
     assert export.notices[0].code == "rules_skipped" and "Gone" in export.notices[0].message
-    assert "rule_segment" not in export.frame
+    assert "winning_segment" not in export.frame
     # A rule counting a time window cannot be evaluated without the event log.
     set_segment_rules(ws, [r for r in presets(ws.features) if r.windows()])
-    assert ws.segment_rules.rules and "rule_segment" in segment_export(ws).frame
+    assert ws.segment_rules.rules and "winning_segment" in segment_export(ws).frame
     ws.set_frame("events", None)
     export = segment_export(ws)
-    assert export.notices[0].code == "rules_skipped" and "rule_segment" not in export.frame
+    assert export.notices[0].code == "rules_skipped" and "winning_segment" not in export.frame
+
+
+def test_export_info_names_the_model_time_and_columns(ws):
+    import hashlib
+    import json
+    from datetime import UTC, datetime
+
+    from core.workspace.model import model_from_workspace
+    from core.workspace.segment_export import export_info
+
+    cluster(ws)
+    export = segment_export(ws, ["revenue"], [])
+    model = model_from_workspace(ws)
+    info = export_info(ws, export, model, [])
+    assert info["model_sha256"] == hashlib.sha256(
+        json.dumps(model, sort_keys=True, default=str).encode()).hexdigest()
+    assert abs(datetime.fromisoformat(info["exported_at"]) - datetime.now(UTC)).seconds < 60
+    assert info["rows"] == len(export.frame) and info["workspace"] == ws.id
+    assert list(info["columns"]) == ["user_id", *export.frame.columns]
+    assert info["columns"]["revenue"] == "feature"
+    assert "overlapping" in info["columns"]["all_segments"]
+    assert export_info(ws, export, None)["model_sha256"] is None
+
+
+def test_csv_floats_at_twelve_significant_digits():
+    frame = pd.DataFrame({"x": [0.1 + 0.2, 1234567.891, 1 / 3]}, index=["a", "b", "c"])
+    text = safe_csv_bytes(frame).decode()
+    assert text.split("\r\n")[1:4] == ["a,0.3", "b,1234567.891", "c,0.333333333333"]
