@@ -90,7 +90,7 @@ def preprocessing_settings() -> PreprocessConfig:
 
 def sweep_section(pre: PreprocessConfig) -> None:
     st.subheader("Choose k")
-    cols = st.columns([2, 2, 1])
+    cols = st.columns([2, 2, 1.4], vertical_alignment="bottom")
     low, high = cols[0].slider("k range", 2, 20, (2, 10), key="cluster.k_range")
     options = algorithms.sweepable()
     algorithm = cols[1].selectbox(
@@ -212,7 +212,7 @@ def results_section() -> None:
                    border=True, help=f"{report.excluded_missing:,} for missing values, "
                                      f"{report.excluded_outliers:,} as outliers.")
     cols[2].metric("Noise", f"{section.noise:,}", border=True)
-    cols[3].metric("Outlier values", f"{sum(report.outliers.values()):,}", border=True,
+    cols[3].metric("Outliers", f"{sum(report.outliers.values()):,}", border=True,
                    help="Values beyond the outlier bounds, counted per feature below.")
     show_notices(section.notices)
     left, right = st.columns([2, 3])
@@ -246,7 +246,7 @@ def stability_section() -> None:
         st.caption("Stability by refitting is measured for "
                    + ", ".join(algorithms.label(a) for a in algorithms.with_k()) + ".")
         return
-    cols = st.columns([1, 3])
+    cols = st.columns([1.5, 3])
     runs = cols[0].number_input("Bootstrap refits", 3, 50, 10, key="cluster.runs")
     if cols[0].button("Check stability", key="cluster.stability",
                       icon=":material/verified:"):

@@ -47,7 +47,7 @@ def load_sample() -> None:
 
 with st.expander("Experiment data", icon=":material/upload_file:",
                  expanded=ws.experiment_table is None):
-    cols = st.columns([1, 2])
+    cols = st.columns([3, 4])
     params = ui.sample_parameters(ws)
     cols[0].button("Load the sample experiment", key="experiments.load_sample",
                    on_click=load_sample, type="primary",

@@ -55,19 +55,19 @@ def segment_section() -> None:
         export = segment_export(ws, chosen, personas)
         show_notices(export.notices)
         frame = export.frame
-        cols = st.columns([1, 1, 1, 2])
+        cols = st.columns(3)
         cols[0].metric("Rows to export", f"{export.rows:,}")
         cols[1].metric("Columns", f"{len(frame.columns) + 1}")
         cols[2].metric("Users in total", f"{export.users_total:,}")
-        cols[3].caption(
+        st.dataframe(frame.head(PREVIEW_ROWS), height=260, width="stretch",
+                     key="share.preview")
+        st.caption(
             "Columns: user_id, " + ", ".join(map(inert, frame.columns)) + ". "
             f"{code(WINNING_SEGMENT)}: the one rule segment a user gets when segments are "
             f"exclusive (highest priority); {code(ALL_SEGMENTS)}: every segment the user is "
             "in, overlapping. Cells a spreadsheet would run as a formula (starting with = + "
             "- @, tab or CR) are prefixed with a quote in the CSV.")
-        st.dataframe(frame.head(PREVIEW_ROWS), height=260, width="stretch",
-                     key="share.preview")
-        cols = st.columns([1, 1, 1.3, 1.7])
+        cols = [st.container(horizontal=True)] * 3  # buttons flow and wrap, never cut off
         version = frame_version(frame)
         download_button(
             "Download CSV", key="share.download_csv", version=version,
@@ -106,7 +106,7 @@ def model_section() -> None:
             f"{len(model['preprocess']['features'])} features"
             + (f"; persona names of {len(names)} of them included." if names
                else "; no persona names yet (name them on the Personas page)."))
-        cols = st.columns([1, 1, 3])
+        cols = [st.container(horizontal=True)] * 2
         cols[0].download_button(
             "Download model", data=json.dumps(model, indent=2),
             file_name="model.json", mime="application/json", key="share.download_model",

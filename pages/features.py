@@ -87,7 +87,8 @@ numeric = [c for c in features.columns if pd.api.types.is_numeric_dtype(features
 cols = st.columns(4)
 cols[0].metric("Users", f"{len(features):,}")
 cols[1].metric("Features", f"{len(features.columns)}")
-cols[2].metric("Selected for segmentation", f"{len(ws.feature_info.selected)}")
+cols[2].metric("Selected", f"{len(ws.feature_info.selected)}",
+               help="Features selected for segmentation (the Clustering page's default).")
 missing_total = int(features[numeric].isna().sum().sum())
 cols[3].metric("Missing values", f"{missing_total:,}",
                help="Values that are undefined for a user, e.g. order value without orders.")
@@ -123,7 +124,7 @@ if len(features) > MAX_TABLE_ROWS:
 st.dataframe(shown, height=380, column_config=column_config, width="stretch",
              key="features.table")
 
-cols = st.columns([1, 1, 2])
+cols = [st.container(horizontal=True)] * 2  # buttons flow and wrap, never cut off
 download_button(
     "Download CSV", key="features.download_csv", version=ws.version("features"),
     build=lambda: safe_csv_bytes(features), container=cols[0],
@@ -155,14 +156,14 @@ with st.expander("Feature definitions", icon=":material/menu_book:"):
         st.dataframe(counts, hide_index=True)
 
 st.subheader("Distributions")
-cols = st.columns([2, 1, 1])
+cols = st.columns([3, 2], vertical_alignment="bottom")
 focus = cols[0].selectbox("Feature", numeric, key="features.histogram",
                           index=numeric.index(selected[0]) if selected else 0)
 log_y = cols[1].toggle("Log count axis", key="features.log_y",
                        help="Useful for skewed counts with a long tail.")
 values = features[focus]
-cols[2].caption(f"{inert(definitions.get(focus, ''))}  \nmedian {values.median():.3g} · "
-                f"p95 {values.quantile(0.95):.3g} · max {values.max():.3g}")
+st.caption(f"{inert(definitions.get(focus, ''))}  \nmedian {values.median():.3g} · "
+           f"p95 {values.quantile(0.95):.3g} · max {values.max():.3g}")
 st.plotly_chart(charts.histogram(values, focus, log_y=log_y), key="features.chart.hist")
 
 st.subheader("Correlations")

@@ -62,11 +62,12 @@ shown_features = persona_charts.profile_features(profiles, clustered_on)
 
 if message := st.session_state.pop("personas.saved", None):
     st.success(message, icon=":material/check_circle:")
-cols = st.columns([1, 1, 1.6, 1.6])  # room for the third label on one line
+cols = st.columns([1, 1, 1.6])  # room for the third label on one line
 cols[0].metric("Personas", len(profiles.labels), border=True)
 cols[1].metric("Users", f"{int(profiles.sizes.sum()):,}", border=True)
 cols[2].metric("New since the last clustering",
                sum(bool(state.personas[k].get("new")) for k in profiles.labels), border=True)
+cols = [st.container(horizontal=True)] * 4
 download_button(
     "Download persona report", key="personas.report", version=ws.version(),
     build=lambda: build_report(ws, profiles), container=cols[3],

@@ -57,7 +57,7 @@ with shows_errors():
             st.rerun()
 
     with st.expander("New segment", icon=":material/add:"):
-        cols = st.columns([3, 1, 1, 1])
+        cols = st.columns([2.2, 1.2, 1.8, 1.2])
         name = cols[0].text_input("Name", key="segments.name",
                                   placeholder="e.g. Weekend browsers")
         combine = cols[1].radio("Combine", ["and", "or"], horizontal=True,
