@@ -165,10 +165,10 @@ with shows_errors():
                 "value": st.column_config.TextColumn(
                     "Value", width="small",
                     help="A number, or a persona, segment or text value.")})
-        cols = st.columns(2)
-        combine = cols[0].radio("Combine", ["and", "or"], horizontal=True,
-                                format_func=str.upper, key="rules.form.combine")
-        negate = cols[1].checkbox("NOT (the opposite)", key="rules.form.negate")
+        row = st.container(horizontal=True, vertical_alignment="center")  # wraps at 1024 px
+        combine = row.radio("Combine", ["and", "or"], horizontal=True,
+                            format_func=str.upper, key="rules.form.combine")
+        negate = row.checkbox("NOT (the opposite)", key="rules.form.negate")
         cols = st.columns([2, 2, 1])
         module = cols[0].selectbox("Show", list(MODULES), key="rules.form.module",
                                    format_func=lambda m: MODULES[m][0])

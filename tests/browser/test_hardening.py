@@ -23,8 +23,10 @@ pytestmark = pytest.mark.browser
 #: Corpus files the Data page reads on upload, and the words of their message.
 UPLOADS = ["empty_file", "zip_named_csv", "binary_named_csv", "old_excel_named_csv",
            "json_object_without_records"]
-PAGES = ["Data", "Features", "Segments", "Clustering", "Map", "Personas", "Rules",
-         "Experiments", "Export"]
+#: Each page and a text it shows once it has drawn everything.
+PAGES = {"Data": "Load report", "Features": "Correlations", "Segments": "Add presets",
+         "Clustering": "Cluster profiles", "Map": "Colour by", "Personas": "What sets",
+         "Rules": "Write a rule", "Experiments": "Experiment data", "Export": "Workspace"}
 
 
 def _block_other_hosts(page) -> list[str]:
@@ -81,9 +83,9 @@ def test_bad_files_and_a_hostile_workspace(app_server, page, tmp_path, monkeypat
     page.get_by_text(re.compile(r"Imported .* as workspace")).wait_for(timeout=90_000)
     _wait_idle(page)
     seen = []
-    for title in PAGES:
+    for title, drawn in PAGES.items():
         _nav(page, title)
-        page.wait_for_timeout(500)
+        page.get_by_text(drawn).first.wait_for(timeout=120_000)
         _wait_idle(page)
         _no_traceback(page, title)
         seen.append(page.inner_text("body").replace(JOINER, ""))
@@ -92,5 +94,5 @@ def test_bad_files_and_a_hostile_workspace(app_server, page, tmp_path, monkeypat
         assert page.locator("img[src='x']").count() == 0, title
         if title in ("Data", "Personas"):
             shoot(page, f"51_hostile_{title.lower()}")
-    assert IMAGE in seen[0] and LINK in seen[PAGES.index("Personas")]  # shown as typed
+    assert IMAGE in seen[0] and LINK in seen[list(PAGES).index("Personas")]  # as typed
     assert outside == [], outside
