@@ -8,13 +8,11 @@ reads as typed and never becomes markup.
 
 from __future__ import annotations
 
-import html
-
 import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
-from core.common.style import ACCENT, HEIGHT, style
+from core.common.style import ACCENT, HEIGHT, esc, style
 from core.personas.migration import NOT_ACTIVE, NOT_PRESENT
 from core.personas.profiles import ClusterProfiles, feature_label
 from core.segment.charts import profile_heatmap
@@ -23,11 +21,6 @@ from core.segment.labels import label_colours, label_order
 #: Features shown in the heatmap and the snake plot when the clustering used none.
 MAX_PROFILE_FEATURES = 15
 GREY = "#9E9E9E"
-
-
-def esc(text: object) -> str:
-    """Escape a user-supplied string for plotly text (and HTML)."""
-    return html.escape(str(text), quote=False)
 
 
 def _names(profiles: ClusterProfiles, names: dict[str, str]) -> list[str]:
