@@ -66,7 +66,7 @@ from core.rules.model import (
     WindowCount,
     window_counts_needed,
 )
-from core.rules.starters import starter_rules
+from core.rules.starters import StarterCheck, check_starters, starter_rules
 
 __all__ = [
     "COUNT_CHOICE",
@@ -78,8 +78,10 @@ __all__ = [
     "RuleSet",
     "ServeSettings",
     "Simulation",
+    "StarterCheck",
     "WindowCount",
     "build_context",
+    "check_starters",
     "condition_from_rows",
     "condition_mask",
     "count_columns",

@@ -13,9 +13,10 @@ binds tighter than ``or``). After ``->`` comes ``show MODULE`` and optional part
 order: ``in slot SLOT``, ``priority N``, ``cap N/session`` or ``cap N/day`` (default
 3/session) and ``holdout P%``. Keywords are case-insensitive.
 
-Errors are :class:`RuleSyntaxError` with the 1-based column of the problem and, for
-unknown names, the valid ones. :func:`format_rule` prints a rule that parses back to
-the same rule.
+A rule may span several lines (line breaks are spaces). Errors are
+:class:`RuleSyntaxError` with the 1-based position of the problem (line and column when
+the rule has several lines) and, for unknown names, the valid ones.
+:func:`format_rule` prints a rule that parses back to the same rule.
 """
 
 from __future__ import annotations
@@ -141,21 +142,36 @@ class Vocabulary:
 
 
 class RuleSyntaxError(ConfigError):
-    """A rule's text cannot be read: what is wrong, where (1-based column), valid names."""
+    """A rule's text cannot be read: what is wrong, where, and the valid names.
+
+    ``column`` is the 1-based position of the problem in the whole text (the column, for
+    a rule on one line); ``line`` and ``line_column`` place it in a rule of several lines.
+    """
 
     def __init__(self, problem: str, text: str, column: int, valid: list[str] | None = None):
         self.problem, self.text, self.column = problem, text, column
         self.valid = list(valid or [])
-        message = f"{problem} (column {column})."
+        before = text[:max(column - 1, 0)]
+        self.line = before.count("\n") + 1
+        self.line_column = column - (before.rfind("\n") + 1)
+        message = f"{problem} ({self.where})."
         if self.valid:
             shown = self.valid[:MAX_LISTED_NAMES]
             more = len(self.valid) - len(shown)
             message += " Valid: " + ", ".join(shown) + (f" and {more} more." if more else ".")
         super().__init__(message)
 
+    @property
+    def where(self) -> str:
+        """'column C', or 'line L, column C' for a rule of several lines."""
+        if "\n" in self.text:
+            return f"line {self.line}, column {self.line_column}"
+        return f"column {self.column}"
+
     def pointer(self) -> str:
-        """The rule text with a caret under the problem."""
-        return f"{self.text}\n{' ' * (self.column - 1)}^"
+        """The line of the problem with a caret under it."""
+        line = self.text.split("\n")[self.line - 1] if self.text else ""
+        return f"{line}\n{' ' * (self.line_column - 1)}^"
 
 
 @dataclass(frozen=True)
@@ -169,7 +185,7 @@ class ParsedRule:
 
 # --------------------------------------------------------------------------- parse
 def parse_rule(text: str, vocabulary: Vocabulary | None = None) -> ParsedRule:
-    """Parse one rule line.
+    """Parse one rule, written on one line or several.
 
     Parameters
     ----------
@@ -191,9 +207,7 @@ def parse_rule(text: str, vocabulary: Vocabulary | None = None) -> ParsedRule:
     if not text or not text.strip():
         raise RuleSyntaxError("The rule is empty; write e.g. 'sessions > 3 -> show "
                               "loyalty_offer'", text or "", 1)
-    if "\n" in text or "\r" in text:
-        raise RuleSyntaxError("A rule is one line", text.replace("\r", " ").replace("\n", " "),
-                              min(i for i in (text.find("\n"), text.find("\r")) if i >= 0) + 1)
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
     _check_size(text)
     try:
         tree = _PARSER.parse(text)
@@ -227,13 +241,13 @@ def _check_size(text: str) -> None:
 def _syntax_error(exc: UnexpectedInput, text: str, vocabulary: Vocabulary | None
                   ) -> RuleSyntaxError:
     if isinstance(exc, UnexpectedCharacters):
-        column = exc.column
+        column = exc.pos_in_stream + 1
         expected = sorted(exc.allowed or [])
         found = f"'{text[column - 1]}'"
     else:
         token = getattr(exc, "token", None)
         at_end = isinstance(exc, UnexpectedEOF) or (token is not None and token.type == "$END")
-        column = len(text.rstrip()) + 1 if at_end else exc.column
+        column = len(text.rstrip()) + 1 if at_end else token.start_pos + 1
         expected = sorted(getattr(exc, "expected", None) or [])
         found = "end of the rule" if at_end else f"'{token}'"
     words = [_EXPECTED_WORDS.get(t, t) for t in expected]
@@ -272,7 +286,7 @@ class _Reader:
         self.notices: list[Notice] = []
 
     def error(self, problem: str, token: Token, valid: list[str] | None = None) -> None:
-        raise RuleSyntaxError(problem, self.text, token.column, valid)
+        raise RuleSyntaxError(problem, self.text, token.start_pos + 1, valid)
 
     # conditions ---------------------------------------------------------------------
     def condition(self, node: Tree | Token) -> Condition:

@@ -8,6 +8,7 @@ import pandas as pd
 
 from core.common.notices import Notice
 from core.rules.context import RuleContext
+from core.rules.evaluation import condition_mask
 from core.rules.model import (
     MODULES,
     PERSONA,
@@ -15,9 +16,13 @@ from core.rules.model import (
     And,
     Comparison,
     Rule,
+    RuleSet,
     WindowCount,
     slugify,
 )
+
+#: A starter that reaches fewer users than this share is flagged (not added by default).
+MIN_STARTER_SHARE = 0.01
 
 
 @dataclass
@@ -82,6 +87,68 @@ def starter_rules(context: RuleContext) -> Starters:
         rules.append(Rule(slugify(f"{key}_{module}", {r.id for r in rules}), name,
                           condition, action))
     return Starters(rules, notices)
+
+
+@dataclass(frozen=True)
+class StarterCheck:
+    """A starter rule next to the analyst's rules: its reach and why it may not be wanted.
+
+    ``duplicate_of`` names an existing rule with the same condition, module and slot;
+    ``rule`` carries an id no existing rule has, so adding it never replaces a rule.
+    """
+
+    rule: Rule
+    users: int
+    share: float
+    duplicate_of: str | None = None
+
+    @property
+    def problems(self) -> list[str]:
+        """Why the starter is not recommended, in words (empty: recommended)."""
+        found = []
+        if self.duplicate_of is not None:
+            found.append(f"duplicates the rule '{self.duplicate_of}'")
+        if self.share < MIN_STARTER_SHARE:
+            found.append(f"reaches {self.share:.1%} of users (under "
+                         f"{MIN_STARTER_SHARE:.0%})")
+        return found
+
+    @property
+    def recommended(self) -> bool:
+        return not self.problems
+
+
+def check_starters(starters: list[Rule], rules: RuleSet, context: RuleContext
+                   ) -> list[StarterCheck]:
+    """Each starter's reach on ``context`` and whether it duplicates one of ``rules``.
+
+    Parameters
+    ----------
+    starters : list of Rule
+        From :func:`starter_rules`.
+    rules : RuleSet
+        The analyst's rules.
+    context : RuleContext
+        Holding every windowed count the starters use.
+
+    Returns
+    -------
+    list of StarterCheck
+        In the starters' order, with ids that are free in ``rules``.
+    """
+    same = {(r.condition, r.action.module, r.action.slot): r.name for r in rules.rules}
+    taken = {r.id for r in rules.rules}
+    n_users = max(len(context.users), 1)
+    checks = []
+    for rule in starters:
+        free_id = rule.id if rule.id not in taken else slugify(rule.id, taken)
+        taken.add(free_id)
+        users = int(condition_mask(rule.condition, context).sum())
+        checks.append(StarterCheck(
+            Rule(free_id, rule.name, rule.condition, rule.action, rule.enabled,
+                 rule.description), users, users / n_users,
+            same.get((rule.condition, rule.action.module, rule.action.slot))))
+    return checks
 
 
 def _pick_personas(context: RuleContext) -> dict[str, str]:

@@ -15,6 +15,7 @@ from core.rules.grammar import parse_rule
 from core.workspace.rules import context_from_workspace
 from core.workspace.store import Workspace
 from tests.browser.conftest import shoot
+from tests.browser.test_widths import CUT_OFF
 
 pytestmark = pytest.mark.browser
 
@@ -33,13 +34,14 @@ def test_write_a_rule_explain_a_user_and_export(app_server, page, monkeypatch, t
     page.get_by_text("No rules yet").wait_for(timeout=60_000)
 
     # A typo is pointed at, then the rule is written right and shows its reach.
-    page.get_by_label("Rule name").nth(1).fill("Win back")
+    page.get_by_label("Rule name").first.fill("Win back")
+    # The rule box takes several lines; Ctrl+Enter applies it.
     box = page.get_by_label("Rule", exact=True)
-    box.fill("sesions > 3 -> show push")
-    box.press("Enter")
-    page.get_by_text("Unknown name 'sesions' (column 1).").wait_for()
+    box.fill("sessions > 3\n  and sesions > 2\n-> show push")
+    box.press("Control+Enter")
+    page.get_by_text("Unknown name 'sesions' (line 2, column 7).").wait_for()
     box.fill(RULE)
-    box.press("Enter")
+    box.press("Control+Enter")
     page.get_by_text("Reach of this rule").wait_for()
     reach = int(re.match(r"([\d,]+) users", _metric(page, "Reach of this rule"))
                 .group(1).replace(",", ""))
@@ -62,14 +64,20 @@ def test_write_a_rule_explain_a_user_and_export(app_server, page, monkeypatch, t
 
     # Why am I seeing this, for a user the rule reaches outside its hold-out.
     user = next(u for u in context.users[matched] if holdout_hash(u, "win_back") >= 0.1)
-    user_box = page.get_by_role("textbox", name="User id")
+    user_box = page.get_by_role("textbox", name="Or type a user id")
     user_box.fill(user)
     user_box.press("Enter")
     page.get_by_text(f"User {user} sees: modal → reengage_modal (rule 'Win back')").wait_for()
     page.get_by_text("Win back (wins)").wait_for()
     hours = context.values.loc[user, "hours_since_last_event"]
     page.get_by_text(f"hours_since_last_event >= 48 — user: {hours:.4g}").wait_for()
-    shoot(page, "11_rules_simulation")
+    page.locator(".js-plotly-plot").first.wait_for()
+    shoot(page, "11_rules_simulation_1440")
+    page.set_viewport_size({"width": 1024, "height": 1000})
+    page.wait_for_timeout(800)
+    shoot(page, "11_rules_simulation_1024")
+    assert page.evaluate(CUT_OFF) == []
+    page.set_viewport_size({"width": 1440, "height": 1000})
 
     # Export: the JSON follows the schema and holds the rule; the CSV has every reached
     # user once, with the hold-out flag from the published draw.

@@ -32,7 +32,7 @@ def test_a_text_rule_shows_its_reach_and_is_saved(home):
     assert any("No rules yet" in i.value for i in at.info)
     assert any("No personas yet" in i.value for i in at.info)
     at.text_input(key="rules.text_name").set_value("Win back")
-    at.text_input(key="rules.text").set_value(RULE).run()
+    at.text_area(key="rules.text").set_value(RULE).run()
     _no_errors(at)
     ws = at.session_state["workspace"]
     expected = int(condition_mask(parse_rule(RULE).condition,
@@ -53,7 +53,7 @@ def test_a_text_rule_shows_its_reach_and_is_saved(home):
 
 def test_a_typo_points_at_the_column_and_lists_names(home):
     at = _rules_page()
-    at.text_input(key="rules.text").set_value("sesions > 3 -> show push").run()
+    at.text_area(key="rules.text").set_value("sesions > 3 -> show push").run()
     assert [e.value for e in at.exception] == []
     assert "Unknown name 'sesions' (column 1)" in shown(at.error[0].value)
     assert at.code[0].value == "sesions > 3 -> show push\n^"
@@ -106,10 +106,10 @@ def test_edit_a_rule_as_text_keeps_its_id(home):
     at.selectbox(key="rules.edit_choice").set_value(first.id)
     at.button(key="rules.edit").click().run()
     _no_errors(at)
-    text = at.text_input(key="rules.text").value
+    text = at.text_area(key="rules.text").value
     assert text == format_rule(first.condition, first.action)
     assert "priority 20" in text
-    at.text_input(key="rules.text").set_value(text.replace("priority 20", "priority 99")).run()
+    at.text_area(key="rules.text").set_value(text.replace("priority 20", "priority 99")).run()
     at.button(key="rules.text_add").click().run()
     _no_errors(at)
     after = at.session_state["workspace"].rules.rule_set
@@ -132,7 +132,7 @@ def test_persona_rules_after_clustering(home):
     _no_errors(at)
     assert not any("No personas yet" in i.value for i in at.info)
     at.text_input(key="rules.text_name").set_value("Spenders")
-    at.text_input(key="rules.text").set_value(
+    at.text_area(key="rules.text").set_value(
         'persona = "Big spenders" -> show loyalty_offer').run()
     _no_errors(at)
     size = int((ws.persona_labels() == "Big spenders").sum())
@@ -142,3 +142,71 @@ def test_persona_rules_after_clustering(home):
     unreached = next(d.value for d in at.dataframe if "persona" in d.value.columns)
     assert "Big spenders" not in set(unreached["persona"])
     assert unreached["users"].sum() == 5000 - size
+
+
+def _frame_headers(at: AppTest, column: str) -> dict[str, str]:
+    """Column name → the header the page shows, for the first table with ``column``."""
+    import json
+
+    table = next(d for d in at.dataframe if column in d.value.columns)
+    config = json.loads(table.proto.columns or "{}")
+    return {name: config.get(name, {}).get("label", name) for name in table.value.columns}
+
+
+def test_a_rule_over_several_lines_reads_and_errors_name_the_line(home):
+    at = _rules_page()
+    at.text_area(key="rules.text").set_value(
+        "sessions > 3\n  and hours_since_last_event >= 48\n-> show reengage_modal").run()
+    _no_errors(at)
+    ws = at.session_state["workspace"]
+    expected = int(condition_mask(parse_rule(RULE).condition,
+                                  context_from_workspace(ws)).sum())
+    assert _metric(at, "Reach of this rule").value == f"{expected:,} users"
+    at.text_area(key="rules.text").set_value("sessions > 3\n  and sesions > 2\n-> show push").run()
+    assert "Unknown name 'sesions' (line 2, column 7)" in shown(at.error[0].value)
+    assert at.code[0].value == "  and sesions > 2\n      ^"
+
+
+def test_starters_that_repeat_rules_are_flagged_and_not_added_again(home):
+    at = _rules_page()
+    at.button(key="rules.starters").click().run()
+    _no_errors(at)
+    first = [r.id for r in at.session_state["workspace"].rules.rule_set.rules]
+    assert len(first) == 4
+    starters = next(d.value for d in at.dataframe if "flag" in d.value.columns)
+    assert not starters["add"].any()
+    assert starters["flag"].str.startswith("duplicates the rule").all()
+    assert any("4 flagged" in e.label for e in at.expander)
+    assert at.button(key="rules.starters").disabled
+
+
+def test_simulation_tables_have_headers_in_words(home):
+    at = _rules_page()
+    at.button(key="rules.starters").click().run()
+    headers = _frame_headers(at, "rule_id")
+    assert headers["users"] == "Users matched" and headers["held_out"] == "Held out"
+    assert all("_" not in label for label in headers.values()), headers
+
+
+def test_why_picks_a_user_from_a_persona(home):
+    from core.segment.clustering import ClusterConfig
+    from core.segment.preprocess import PreprocessConfig
+    from core.workspace.actions import cluster_into
+
+    at = _rules_page()
+    ws = at.session_state["workspace"]
+    cluster_into(ws, PreprocessConfig(features=tuple(ws.feature_info.selected)),
+                 ClusterConfig(k=3, random_state=0))
+    ws.save()
+    at.run()
+    at.button(key="rules.starters").click().run()
+    labels = at.session_state["workspace"].persona_labels()
+    persona = sorted(labels.unique())[1]
+    at.selectbox(key="rules.user_group").set_value(persona).run()
+    picker = at.selectbox(key=f"rules.user_pick.{persona}")
+    members = sorted(labels.index[labels == persona])
+    assert list(picker.options) == members[:1000]
+    assert picker.label == f"User ({len(members):,})"
+    picker.set_value(members[0]).run()
+    _no_errors(at)
+    assert any(f"User **{members[0]}** sees" in m.value for m in at.markdown)

@@ -110,7 +110,6 @@ REJECTED = [
      None),
     # The whole number 1 is read, then '.5' cannot follow it.
     ("sessions > 3 -> show push priority 1.5", 37, "Unexpected '.5'", None),
-    ("sessions > 3\n-> show push", 13, "one line", None),
 ]
 
 
@@ -234,3 +233,28 @@ def test_rules_at_the_limits_still_parse():
     assert quoted.condition == Comparison("segment", "=", "(" * 40)
     window = parse_rule("count(view, 3650d) > 1 -> show x").condition.subject
     assert window == WindowCount("view", 3650, "d")
+
+
+def test_a_rule_may_span_several_lines():
+    one_line = parse_rule('persona = "Loyal buyers" and sessions > 3 -> show push cap 1/day', VOCAB)
+    several = parse_rule('persona = "Loyal buyers"\r\n  and sessions > 3\n-> show push\n   cap 1/day',
+                         VOCAB)
+    assert (several.condition, several.action) == (one_line.condition, one_line.action)
+
+
+@pytest.mark.parametrize("text,line,column,words", [
+    ("sessions > 3\n  and sesions > 2\n-> show push", 2, 7, "Unknown name 'sesions'"),
+    ("sessions > 3 and\n-> show push", 2, 1, "Unexpected '->'"),
+    ("sessions > 3\n-> show push cap 0/day", 2, 18, "cap is at least 1"),
+    ("sessions > 3\n-> show push holdout 10", 2, 24, "expected '%'"),
+])
+def test_an_error_in_a_rule_of_several_lines_names_its_line(text, line, column, words):
+    with pytest.raises(RuleSyntaxError) as info:
+        parse_rule(text, VOCAB)
+    error = info.value
+    assert (error.line, error.line_column) == (line, column), (str(error), error.pointer())
+    assert words in str(error)
+    assert f"(line {line}, column {column})" in str(error)
+    shown, caret = error.pointer().split("\n")
+    assert shown == text.split("\n")[line - 1]
+    assert caret == " " * (column - 1) + "^"
