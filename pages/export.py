@@ -8,6 +8,7 @@ import json
 import streamlit as st
 
 from core.common.export import parquet_bytes, safe_csv_bytes
+from core.workspace import actions
 from core.workspace.bundle import bundle_name, export_bundle, open_bundle
 from core.workspace.report import build_report
 from core.workspace.segment_export import (
@@ -180,9 +181,21 @@ def workspace_section() -> None:
         show_notices(summary.notices)
 
 
+def shared_tick() -> None:
+    """The Share step of Home, ticked here once the results went out."""
+    done = "export" in ws.steps
+    st.checkbox("Shared: the segments or the report went out", value=done,
+                key="share.shared", help="Ticks the Share step on Home.",
+                on_change=lambda: actions.mark_shared(ws, bool(st.session_state["share.shared"])))
+    if done:
+        st.caption(f"Ticked {ws.steps['export'].replace('T', ' ').rstrip('Z')} UTC.")
+
+
 segment_section()
 st.divider()
 model_section()
 report_section()
 st.divider()
 workspace_section()
+st.divider()
+shared_tick()

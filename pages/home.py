@@ -1,9 +1,10 @@
-"""Home page: what Persona Lens does and where this analysis stands."""
+"""Home page: what Persona Lens does, where this analysis stands and what to do next."""
 
 from __future__ import annotations
 
 import streamlit as st
 
+from core.workspace import actions
 from ui.state import workspace
 
 ws = workspace()
@@ -40,8 +41,10 @@ STEPS = [
      "per-persona breakdown."),
     ("export", "Share", "pages/export.py", "Open export",
      "Segment CSVs, the persona report, the model for scoring new data and the whole "
-     "workspace as one file."),
+     "workspace as one file. Tick it once the results went out."),
 ]
+#: Steps an analysis can skip: the next step is never one of these.
+OPTIONAL = {"segments", "map"}
 
 
 def _done(step: str) -> bool:
@@ -58,14 +61,39 @@ def _done(step: str) -> bool:
     return step in ws.steps
 
 
+def _toggle_shared() -> None:
+    actions.mark_shared(ws, bool(st.session_state["home.shared"]))
+
+
+def next_step(done: dict[str, bool]) -> None:
+    """The first required step not done yet, with a link to it."""
+    pending = [s for s in STEPS if not done[s[0]] and s[0] not in OPTIONAL]
+    with st.container(border=True):
+        if not pending:
+            st.markdown(":material/task_alt: **Every step is done.** Re-run any of them "
+                        "below; each page keeps its latest result.")
+            return
+        _, title, target, link, text = pending[0]
+        row = st.container(horizontal=True, vertical_alignment="center")
+        row.markdown(f":material/arrow_forward: **Next: {title}**  \n{text}")
+        row.page_link(target, label=link, icon=":material/arrow_forward:", width="content")
+
+
+done = {step: _done(step) for step, *_ in STEPS}
+next_step(done)
 for step, title, target, link, text in STEPS:
     with st.container(border=True):
         cols = st.columns([0.08, 0.62, 0.3], vertical_alignment="center")
-        done = _done(step)
-        cols[0].markdown(":material/check_circle:" if done else ":material/radio_button_unchecked:")
-        cols[1].markdown(f"**{title}**  \n{text}")
+        cols[0].markdown(":material/check_circle:" if done[step]
+                         else ":material/radio_button_unchecked:")
+        optional = " · optional" if step in OPTIONAL else ""
+        cols[1].markdown(f"**{title}**{optional}  \n{text}")
         if step in ws.steps:
             cols[2].caption(f"done {ws.steps[step].replace('T', ' ').rstrip('Z')} UTC")
+        if step == "export":
+            cols[2].checkbox("Shared", value=done[step], key="home.shared",
+                             on_change=_toggle_shared,
+                             help="Tick when the segments or the report went out.")
         cols[2].page_link(target, label=link, icon=":material/arrow_forward:")
 
 if ws.data.sample is not None:

@@ -309,3 +309,12 @@ def record_experiment_analysis(ws: Workspace, spec: ExperimentSpec,
     if section.spec != spec or section.summary != summary:
         section.spec, section.summary = spec, summary
         ws.save()
+
+
+def mark_shared(ws: Workspace, shared: bool) -> None:
+    """Tick (or untick) the Share step: the analyst says the results went out."""
+    if shared:
+        ws.mark_step("export")
+    else:
+        ws.steps.pop("export", None)
+    ws.save()
