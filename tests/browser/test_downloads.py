@@ -1,6 +1,6 @@
 """A download arrives when clicked right after a setting changes (the page still
-rerunning), many times: each click gives a whole file. (Two changes within a few
-milliseconds can still interrupt a run before it keeps the files; see ui.downloads.)"""
+rerunning), many times, and after bursts of changes that interrupt one run after
+another: each click gives a whole file (see ui.downloads)."""
 
 from __future__ import annotations
 
@@ -36,6 +36,13 @@ def test_downloads_right_after_setting_changes(app_server, page, tmp_path):
         table = pd.read_csv(path, index_col=0)
         expected = len(table) if expected is None else expected
         assert len(table) == expected > 0, n
+    # Bursts: three changes within milliseconds interrupt run after run before the click.
+    for n in range(CLICKS // 2):
+        for _ in range(3):
+            log_toggle.click(delay=0, no_wait_after=True)
+        path = tmp_path / f"features_burst_{n}.csv"
+        _download(page, "Download CSV").save_as(path)
+        assert len(pd.read_csv(path, index_col=0)) == expected, n
     _wait_idle(page)
     no_bug(page)
 
