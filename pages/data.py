@@ -365,6 +365,7 @@ def report_section(ws: Workspace) -> None:
              for k, v in report.dropped.items()],
             columns=["Reason", "Rows dropped", "Share of rows read"])
         st.dataframe(dropped, hide_index=True, width="stretch", column_config={
+            "Rows dropped": st.column_config.NumberColumn(format="localized"),
             "Share of rows read": st.column_config.NumberColumn(format="percent")})
     with right:
         facts = [
@@ -406,6 +407,7 @@ def report_section(ws: Workspace) -> None:
             columns=["Column", "Missing values", "Share of kept rows"])
         st.markdown("**Columns with missing values** (after cleaning)")
         st.dataframe(missing, hide_index=True, column_config={
+            "Missing values": st.column_config.NumberColumn(format="localized"),
             "Share of kept rows": st.column_config.NumberColumn(format="percent")})
     with st.expander("Column mapping and settings used"):
         mapped = {ROLE_LABELS[r]: c for r, c in ws.data.mapping.items() if c}

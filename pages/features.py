@@ -107,9 +107,10 @@ if selected != ws.feature_info.selected:
 
 # A definition quotes event names from the data; help tooltips are Markdown.
 column_config = {
-    c: st.column_config.NumberColumn(c, help=inert(definitions.get(c, "")), format="%.3g")
-    if c in numeric and not pd.api.types.is_integer_dtype(features[c])
-    else st.column_config.Column(c, help=inert(definitions.get(c, "")))
+    c: st.column_config.NumberColumn(
+        c, help=inert(definitions.get(c, "")),
+        format="localized" if pd.api.types.is_integer_dtype(features[c]) else "%.3g")
+    if c in numeric else st.column_config.Column(c, help=inert(definitions.get(c, "")))
     for c in features.columns
 }
 version = features_version(ws)
@@ -148,12 +149,14 @@ with st.expander("Feature definitions", icon=":material/menu_book:"):
     st.dataframe(table, hide_index=True, width="stretch", column_config={
         "Definition": st.column_config.TextColumn(width="large"),
         "Mean": st.column_config.NumberColumn(format="%.3g"),
-        "Median": st.column_config.NumberColumn(format="%.3g")})
+        "Median": st.column_config.NumberColumn(format="%.3g"),
+        "Missing": st.column_config.NumberColumn(format="localized")})
     if "rfm_segment" in features.columns:
         st.markdown("**RFM segments**")
         counts = features["rfm_segment"].value_counts().rename_axis("Segment").reset_index(
             name="Users")
-        st.dataframe(counts, hide_index=True)
+        st.dataframe(counts, hide_index=True, column_config={
+            "Users": st.column_config.NumberColumn(format="localized")})
 
 st.subheader("Distributions")
 cols = st.columns([3, 2], vertical_alignment="bottom")
