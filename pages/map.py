@@ -150,14 +150,15 @@ def caption_for(projection: Projection) -> str:
 with shows_errors():
     version, matrix, index, names = map_matrix(ws, config.to_dict())
     users = len(index)
-    cols = st.columns([1.2, 1, 1.2, 2])
+    cols = st.columns([1.2, 1, 1.5, 1.7])
     method = cols[0].radio("Method", ["PCA", "UMAP", "t-SNE"], horizontal=True,
                            key="map.method")
     dims = cols[1].radio("View", [2, 3], format_func=lambda d: f"{d}-D", horizontal=True,
                          key="map.dims", disabled=len(names) < 3)
     clusters = ws.clusters
-    options = (["Cluster"] if clusters is not None else []) \
-        + (["Persona"] if clusters is not None and ws.personas.names else []) \
+    # Personas first once they are named (the default), else clusters.
+    options = (["Persona"] if clusters is not None and ws.personas.names else []) \
+        + (["Cluster"] if clusters is not None else []) \
         + (["Rule segment"] if ws.segment_rules.rules else []) + list(config.features)
     colour = cols[2].selectbox("Colour by", options, key="map.colour")
     if method == "UMAP":
@@ -199,6 +200,11 @@ with shows_errors():
     selected = pd.Index([p["customdata"][0] for p in selection.get("points", [])
                          if p.get("customdata")]).unique()
 
+    if show_arrows:
+        shown = charts.biplot_features(projection.loadings)
+        st.caption(f"Arrows: the {len(shown)} of {len(projection.loadings)} features with "
+                   f"the longest loadings on PC1 and PC2 ({', '.join(map(inert, shown))}); "
+                   "all loadings are in the table below.")
     if projection.loadings is not None:
         with st.expander("Loadings (how each feature drives the axes)"):
             st.dataframe(projection.loadings.round(3), width="stretch")

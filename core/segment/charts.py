@@ -93,8 +93,15 @@ def dendrogram(matrix: np.ndarray, linkage: str = "ward", leaves: int = 30,
                        f"last {len(parts['ivl'])} groups)", height=380)
 
 
-#: Loading arrows drawn on a biplot: the features that drive the two axes most.
+#: Loading arrows drawn and labelled on a biplot: the features that drive the two axes
+#: most (longest loading vectors); more arrows crowd the middle of the map unreadably.
 BIPLOT_ARROWS = 6
+
+
+def biplot_features(loadings: pd.DataFrame, top: int = BIPLOT_ARROWS) -> list[str]:
+    """The ``top`` features with the longest loading vectors on the first two axes."""
+    strength = np.hypot(loadings.iloc[:, 0], loadings.iloc[:, 1])
+    return [str(f) for f in strength.sort_values(ascending=False).index[:top]]
 
 
 def projection_scatter(plot: pd.DataFrame, axes: list[str], colour: str,
@@ -157,13 +164,71 @@ def _escaped(plot: pd.DataFrame, axes: list[str], colour: str, hover: list[str]
     return plot, colour, [names.get(f, f) for f in hover]
 
 
+#: Biplot label layout: the plot's size in pixels (its height is fixed; the width is a
+#: typical wide layout) and the size of a label character and line, for overlap checks.
+PLOT_PX = (700, 440)
+LABEL_CHAR_PX, LABEL_LINE_PX = 6.6, 20
+#: Gap between an arrow's tip and its label, in pixels, and the extra steps outward a
+#: label takes when it would cover one placed before it.
+LABEL_GAP_PX, LABEL_STEP_PX, LABEL_STEPS = 6, 14, 8
+
+
 def _add_loading_arrows(fig: go.Figure, coords: pd.DataFrame, loadings: pd.DataFrame) -> None:
-    strength = np.hypot(loadings.iloc[:, 0], loadings.iloc[:, 1])
-    top = loadings.loc[strength.sort_values(ascending=False).index[:BIPLOT_ARROWS]]
+    """Arrows from the origin for the strongest loadings, each labelled at its tip.
+
+    A label sits just beyond its arrow's tip, pushed outward along the arrow (anchored on
+    the side facing the origin, so it never covers its own arrow), on a semi-opaque
+    background; a label that would cover an earlier one moves further out.
+    """
+    features = biplot_features(loadings)
+    top = loadings.loc[features]
+    strength = np.hypot(top.iloc[:, 0], top.iloc[:, 1])
     # Arrows are scaled so the longest reaches about 80 % of the points' spread.
     reach = 0.8 * coords.abs().quantile(0.95).min() / max(float(strength.max()), 1e-12)
-    for feature, (dx, dy) in top.iterrows():
-        fig.add_annotation(x=dx * reach, y=dy * reach, ax=0, ay=0, axref="x", ayref="y",
-                           xref="x", yref="y", text=esc(feature), showarrow=True,
-                           arrowhead=2, arrowwidth=1.5, arrowcolor="#333",
-                           font={"size": 11, "color": "#111"}, bgcolor="rgba(255,255,255,0.7)")
+    span = (coords.max() - coords.min()).to_numpy(float)
+    span = np.where(span > 0, span, 1.0)
+    px_per_unit = np.array(PLOT_PX) / span
+    tips = top.to_numpy(float) * reach
+    # The arrows are one line trace (the labels are the figure's only annotations): a
+    # segment from the origin to each tip, an arrowhead marker pointing along it.
+    xs = [v for x in tips[:, 0] for v in (0.0, x, None)]
+    ys = [v for y in tips[:, 1] for v in (0.0, y, None)]
+    fig.add_trace(go.Scatter(
+        x=xs, y=ys, mode="lines+markers", line={"color": "#333", "width": 1.5},
+        marker={"symbol": "arrow", "angleref": "previous", "color": "#333",
+                "size": [0, 10, 0] * len(tips)},
+        hoverinfo="skip", showlegend=False, name="loadings"))
+    placed: list[tuple[float, float, float, float]] = []
+    for (feature, (dx, dy)), tip in zip(top.iterrows(), tips, strict=True):
+        label = esc(feature)
+        unit = np.array([dx, dy]) * px_per_unit
+        unit = unit / max(float(np.hypot(*unit)), 1e-12)  # direction on screen
+        size = (LABEL_CHAR_PX * len(str(feature)) + 8, LABEL_LINE_PX)
+        box = None
+        for step in range(LABEL_STEPS + 1):
+            offset = unit * (LABEL_GAP_PX + step * LABEL_STEP_PX)
+            box = _label_box(tip * px_per_unit + offset, unit, size)
+            if not any(_overlap(box, other) for other in placed):
+                break
+        placed.append(box)
+        centre = ((box[0] + box[2]) / 2 / px_per_unit[0], (box[1] + box[3]) / 2 / px_per_unit[1])
+        fig.add_annotation(x=centre[0], y=centre[1], xref="x", yref="y", text=label,
+                           showarrow=False, font={"size": 11, "color": "#111"},
+                           bgcolor="rgba(255,255,255,0.85)", borderpad=2,
+                           bordercolor="rgba(0,0,0,0.15)")
+
+
+def _label_box(anchor: np.ndarray, direction: np.ndarray, size: tuple[float, float]
+               ) -> tuple[float, float, float, float]:
+    """The pixel box of a label whose nearest edge to the origin touches ``anchor``."""
+    width, height = size
+    # Scaled so the larger component is 1: the box's corner (or edge) facing the origin.
+    centre = anchor + direction / max(float(np.abs(direction).max()), 1e-12) \
+        * np.array([width / 2, height / 2])
+    return (centre[0] - width / 2, centre[1] - height / 2,
+            centre[0] + width / 2, centre[1] + height / 2)
+
+
+def _overlap(a: tuple[float, float, float, float], b: tuple[float, float, float, float]
+             ) -> bool:
+    return a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]

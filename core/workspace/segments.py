@@ -10,7 +10,16 @@ from __future__ import annotations
 import pandas as pd
 
 from core.common.errors import ConfigError
-from core.segment.rule_segments import SMALL_SEGMENT_SHARE, Memberships, SegmentRule, evaluate
+from core.segment.rule_segments import (
+    SMALL_SEGMENT_SHARE,
+    Memberships,
+    PresetCheck,
+    SegmentRule,
+    evaluate,
+    preset_checks,
+    presets,
+    with_windows,
+)
 from core.workspace.actions import require_features
 from core.workspace.store import Workspace
 
@@ -82,3 +91,78 @@ def save_segment(ws: Workspace, name: str, user_ids: list[str]) -> int:
     ws.changed("segments")
     ws.save()
     return int((rows["segment"] == name).sum())
+
+
+def replace_rule(ws: Workspace, original: str, rule: SegmentRule) -> None:
+    """Put an edited rule segment in the place of ``original`` (renamed or not)."""
+    rules = list(ws.segment_rules.rules)
+    names = [r.name for r in rules]
+    if original not in names:
+        raise ConfigError(f"There is no rule segment '{original}' to change any more; "
+                          "save it as a new segment.")
+    if rule.name != original and rule.name in names:
+        raise ConfigError(f"A segment called '{rule.name}' exists already; choose another "
+                          "name or delete that one first.")
+    rules[names.index(original)] = rule
+    set_segment_rules(ws, rules)
+
+
+def stored_name(ws: Workspace, shown: str) -> str | None:
+    """The stored name of the saved selection shown as ``shown``, or None."""
+    saved = ws.segments
+    if saved is None or saved.empty:
+        return None
+    rule_names = {r.name for r in ws.segment_rules.rules}
+    return next((str(n) for n in saved["segment"].unique()
+                 if saved_name(str(n), rule_names) == shown), None)
+
+
+def delete_segments(ws: Workspace, names: list[str]) -> list[str]:
+    """Delete rule segments and saved selections by the names they are shown under;
+    return the names deleted (unknown names are skipped)."""
+    rules = list(ws.segment_rules.rules)
+    rule_names = {r.name for r in rules}
+    # Shown names depend on the rules: map them to stored names before changing any.
+    selections = {shown: stored_name(ws, shown) for shown in names
+                  if shown not in rule_names}
+    gone = {stored for stored in selections.values() if stored is not None}
+    deleted = [n for n in names if n in rule_names or selections.get(n) is not None]
+    if not deleted:
+        return []
+    ws.segment_rules.rules = [r for r in rules if r.name not in set(names)]
+    if gone:
+        saved = ws.segments
+        ws.set_frame("segments", saved[~saved["segment"].astype(str).isin(gone)]
+                     .reset_index(drop=True))
+    ws.changed("segments")
+    ws.save()
+    return deleted
+
+
+def rename_selection(ws: Workspace, shown: str, new: str) -> str:
+    """Rename a saved selection (a Map segment); return the name it is shown under."""
+    new = new.strip()
+    stored = stored_name(ws, shown)
+    if stored is None:
+        raise ConfigError(f"There is no saved selection '{shown}'.")
+    if not new:
+        raise ConfigError("Give the segment a name.")
+    saved = ws.segments
+    taken = set(saved["segment"].astype(str)) - {stored}
+    if new in taken or new in {r.name for r in ws.segment_rules.rules}:
+        raise ConfigError(f"A segment called '{new}' exists already; choose another name.")
+    saved = saved.copy()
+    saved.loc[saved["segment"].astype(str) == stored, "segment"] = new
+    ws.set_frame("segments", saved)
+    ws.changed("segments")
+    ws.save()
+    return new
+
+
+def workspace_preset_checks(ws: Workspace) -> list[PresetCheck]:
+    """Every preset checked on this workspace's users (windowed counts from its events)."""
+    features = require_features(ws)
+    windows = ws.feature_info.kind == "events" and ws.events is not None
+    features = with_windows(features, presets(features, windows), ws.events if windows
+                            else None, ws.data.event_roles)
+    return preset_checks(features, windows)
