@@ -136,9 +136,11 @@ def report_section() -> None:
         return
     st.caption("One HTML file that opens offline, with the data summary, the method and a "
                "card per persona. Print it from the browser to save it as PDF.")
+    # The same model as the model download and the export info: one hash in all three.
+    model = workspace_model(model_key(ws), ws)[0]
     download_button(
         "Download persona report", key="share.download_report", version=ws.version(),
-        build=lambda: build_report(ws), file_name="persona-report.html",
+        build=lambda: build_report(ws, model=model), file_name="persona-report.html",
         mime="text/html", icon=":material/description:")
 
 

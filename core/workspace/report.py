@@ -4,20 +4,24 @@ The file carries plotly's JavaScript once, in the head, and every figure as a di
 its data, so it needs no network. Every string that comes from the analyst or the data
 (dataset and column names, persona names, descriptions, A/B test text) is escaped with
 :func:`html.escape`; inside figures, :mod:`core.personas.charts` escapes them too and
-plotly's JSON writer escapes ``</`` so nothing can close a script element. A print
-stylesheet keeps cards whole and hides interactive chrome, so the browser's "Save as
-PDF" gives a clean document.
+plotly's JSON writer escapes ``</`` so nothing can close a script element; the
+reproducibility record's JSON escapes ``<``, ``>`` and ``&`` the same way.
+
+Layout: tables wrap inside the page (the A/B table has fixed column widths and headers
+in words), nothing is wider than an 800 px window, and the print stylesheet sets no
+paper size, so A4 and Letter both print without cut-offs: figures take the printable
+width while printing, cards are kept whole and interactive chrome is hidden. Each
+persona has the colour the app's charts give it (:func:`core.segment.labels.label_colours`).
+The last section, "How to reproduce this report", lists the data, settings, seeds and
+the model's SHA-256, and carries the same record as ``<script type="application/json"
+id="reproduce">``.
 """
 
 from __future__ import annotations
 
-import html
 from datetime import UTC, datetime
 from typing import Any
 
-import numpy as np
-import plotly.graph_objects as go
-import plotly.io as pio
 from plotly.offline import get_plotlyjs
 
 from core.personas import charts as persona_charts
@@ -25,46 +29,41 @@ from core.personas.profiles import ClusterProfiles, profile_clusters
 from core.personas.state import PersonaState
 from core.segment import algorithms
 from core.segment.clustering import SILHOUETTE_SAMPLE
-from core.segment.labels import NOISE_LABEL
-from core.workspace.model import clustered_matrix
+from core.segment.labels import NOISE_LABEL, label_colours
+from core.workspace.model import clustered_matrix, model_from_workspace
 from core.workspace.personas import current_personas
+from core.workspace.report_experiment import experiment_section
+from core.workspace.report_html import (
+    cell_value,
+    esc,
+    facts_table,
+    figure_html,
+    grid_table,
+)
+from core.workspace.report_reproduce import (
+    SILHOUETTE_RANDOM_STATE,
+    reproduce_record,
+    reproduce_section,
+)
 from core.workspace.store import Workspace
 
-FIGURE_CONFIG = {"displaylogo": False, "displayModeBar": False, "responsive": True}
-#: Width (px) figures take when printed: an A4 page less 14 mm margins at 96 dpi.
+#: Page margin when printed. No paper size is set, so A4 and Letter both print as chosen.
+PAGE_MARGIN_MM = 14
+#: Width (px) figures take when printed: the narrower printable width of A4 (210 mm) and
+#: Letter (215.9 mm) less the margins, at 96 px per inch, is 688 px; a little less.
 PRINT_WIDTH = 680
+#: Figures inside a persona card: the card's border and padding (about 45 px) less.
+CARD_PRINT_WIDTH = 630
+#: Longest persona name a chart shows whole (a tick label of about 200 px).
+CHART_NAME_LENGTH = 32
 
 
-def esc(value: object) -> str:
-    """Escape any value for HTML text or attributes."""
-    return html.escape(str(value), quote=True)
-
-
-def _figure(fig: go.Figure) -> str:
-    return pio.to_html(fig, full_html=False, include_plotlyjs=False, config=FIGURE_CONFIG)
-
-
-def _rows(pairs: list[tuple[str, object]]) -> str:
-    body = "".join(f"<tr><th>{esc(k)}</th><td>{esc(v)}</td></tr>" for k, v in pairs)
-    return f'<table class="facts">{body}</table>'
-
-
-def _table(records: list[dict[str, Any]]) -> str:
-    if not records:
-        return ""
-    columns = list(dict.fromkeys(k for r in records for k in r))
-    head = "".join(f"<th>{esc(c)}</th>" for c in columns)
-    body = "".join("<tr>" + "".join(f"<td>{esc(_value(r.get(c, '')))}</td>" for c in columns)
-                   + "</tr>" for r in records)
-    return f'<table class="grid"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
-
-
-def _value(value: object) -> object:
-    if isinstance(value, float):
-        return f"{value:,.4g}" if np.isfinite(value) else "n/a"
-    if isinstance(value, int) and not isinstance(value, bool):
-        return f"{value:,}"
-    return "" if value is None else value
+def chart_names(names: dict[str, str]) -> dict[str, str]:
+    """Persona names as the report's charts show them: cut at :data:`CHART_NAME_LENGTH`
+    characters with an ellipsis, so a long name does not squeeze or clip a chart (the
+    cards, the contents and the tables show the whole name)."""
+    return {label: name if len(name) <= CHART_NAME_LENGTH
+            else name[:CHART_NAME_LENGTH - 1].rstrip() + "…" for label, name in names.items()}
 
 
 # sections ------------------------------------------------------------------------------
@@ -75,12 +74,12 @@ def data_section(ws: Workspace) -> str:
              ("Kind", "event log" if data.kind == "events" else "per-user table")]
     if data.first_ts:
         facts.append(("Period (UTC)", f"{data.first_ts} to {data.last_ts}"))
-    facts.append(("Users", _value(data.users)))
+    facts.append(("Users", cell_value(data.users)))
     if data.events is not None:
-        facts.append(("Events kept", _value(data.events)))
+        facts.append(("Events kept", cell_value(data.events)))
     excluded = []
     if load is not None:
-        facts.append(("Rows read", _value(load.rows_read)))
+        facts.append(("Rows read", cell_value(load.rows_read)))
         excluded = [{"What": "rows", "Reason": reason.replace("_", " "), "Count": count}
                     for reason, count in load.dropped.items() if count]
         if load.users_without_consent:
@@ -93,13 +92,13 @@ def data_section(ws: Workspace) -> str:
                               (section.noise, "noise (no cluster)")):
             if count:
                 excluded.append({"What": "users", "Reason": reason, "Count": count})
-    parts = ["<h2>Data</h2>", _rows(facts)]
+    parts = ["<h2>Data</h2>", facts_table(facts)]
     if load is not None and load.pii_columns_dropped:
         parts.append(f"<p>Columns dropped as personal data: "
                      f"{esc(', '.join(load.pii_columns_dropped))}.</p>")
     if load is not None and load.pseudonymised:
         parts.append("<p>User ids are pseudonymised with a keyed hash.</p>")
-    parts.append("<h3>Excluded</h3>" + (_table(excluded) if excluded
+    parts.append("<h3>Excluded</h3>" + (grid_table(excluded) if excluded
                                           else "<p>Nothing was excluded.</p>"))
     notes = [n.message for n in load.notices] if load is not None else []
     if notes:
@@ -127,14 +126,15 @@ def quality_metrics(ws: Workspace) -> dict[str, float]:
         return {}
     size = min(SILHOUETTE_SAMPLE, len(labels))
     return {"silhouette": float(silhouette_score(matrix, labels, sample_size=size,
-                                                 random_state=0)),
+                                                 random_state=SILHOUETTE_RANDOM_STATE)),
             "silhouette_sample": size,
             "davies_bouldin": float(davies_bouldin_score(matrix, labels)),
             "calinski_harabasz": float(calinski_harabasz_score(matrix, labels))}
 
 
-def method_section(ws: Workspace) -> str:
-    """Features, preprocessing, algorithm and parameters, quality and stability."""
+def method_section(ws: Workspace, metrics: dict[str, float] | None = None) -> str:
+    """Features, preprocessing, algorithm and parameters, quality and stability
+    (``metrics``: :func:`quality_metrics`, computed when not given)."""
     section = ws.clustering
     if section is None:
         return "<h2>Method</h2><p>Not clustered yet.</p>"
@@ -157,7 +157,7 @@ def method_section(ws: Workspace) -> str:
              ("Clusters", section.n_clusters)]
     if section.sample_size:
         facts.append(("Fitted on a sample of", f"{section.sample_size:,} users"))
-    metrics = quality_metrics(ws)
+    metrics = quality_metrics(ws) if metrics is None else metrics
     if metrics:
         facts += [("Silhouette", f"{metrics['silhouette']:.3f} (on {metrics['silhouette_sample']:,}"
                                  " users; -1 to 1, higher is better)"),
@@ -171,12 +171,13 @@ def method_section(ws: Workspace) -> str:
                                f"{stab.runs} bootstrap refits"
                                + (" — unstable" if stab.unstable else "")
                   if stab else "not measured"))
-    return "\n".join(["<h2>Method</h2>", _rows(facts), "<h3>Features</h3>", _table(rows)])
+    return "\n".join(["<h2>Method</h2>", facts_table(facts), "<h3>Features</h3>", grid_table(rows)])
 
 
 def persona_cards(profiles: ClusterProfiles, state: PersonaState) -> str:
     """One card per persona: who they are, their traits, chart and recommended action."""
     names, personas = state.names, state.personas
+    colours = label_colours(profiles.labels)
     cards = []
     for label in profiles.labels:
         info, name = personas.get(label, {}), names.get(label, label)
@@ -187,8 +188,8 @@ def persona_cards(profiles: ClusterProfiles, state: PersonaState) -> str:
         traits = "".join(f"<li>{esc(t)}</li>" for t in info.get("traits", []))
         content = info.get("preferred_content") or "—"
         cards.append(f"""
-<section class="card">
-  <header><h3>{esc(name)} {badge}</h3>
+<section class="card" style="--persona: {esc(colours[str(label)])}">
+  <header><h3><span class="swatch"></span>{esc(name)} {badge}</h3>
     <p class="meta">{esc(label)} · {int(profiles.sizes[label]):,} users · {esc(share)}</p>
   </header>
   <p class="description">{esc(info.get('description', ''))}</p>
@@ -198,29 +199,19 @@ def persona_cards(profiles: ClusterProfiles, state: PersonaState) -> str:
       <h4>Preferred content</h4><p>{esc(content)}</p>
       <h4>Recommended action</h4><p class="action">{esc(info.get('action', ''))}</p>
     </div>
-    <div class="figure">{_figure(persona_charts.traits(profiles, label, name))}</div>
+    <div class="figure">{figure_html(persona_charts.traits(
+        profiles, label, chart_names({label: name})[label]))}</div>
   </div>
 </section>""")
     return "\n".join(cards)
 
 
-def experiment_section(ws: Workspace) -> str:
-    """The A/B test summary written by the Experiments page, if there is one."""
-    summary = ws.experiment.summary if ws.experiment else None
-    if not summary:
-        return ""
-    parts = ["<h2>A/B test</h2>"]
-    parts += [f"<p>{esc(s)}</p>" for s in summary.get("sentences", [])]
-    parts.append(_table(summary.get("table", [])))
-    conventions = summary.get("conventions", [])
-    if conventions:
-        parts.append("<ul class='notes'>" + "".join(f"<li>{esc(c)}</li>" for c in conventions)
-                     + "</ul>")
-    return f'<section class="experiment">{"".join(parts)}</section>'
-
-
+# the A/B test --------------------------------------------------------------------------
+#: Keys a row of the summary's table needs for the readable table
+#: (:func:`core.experiments.words.comparison_table`); other tables are shown as they are.
 # the document --------------------------------------------------------------------------
-def build_report(ws: Workspace, profiles: ClusterProfiles | None = None) -> str:
+def build_report(ws: Workspace, profiles: ClusterProfiles | None = None,
+                 model: dict[str, Any] | None = None) -> str:
     """Build the persona report of a clustered workspace as one HTML string.
 
     Personas are refreshed for the current clusters if needed (without saving).
@@ -231,6 +222,10 @@ def build_report(ws: Workspace, profiles: ClusterProfiles | None = None) -> str:
     profiles : ClusterProfiles, optional
         The clusters' profiles when the caller already has them (the Personas page);
         computed from the workspace otherwise.
+    model : dict, optional
+        The model of the clusters when the caller already has it (the Export page), so
+        the report names the same model SHA-256 as the segment export's info file; made
+        with :func:`core.workspace.model.model_from_workspace` otherwise.
 
     Raises
     ------
@@ -242,23 +237,31 @@ def build_report(ws: Workspace, profiles: ClusterProfiles | None = None) -> str:
         profiles = profile_clusters(ws.features, ws.clusters["cluster"].astype(str),
                                     ws.clustering.preprocess.features)
     names = state.names
+    short = chart_names({label: names.get(label, label) for label in profiles.labels})
     features = persona_charts.profile_features(profiles, ws.clustering.preprocess.features)
     title = f"Personas of {ws.data.name or 'this data'}"
-    created = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
-    overview = "".join(f'<div class="figure wide">{_figure(f)}</div>' for f in (
-        persona_charts.sizes(profiles, names), persona_charts.heatmap(profiles, names, features),
-        persona_charts.snake(profiles, names, features)))
-    toc = "".join(f"<li>{esc(names.get(label, label))}</li>" for label in profiles.labels)
+    now = datetime.now(UTC)
+    created = now.strftime("%Y-%m-%d %H:%M UTC")
+    metrics = quality_metrics(ws)
+    record = reproduce_record(ws, model_from_workspace(ws) if model is None else model,
+                              now.isoformat(timespec="seconds"), metrics)
+    overview = "".join(f'<div class="figure wide">{figure_html(f)}</div>' for f in (
+        persona_charts.sizes(profiles, short), persona_charts.heatmap(profiles, short, features),
+        persona_charts.snake(profiles, short, features)))
+    colours = label_colours(profiles.labels)
+    toc = "".join(f'<li><span class="swatch" style="--persona: {esc(colours[str(label)])}">'
+                  f"</span>{esc(names.get(label, label))}</li>" for label in profiles.labels)
     body = f"""
 <main class="wrap">
 <header class="title"><h1>{esc(title)}</h1>
 <p class="meta">Persona Lens report · {esc(created)} · {len(profiles.labels)} personas,
 {int(profiles.sizes.sum()):,} users</p><ol class="toc">{toc}</ol></header>
 <section>{data_section(ws)}</section>
-<section>{method_section(ws)}</section>
+<section>{method_section(ws, metrics)}</section>
 <section class="personas"><h2>Personas</h2>{overview}</section>
 {persona_cards(profiles, state)}
 {experiment_section(ws)}
+{reproduce_section(record)}
 <footer><p>Standardised differences compare each persona's mean with everyone's, in
 standard deviations of everyone (values winsorised at the 1st and 99th percentiles).</p>
 </footer>
@@ -279,55 +282,105 @@ def _document(title: str, body: str) -> str:
 """
 
 
-STYLE = """
-:root { --ink: #1f2330; --muted: #5b6170; --line: #e3e5ec; --accent: #4C5FD5; }
-* { box-sizing: border-box; }
-body { margin: 0; font: 15px/1.5 system-ui, -apple-system, "Segoe UI", Roboto, sans-serif;
-       color: var(--ink); background: #f6f7fb; }
-.wrap { max-width: 1080px; margin: 0 auto; padding: 24px 28px 48px; }
-h1 { font-size: 28px; margin: 0 0 4px; } h2 { margin: 36px 0 12px; font-size: 22px; }
-h3 { margin: 18px 0 6px; } h4 { margin: 12px 0 2px; font-size: 14px; color: var(--muted); }
-.meta { color: var(--muted); margin: 0; }
-section { background: #fff; border: 1px solid var(--line); border-radius: 10px;
-          padding: 4px 20px 16px; margin: 16px 0; }
-.card header h3 { font-size: 20px; margin-bottom: 0; }
-.badge { background: #FFE8B0; color: #6B4E00; font-size: 12px; padding: 2px 8px;
-         border-radius: 10px; vertical-align: middle; }
-.columns { display: grid; grid-template-columns: minmax(0, 1fr) minmax(0, 1.2fr); gap: 20px; }
-.action { background: #EEF1FF; border-left: 4px solid var(--accent); padding: 6px 10px; }
-table { border-collapse: collapse; margin: 8px 0; font-size: 14px; }
-.facts th { text-align: left; color: var(--muted); font-weight: 500; padding: 3px 18px 3px 0;
-            vertical-align: top; white-space: nowrap; }
-.grid th, .grid td { border: 1px solid var(--line); padding: 4px 8px; text-align: left; }
-.grid th { background: #f0f1f6; }
-.toc { columns: 2; color: var(--muted); }
-.figure { min-width: 0; } .figure.wide { margin: 8px 0; }
-footer { color: var(--muted); font-size: 13px; }
-@page { size: A4; margin: 14mm; }
-@media print {
-  body { background: #fff; font-size: 11pt; }
-  .wrap { max-width: none; padding: 0; }
-  section { border: none; padding: 0; margin: 0 0 10mm; }
-  .card { border: 1px solid #ccc; padding: 4mm 6mm; break-inside: avoid;
-          page-break-inside: avoid; }
-  .figure, table, .facts, h2, h3 { break-inside: avoid; page-break-inside: avoid; }
-  h2, h3, h4 { break-after: avoid; page-break-after: avoid; }
-  .personas { break-before: page; page-break-before: always; }
-  .columns { grid-template-columns: 1fr; }
-  .modebar, .modebar-container, .no-print { display: none !important; }
-}
+STYLE = f"""
+:root {{ --ink: #1f2330; --muted: #5b6170; --line: #e3e5ec; --accent: #4C5FD5; }}
+* {{ box-sizing: border-box; }}
+body {{ margin: 0; font: 15px/1.5 system-ui, -apple-system, "Segoe UI", Roboto, sans-serif;
+       color: var(--ink); background: #f6f7fb; }}
+.wrap {{ max-width: 1080px; margin: 0 auto; padding: 24px 28px 48px; }}
+h1 {{ font-size: 28px; margin: 0 0 4px; }} h2 {{ margin: 36px 0 12px; font-size: 22px; }}
+h3 {{ margin: 18px 0 6px; }} h4 {{ margin: 12px 0 2px; font-size: 14px; color: var(--muted); }}
+h1, h2, h3, h4, p, li, td, code {{ overflow-wrap: anywhere; }}
+th {{ overflow-wrap: break-word; }}
+.meta {{ color: var(--muted); margin: 0; }}
+section {{ background: #fff; border: 1px solid var(--line); border-radius: 10px;
+          padding: 4px 20px 16px; margin: 16px 0; min-width: 0; }}
+.card {{ border-left: 6px solid var(--persona, var(--line)); }}
+.card header h3 {{ font-size: 20px; margin-bottom: 0; }}
+.swatch {{ display: inline-block; width: 0.75em; height: 0.75em; border-radius: 50%;
+          margin-right: 0.45em; background: var(--persona, var(--line));
+          -webkit-print-color-adjust: exact; print-color-adjust: exact; }}
+.badge {{ background: #FFE8B0; color: #6B4E00; font-size: 12px; padding: 2px 8px;
+         border-radius: 10px; vertical-align: middle; }}
+.columns {{ display: grid; grid-template-columns: minmax(0, 1fr) minmax(0, 1.2fr); gap: 20px; }}
+.action {{ background: #EEF1FF; border-left: 4px solid var(--accent); padding: 6px 10px; }}
+.alarm {{ background: #FDECEA; border-left: 4px solid #C62828; padding: 6px 10px; }}
+table {{ border-collapse: collapse; margin: 8px 0; font-size: 14px; max-width: 100%; }}
+.facts {{ width: 100%; }}
+.facts th {{ text-align: left; color: var(--muted); font-weight: 500; padding: 3px 18px 3px 0;
+            vertical-align: top; width: 12em; }}
+.facts td {{ padding: 3px 0; vertical-align: top; }}
+.grid {{ width: 100%; }}
+.grid th, .grid td {{ border: 1px solid var(--line); padding: 4px 8px; text-align: left;
+                     vertical-align: top; }}
+.grid th {{ background: #f0f1f6; font-weight: 600; }}
+.ab, .segments {{ table-layout: fixed; font-size: 13.5px; }}
+.sub {{ display: block; color: var(--muted); font-size: 12px; line-height: 1.35; }}
+.verdict.sig {{ font-weight: 600; }} .verdict.ns {{ color: var(--muted); }}
+.verdict.alarm {{ color: #B71C1C; font-weight: 600; background: none; border: 0; padding: 0; }}
+.pairs {{ display: grid; grid-template-columns: repeat(auto-fill, minmax(210px, 1fr));
+         gap: 6px 20px; list-style: none; padding: 0; margin: 8px 0 12px; }}
+.pairs .k {{ display: block; color: var(--muted); font-size: 12px; }}
+code {{ font: 12.5px/1.4 ui-monospace, SFMono-Regular, Menlo, Consolas, monospace;
+       background: #f3f4f8; border-radius: 4px; padding: 0 3px; }}
+code.hash {{ word-break: break-all; }}
+.reproduce-facts code {{ display: inline-block; margin: 1px 0; }}
+.toc {{ columns: 2; color: var(--muted); }}
+.figure {{ min-width: 0; max-width: 100%; }} .figure.wide {{ margin: 8px 0; }}
+.js-plotly-plot, .plot-container {{ max-width: 100%; }}
+.notes {{ font-size: 13px; }}
+footer {{ color: var(--muted); font-size: 13px; }}
+@media (max-width: 860px) {{
+  .wrap {{ padding: 16px 14px 32px; }}
+  section {{ padding: 4px 14px 12px; }}
+  .columns {{ grid-template-columns: minmax(0, 1fr); }}
+  .toc {{ columns: 1; }}
+}}
+@page {{ margin: {PAGE_MARGIN_MM}mm; }}
+@media print {{
+  body {{ background: #fff; font-size: 10.5pt; }}
+  .wrap {{ max-width: none; padding: 0; }}
+  section {{ border: none; padding: 0; margin: 0 0 8mm; border-radius: 0; }}
+  .card {{ border: 1px solid #ccc; border-left: 6px solid var(--persona, #ccc);
+          padding: 3mm 5mm; break-inside: avoid; page-break-inside: avoid;
+          -webkit-print-color-adjust: exact; print-color-adjust: exact; }}
+  .figure, tr, .facts tr, .pairs li, .alarm, .action {{ break-inside: avoid;
+                                                       page-break-inside: avoid; }}
+  thead {{ display: table-header-group; }}
+  table {{ font-size: 9pt; }} .ab, .segments {{ font-size: 8.5pt; }}
+  .grid th, .grid td {{ padding: 3px 5px; }}
+  .sub {{ font-size: 7.5pt; }}
+  h2, h3, h4 {{ break-after: avoid; page-break-after: avoid; }}
+  .personas {{ break-before: page; page-break-before: always; }}
+  .notes {{ font-size: 8.5pt; }}
+  .columns {{ grid-template-columns: minmax(0, 1fr); }}
+  .modebar, .modebar-container, .no-print {{ display: none !important; }}
+}}
 """
 
 # Figures are responsive on screen; for printing they take the printable width and go
-# back afterwards (Chrome does not resize them for the print layout on its own).
+# back afterwards (Chrome does not resize them for the print layout on its own). Chrome
+# fires beforeprint for its print dialog and for print-to-PDF; the media query change
+# covers print emulation.
 PRINT_SCRIPT = f"""
 (function () {{
   function plots() {{ return document.querySelectorAll('.js-plotly-plot'); }}
-  window.addEventListener('beforeprint', function () {{
-    plots().forEach(function (p) {{ Plotly.relayout(p, {{width: {PRINT_WIDTH}}}); }});
-  }});
-  window.addEventListener('afterprint', function () {{
+  var printing = false;
+  function toPrint() {{
+    if (printing) return;
+    printing = true;
+    plots().forEach(function (p) {{
+      Plotly.relayout(p, {{width: p.closest('.card') ? {CARD_PRINT_WIDTH} : {PRINT_WIDTH}}});
+    }});
+  }}
+  function toScreen() {{
+    if (!printing) return;
+    printing = false;
     plots().forEach(function (p) {{ Plotly.relayout(p, {{width: null, autosize: true}}); }});
-  }});
+  }}
+  window.addEventListener('beforeprint', toPrint);
+  window.addEventListener('afterprint', toScreen);
+  var media = window.matchMedia('print');
+  media.addEventListener('change', function (e) {{ if (e.matches) toPrint(); else toScreen(); }});
 }})();
 """

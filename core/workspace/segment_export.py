@@ -156,6 +156,18 @@ COLUMN_MEANINGS = {
 }
 
 
+def model_sha256(model: dict | None) -> str | None:
+    """SHA-256 of a model dict (its JSON with sorted keys), None without a model.
+
+    The one hash that names a model: the segment export's side file and the persona
+    report's reproducibility record both carry it.
+    """
+    if model is None:
+        return None
+    return hashlib.sha256(json.dumps(model, sort_keys=True, default=str).encode("utf-8")
+                          ).hexdigest()
+
+
 def export_info(ws: Workspace, export: SegmentExport, model: dict | None,
                 personas: list[str] | tuple[str, ...] | None = None) -> dict:
     """The side file of a segment export: when and from what it was made.
@@ -167,8 +179,7 @@ def export_info(ws: Workspace, export: SegmentExport, model: dict | None,
         dataset, ``model_sha256`` (of the model JSON the clusters come from, None before
         clustering), the persona filter, the row count and what every column holds.
     """
-    digest = None if model is None else hashlib.sha256(
-        json.dumps(model, sort_keys=True, default=str).encode("utf-8")).hexdigest()
+    digest = model_sha256(model)
     columns = ["user_id", *map(str, export.frame.columns)]
     return {"format": "persona-lens-segment-export", "version": 1,
             "exported_at": datetime.now(UTC).isoformat(timespec="seconds"),

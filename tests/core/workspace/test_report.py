@@ -110,10 +110,10 @@ def test_no_user_text_escapes(ws):
     assert "<img" not in html
     tags = parse(html)
     assert "img" not in tags.tags
-    # Scripts: plotly's library, one per figure (3 overview + a card per persona), and the
-    # print helper; none of them carries the payload as code.
-    assert tags.tags.count("script") == 1 + 3 + 4 + 1
-    assert html.lower().count("<script") == html.lower().count("</script>") == 9
+    # Scripts: plotly's library, one per figure (3 overview + a card per persona), the
+    # reproducibility record (JSON) and the print helper; none carries the payload as code.
+    assert tags.tags.count("script") == 1 + 3 + 4 + 1 + 1
+    assert html.lower().count("<script") == html.lower().count("</script>") == 10
     for body in tags.scripts[1:]:
         assert ATTACK not in body and "</script" not in body.lower()
     visible = "".join(tags.text)
