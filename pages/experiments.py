@@ -20,7 +20,19 @@ from core.experiments.inputs import (
     parse_numbers,
 )
 from core.experiments.planning import mde_proportions, plan_means, plan_proportions
-from core.experiments.words import fmt_p, fmt_pct, fmt_value, metric_label
+from core.experiments.results import (
+    SEGMENT_HEADERS,
+    ResultRow,
+    higher_is_better,
+    interval_text,
+    results_rows,
+    sample_ratio_line,
+    segment_panels,
+    summary_records,
+    value_text,
+)
+from core.experiments.timing import RuleTiming, rule_timing
+from core.experiments.words import CORRECTION_NAMES, fmt_p, fmt_pct, fmt_value, metric_label
 from core.workspace import actions
 from ui import experiments as ui
 from ui.downloads import download_button, frame_version
@@ -145,7 +157,8 @@ def per_user_columns(frame: pd.DataFrame, names: list[str], variant: str, guess,
     if skipped:
         st.caption("Not metrics by default: " + "; ".join(f"{inert(c)} ({why})"
                                                           for c, why in skipped.items()))
-    row = st.columns(4)
+    # Two per row: at 1024 px with the sidebar open, four columns cut the names off.
+    row = [*st.columns(2), *st.columns(2)]
     with row[0]:
         pre = pick("Pre-period value (CUPED)", [ui.NONE, *names], guess.pre, "pre")
     with row[1]:
@@ -166,12 +179,28 @@ def per_user_columns(frame: pd.DataFrame, names: list[str], variant: str, guess,
     return extra, frame, note
 
 
-def columns_and_settings(frame: pd.DataFrame) -> tuple[ExperimentSpec, pd.DataFrame, str]:
+def lower_is_better(metrics: list[str]) -> list[str]:
+    """The metrics for which a decrease is the good direction (bounce, churn, refunds...):
+    read from the names, editable."""
+    if not metrics:
+        return []
+    return st.multiselect(
+        "Lower is better", metrics, default=[m for m in metrics if not higher_is_better(m)],
+        key="experiments.lower_better." + ",".join(metrics),
+        help="Metrics whose decrease is a win (e.g. bounce rate, refunds, load time). By "
+             "default those named so; every other metric is better higher.")
+
+
+def columns_and_settings(frame: pd.DataFrame
+                         ) -> tuple[ExperimentSpec, pd.DataFrame, str, object, list[str]]:
+    """The spec, the frame with any joined columns, the breakdown's note, the rule test
+    when the variant is a rule's hold-out (else None) and the lower-is-better metrics."""
     guess = guess_columns(frame)
     with st.expander("Columns and settings", icon=":material/tune:", expanded=False):
         frame, joined = join_rule_tests(frame, guess.user)
         names = [str(c) for c in frame.columns]
-        top = st.columns(4)
+        # The metrics (several chips) get a whole line; three settings share the first.
+        top = [*st.columns(3), st.container()]
         layout = top[0].radio("Rows are", ["per_user", "aggregated"],
                               index=["per_user", "aggregated"].index(guess.layout),
                               format_func={"per_user": "one per user",
@@ -201,13 +230,17 @@ def columns_and_settings(frame: pd.DataFrame) -> tuple[ExperimentSpec, pd.DataFr
             if guess.mean_cols:
                 st.caption("Numeric metrics from sum and sum-of-squares columns: "
                            + ", ".join(inert(m[0]) for m in guess.mean_cols))
+        metrics = list(extra.get("metrics", ())) or [
+            *extra.get("conversion_cols", ()), *(m[0] for m in extra.get("mean_cols", ()))]
+        lower = lower_is_better(metrics)
         st.divider()
         split = joined[variant].planned_split() if variant in joined else ""
-        return _settings(variant, control, layout, extra, split), frame, note
+        return (_settings(variant, control, layout, extra, split), frame, note,
+                joined.get(variant), lower)
 
 
 def _settings(variant, control, layout, extra, split: str = "") -> ExperimentSpec:
-    row = st.columns(5)
+    row = [*st.columns(3), *st.columns(3)]
     alpha = row[0].selectbox("α", [0.01, 0.05, 0.10], index=1, key="experiments.alpha")
     alternative = row[1].selectbox(
         "Hypothesis", ["two-sided", "greater", "less"], key="experiments.alternative",
@@ -224,20 +257,23 @@ def _settings(variant, control, layout, extra, split: str = "") -> ExperimentSpe
                                 key="experiments.interval",
                                 format_func={"wald": "Wald (unpooled)",
                                              "newcombe": "Newcombe"}.get)
-    row = st.columns(5)
     # A rule's test is planned with its hold-out share; a new key makes that the default.
-    split = row[0].text_input("Planned split", split,
+    split = row[5].text_input("Planned split", split,
                               key=f"experiments.split.{variant}" if split else "experiments.split",
                               placeholder="equal, or e.g. 50,50",
                               help="Weights per variant in the order control, then the "
                                    "others alphabetically.")
-    prior_a = row[1].number_input("Prior α (Beta)", 0.01, 1e6, 1.0, key="experiments.prior_a")
-    prior_b = row[2].number_input("Prior β (Beta)", 0.01, 1e6, 1.0, key="experiments.prior_b")
-    rank = row[3].toggle("Mann-Whitney", True, key="experiments.rank")
-    boot = row[3].toggle("Bootstrap interval", False, key="experiments.bootstrap")
-    seq = row[4].toggle("Sequential p-value", False, key="experiments.sequential",
-                        help="Always-valid p-value (mixture SPRT) for people who look at "
-                             "results before the planned end.")
+    row = st.columns(3)
+    prior_a = row[0].number_input("Prior α (Beta)", 0.01, 1e6, 1.0, key="experiments.prior_a")
+    prior_b = row[1].number_input("Prior β (Beta)", 0.01, 1e6, 1.0, key="experiments.prior_b")
+    # The switches one under another (side by side in narrow columns their labels
+    # were cut off).
+    switches = row[2].container()
+    rank = switches.toggle("Mann-Whitney", True, key="experiments.rank")
+    boot = switches.toggle("Bootstrap interval", False, key="experiments.bootstrap")
+    seq = switches.toggle("Sequential p", False, key="experiments.sequential",
+                          help="Sequential (always-valid) p-value, mixture SPRT, for "
+                               "people who look at results before the planned end.")
     weights = parse_numbers(split, "The planned split")
     return ExperimentSpec(variant_col=variant, control=control, layout=layout, alpha=alpha,
                           alternative=alternative, correction=correction, family=family,
@@ -246,28 +282,93 @@ def _settings(variant, control, layout, extra, split: str = "") -> ExperimentSpe
                           sequential=seq, **extra)
 
 
-def verdict(analysis) -> None:
-    """The sentences with their alarms (sample ratio mismatch, too few users) inside."""
+def timing_notice(timing: RuleTiming | None) -> None:
+    """Whether the rule's test was recorded while the rule existed."""
+    if timing is None:
+        return
+    if timing.status == "before":
+        st.warning(inert(timing.message), icon=":material/history:")
+    elif timing.status == "ok":
+        st.caption(f":material/schedule: {inert(timing.message)}")
+    else:
+        st.info(inert(timing.message), icon=":material/schedule:")
+
+
+def sample_ratio_banner(analysis) -> None:
+    """The sample-ratio alarm (an error, among the alarms) or one quiet line."""
+    line = sample_ratio_line(analysis)
+    if not line.alarm:
+        st.caption(f":material/balance: {inert(line.text)}")
+
+
+def _value_caption(name: str, users: int, ci: tuple[float, float], kind: str,
+                   how: str, level: str) -> str:
+    return (f"{inert(name)} · {users:,} users  \n{level} {inert(how)} interval "
+            f"{interval_text(ci, kind)}")
+
+
+def result_card(row: ResultRow, sentence: str, alpha: float, index: int) -> None:
+    """One results row: the verdict badge and sentence, each arm's value with its
+    interval, the difference drawn, the p-value next to the chance to beat control and
+    the smallest change this test could detect."""
+    level = f"{(1 - alpha) * 100:g} %"
+    with st.container(border=True):
+        st.markdown(f":{row.colour}-badge[{row.icon} {row.badge}] {inert(sentence)}")
+        cols = st.columns(3)
+        cols[0].metric("Control", value_text(row.control_value, row.kind))
+        cols[0].caption(_value_caption(row.control, row.control_n, row.control_ci, row.kind,
+                                       row.value_interval, level))
+        cols[1].metric("Variant", value_text(row.variant_value, row.kind))
+        cols[1].caption(_value_caption(row.variant, row.variant_n, row.variant_ci, row.kind,
+                                       row.value_interval, level))
+        cols[2].metric("Difference", value_text(row.difference, row.kind, difference=True))
+        lift = (f" · {fmt_pct(row.relative_lift)} relative"
+                if row.relative_lift == row.relative_lift else "")
+        cols[2].caption(f"{level} interval {interval_text(row.difference_ci, row.kind, True)}"
+                        f"{lift}" + ("  \nCUPED-adjusted" if row.cuped else ""))
+        st.plotly_chart(charts.results_row_chart([row], alpha),
+                        key=f"experiments.result.{index}", config={"displayModeBar": False})
+        cols = st.columns(3)
+        cols[0].metric(row.p_name[0].upper() + row.p_name[1:],
+                       "n/a" if row.p_value != row.p_value else
+                       "< 0.001" if row.p_value < 0.001 else f"{row.p_value:.3f}",
+                       help=f"Unadjusted {fmt_p(row.raw_p_value)}." if row.p_name != "p"
+                       else None)
+        cols[1].metric("Chance to beat control",
+                       "n/a" if row.chance_to_beat is None
+                       else f"{row.chance_to_beat * 100:.1f} %",
+                       help="P(variant better than control"
+                            f"{'' if row.higher_is_better else ', lower is better'}): "
+                            f"{row.chance_convention}.")
+        d = row.detectable
+        cols[2].metric("Detectable change",
+                       row.detectable_size(),
+                       help=None if d is None else f"{d.power:.0%} power at α = {alpha:g}; "
+                                                   f"{d.convention}.")
+        if row.disagreement:
+            st.caption(f":material/help: {inert(row.disagreement)}")
+        verdict_word = {"win": "a win", "loss": "a loss", "inconclusive": "inconclusive",
+                        "doubtful": f"a {row.direction} in doubt"}[row.status]
+        caveats = "".join(f" {inert(c[0].upper() + c[1:])}." for c in row.caveats)
+        st.caption(f"**Verdict: {verdict_word}** — {inert(row.detectable_text())}."
+                   f"{caveats}" + "".join(f" {inert(n[0].upper() + n[1:])}."
+                                            for n in row.notes))
+
+
+def verdict(analysis, rows: list[ResultRow], timing: RuleTiming | None) -> None:
+    """The alarms (sample ratio mismatch, too few users), the rule's timing, then one
+    results row per metric x variant."""
     st.subheader("Verdict")
     for alarm in analysis.alarms:
         st.error(inert(alarm.message), icon=":material/report:")
-    for row, text in zip(analysis.comparisons, analysis.sentences, strict=True):
-        icon = (":material/warning:" if row.significant and (analysis.srm_alarm
-                                                             or not row.estimable)
-                else ":material/check_circle:" if row.significant
-                else ":material/radio_button_unchecked:")
-        st.markdown(f"{icon} {inert(text)}")
+    sample_ratio_banner(analysis)
+    timing_notice(timing)
+    sentences = [timing.sentence(t) if timing else t for t in analysis.sentences]
+    for i, (row, text) in enumerate(zip(rows, sentences, strict=True)):
+        result_card(row, text, analysis.spec.alpha, i)
     if analysis.control_choice:
         st.caption(f"{inert(analysis.control_choice.text)}; change it under *Columns and "
                    "settings*.")
-    cols = st.columns(len(analysis.variants) + 1)
-    for col, name, users in zip(cols, analysis.variants, analysis.users, strict=False):
-        col.metric(f"Users · {inert(name)}", f"{users:,}")
-    cols[-1].metric("Sample ratio p", f"{analysis.srm.p_value:.3g}",
-                    delta="mismatch: do not trust" if analysis.srm_alarm else None,
-                    delta_color="inverse",
-                    help="Chi-square goodness of fit against the planned split; below "
-                         "0.001 the split is broken.")
 
 
 def frequentist(analysis) -> None:
@@ -318,7 +419,24 @@ def bayesian(analysis) -> None:
                         key=f"experiments.posterior.{metric}")
 
 
-def per_segment(analysis, note: str) -> None:
+def _segment_columns(kind: str, noun: str) -> dict:
+    """Column formats of one metric's per-segment table (rates in %, differences in pp)."""
+    pct, pp = ("%.1f %%", "%+.2f pp") if kind == "conversion" else ("localized",) * 2
+    number = st.column_config.NumberColumn
+    return {SEGMENT_HEADERS["segment"]: st.column_config.TextColumn(noun.capitalize()),
+            SEGMENT_HEADERS["control_n"]: number(format="localized"),
+            SEGMENT_HEADERS["treatment_n"]: number(format="localized"),
+            SEGMENT_HEADERS["control_value"]: number(format=pct),
+            SEGMENT_HEADERS["treatment_value"]: number(format=pct),
+            SEGMENT_HEADERS["difference"]: number(format=pp),
+            SEGMENT_HEADERS["ci_low"]: number(format=pp),
+            SEGMENT_HEADERS["ci_high"]: number(format=pp),
+            SEGMENT_HEADERS["relative_lift"]: number(format="%+.1f %%"),
+            SEGMENT_HEADERS["p_value"]: number(format="%.3g"),
+            SEGMENT_HEADERS["p_adjusted"]: number(format="%.3g")}
+
+
+def per_segment(analysis, note: str, lower: list[str]) -> None:
     if analysis.segments is None:
         if note:
             st.info(inert(note), icon=":material/hub:")
@@ -329,9 +447,34 @@ def per_segment(analysis, note: str) -> None:
         else:
             st.info("Choose *Persona* (or another column) under *Break down by*.")
         return
-    st.caption(f"By **{inert(analysis.segment_column)}**; p-values corrected per metric over "
-               f"every segment and variant ({analysis.spec.correction}). {note}")
-    st.dataframe(analysis.segments, hide_index=True, key="experiments.segments")
+    noun = "persona" if analysis.segment_column == "persona" else "segment"
+    panels = segment_panels(analysis, lower, noun)
+    st.caption(f"By **{inert(analysis.segment_column)}**; differences are treatment minus "
+               "control, unadjusted (no CUPED) so that each "
+               f"{noun} and the total compare like for like; colours and significance use "
+               f"p-values corrected per metric over every {noun} and variant "
+               f"({CORRECTION_NAMES[analysis.spec.correction]} correction). {inert(note)}")
+    for panel in panels:
+        icon = (":material/warning:" if panel.sentence.startswith("Simpson")
+                else ":material/check:" if panel.sentence.startswith("Every")
+                else ":material/info:")
+        st.markdown(f"{icon} **{inert(panel.label)} · {inert(panel.variant)}:** "
+                    f"{inert(panel.sentence)}")
+    if panels:
+        st.plotly_chart(charts.segment_forest(panels, analysis.spec.alpha, noun),
+                        key="experiments.segment_forest")
+    with st.expander(f"Every number per {noun}", icon=":material/table:"):
+        for i, panel in enumerate(panels):
+            table = panel.rows.drop(columns=["metric", "variant", "direction"]).copy()
+            if panel.kind == "conversion":
+                for col in ["control_value", "treatment_value", "difference", "ci_low",
+                            "ci_high"]:
+                    table[col] = table[col] * 100
+            table["relative_lift"] = table["relative_lift"] * 100
+            st.caption(f"**{inert(panel.label)} · {inert(panel.variant)}**")
+            st.dataframe(table.rename(columns=SEGMENT_HEADERS), hide_index=True,
+                         column_config=_segment_columns(panel.kind, noun),
+                         key=f"experiments.segments.{i}")
 
 
 def over_time(analysis) -> None:
@@ -388,24 +531,36 @@ def planning(analysis) -> None:
 
 
 with shows_errors():
-    spec, frame, join_note = columns_and_settings(frame)
+    spec, frame, join_note, rule_test, lower = columns_and_settings(frame)
     # Persona labels and rule hold-outs joined above change with the clusters and rules,
     # not with the stored table: the cache key follows both.
     version = ui.analysis_version(ws)
     spec_json = json.dumps(spec.to_dict(), sort_keys=True)
     with st.spinner("Analysing..."):
         analysis = ui.analysed(version, spec_json, frame)
+    timing = None
+    if rule_test is not None:
+        timing = rule_timing(frame[spec.ts_col] if spec.ts_col in frame.columns else None,
+                             rule_test.since, rule_test.rule)
+    rows = results_rows(analysis, lower, [timing.caveat] if timing and timing.caveat else [])
+    # The report keeps its keys; the results rows and the rule's timing are added, and
+    # outcomes recorded before the rule turn the sentences and alarms into a warning.
     summary = analysis.summary()
+    if timing is not None and timing.caveat:
+        summary["sentences"] = [timing.sentence(t) for t in summary["sentences"]]
+        summary["alarms"] = [*summary["alarms"], timing.notice().to_dict()]
+    summary |= {"results": summary_records(rows),
+                "rule_timing": None if timing is None else timing.notice().to_dict()}
     actions.record_experiment_analysis(ws, spec, summary)
     # Errors (the alarms) are drawn inside the verdict, next to what they qualify.
     show_notices([n for n in analysis.notices if n.level != "error"], infos="caption")
-    verdict(analysis)
+    verdict(analysis, rows, timing)
     st.caption("Conventions: " + " · ".join(map(inert, analysis.conventions)))
     view = st.segmented_control("View", ["Frequentist", "Bayesian", "Per persona",
                                          "Over time", "Planning"], default="Frequentist",
                                 key="experiments.view") or "Frequentist"
     {"Frequentist": frequentist, "Bayesian": bayesian, "Over time": over_time,
-     "Planning": planning}.get(view, lambda a: per_segment(a, join_note))(analysis)
+     "Planning": planning}.get(view, lambda a: per_segment(a, join_note, lower))(analysis)
     table = analysis.table()
     download_button("Download results (CSV)", key="experiments.download",
                     version=frame_version(table), build=lambda: safe_csv_bytes(table, index=False),

@@ -85,7 +85,7 @@ def _rule_tests(version: str, _ws) -> dict:
     from ui.rules import rule_context, stored_rules
 
     rule_set = stored_rules(_ws)
-    tested = {r.id: (r.name, r.action.holdout_percent / 100) for r in rule_set.rules
+    tested = {r.id: (r.name, r.action.holdout_percent / 100, r.since) for r in rule_set.rules
               if r.enabled and r.action.holdout_percent > 0}
     if not tested:
         return {}

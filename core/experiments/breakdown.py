@@ -109,6 +109,91 @@ def simpson_notices(pooled: dict[tuple[str, str], float], table: pd.DataFrame,
     return notices
 
 
+#: Below this p-value the segments' shares differ between the variants by more than
+#: chance (the sample-ratio alarm's threshold, applied to the mix of segments).
+MIX_ALARM_P = 0.001
+#: Segments named in a sentence at most (the rest are counted).
+MAX_NAMED = 3
+
+
+def mix_p_value(part: pd.DataFrame) -> float:
+    """Chi-square test of independence of segment and variant on the users of one
+    metric x treatment of :func:`segment_table` (NaN with fewer than two segments)."""
+    from scipy.stats import chi2_contingency
+
+    counts = part[["control_n", "treatment_n"]].to_numpy(float)
+    counts = counts[counts.sum(axis=1) > 0]
+    if len(counts) < 2 or (counts.sum(axis=0) == 0).any():
+        return float("nan")
+    return float(chi2_contingency(counts, correction=False).pvalue)
+
+
+def _names(values) -> str:
+    names = [f"'{v}'" for v in values]
+    if len(names) > MAX_NAMED:
+        names = [*names[:MAX_NAMED], f"{len(names) - MAX_NAMED} more"]
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+
+
+def simpson_sentence(pooled_difference: float, part: pd.DataFrame, label: str,
+                     noun: str = "segment") -> str:
+    """Simpson's check in words: do the segments move the way the total does?
+
+    Parameters
+    ----------
+    pooled_difference : float
+        The total's difference (treatment minus control), unadjusted like the segments'.
+    part : DataFrame
+        The rows of :func:`segment_table` for one metric and one treatment.
+    label : str
+        The metric in words ("conversion", "mean revenue").
+    noun : str
+        What a segment is called ("persona").
+    """
+    plural = f"{noun}s"
+    rated = part[part["difference"].notna()]
+    if rated.empty:
+        return f"No {noun} has enough users to estimate an effect on {label}."
+    n = len(rated)
+    signs = np.sign(rated["difference"].to_numpy())
+    if pooled_difference == 0 or not np.isfinite(pooled_difference):
+        up = int((signs > 0).sum())
+        return f"The total {label} does not move; it rises in {up} of {n} {plural}."
+    total = "rises" if pooled_difference > 0 else "falls"
+    against = rated[signs == -np.sign(pooled_difference)]
+    k = len(against)
+    if k == 0:
+        return (f"Every {noun} moves the same way as the total: {label} {total} in "
+                f"{'both' if n == 2 else 'all'} {n} {plural}." if n > 1 else
+                f"The only {noun} with an estimate moves the same way as the total.")
+    other = "fall" if pooled_difference > 0 else "rise"
+    mix = mix_p_value(part)
+    mix_differs = np.isfinite(mix) and mix < MIX_ALARM_P
+    mix_text = (f" (χ² test of the mix p {'< 0.001' if mix < 0.001 else f'= {mix:.3f}'})"
+                if np.isfinite(mix) else "")
+    if k == n and n > 1:
+        return (f"Simpson's paradox: the total {label} {total} while every one of the {n} "
+                f"{plural} {other}s — the mix of {plural} differs between variants"
+                f"{mix_text}; trust the per-{noun} results and check the randomisation.")
+    if k > n / 2:
+        if mix_differs:
+            return (f"Simpson's paradox: the total {label} {total} while {k} of {n} "
+                    f"{plural} {other} — the mix of {plural} differs between variants"
+                    f"{mix_text}; trust the per-{noun} results and check the "
+                    "randomisation.")
+        return (f"The total {label} {total} while {k} of {n} {plural} {other}: the "
+                f"{plural} that move with the total are larger or move more. The mix of "
+                f"{plural} is the same in both variants{mix_text}, so this is not "
+                "Simpson's paradox.")
+    significant = against[against["significant"].astype(bool)]
+    how = (f"; {_names(significant['segment'])} significantly so after correction"
+           if len(significant) else ", not significantly" if k == 1
+           else ", none of them significantly")
+    verb = "moves" if k == 1 else "move"
+    return (f"{n - k} of {n} {plural} move the same way as the total ({label} "
+            f"{total}); {_names(against['segment'])} {verb} the other way{how}.")
+
+
 def timeline(arm: ArmStats, ts: pd.Series, names: list[str], spec: ExperimentSpec
              ) -> tuple[pd.DataFrame, list[Notice]]:
     """Cumulative value per variant and day, with the fixed-horizon and the sequential

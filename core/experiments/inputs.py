@@ -466,6 +466,10 @@ class RuleTest:
 
     groups: pd.Series
     holdout_share: float
+    #: When the rule's current version was saved (ISO 8601, UTC); None when unknown.
+    since: str | None = None
+    #: The rule's name, for messages.
+    rule: str = ""
 
     def planned_split(self) -> str:
         """Weights in the page's order: control ("holdout") first, then "treatment"."""
@@ -473,7 +477,7 @@ class RuleTest:
 
 
 def rule_test_groups(matched: pd.DataFrame, held_out: pd.DataFrame,
-                     rules: dict[str, tuple[str, float]]) -> dict[str, RuleTest]:
+                     rules: dict[str, tuple]) -> dict[str, RuleTest]:
     """The test groups of each rule with a hold-out: who saw it and who was held out.
 
     Parameters
@@ -482,7 +486,9 @@ def rule_test_groups(matched: pd.DataFrame, held_out: pd.DataFrame,
         Users × rule id booleans from the rule simulation (held out = matched and drawn
         into the rule's hold-out).
     rules : dict
-        Rule id -> (rule name, hold-out share in [0, 1]) for the rules with a hold-out.
+        Rule id -> (rule name, hold-out share in [0, 1]) for the rules with a hold-out,
+        optionally with a third item: when the rule's current version was saved (ISO
+        8601, UTC, or None when unknown).
 
     Returns
     -------
@@ -491,10 +497,11 @@ def rule_test_groups(matched: pd.DataFrame, held_out: pd.DataFrame,
         "treatment" (user id index) for the users the rule reaches; the others are absent.
     """
     tests = {}
-    for rule_id, (name, share) in rules.items():
+    for rule_id, (name, share, *since) in rules.items():
         reached = matched[rule_id].to_numpy(bool)
         held = held_out[rule_id].to_numpy(bool)[reached]
         groups = pd.Series(np.where(held, "holdout", "treatment"),
                            index=matched.index[reached].astype(str))
-        tests[f"Rule test: {name}"] = RuleTest(groups, share)
+        tests[f"Rule test: {name}"] = RuleTest(groups, share, since[0] if since else None,
+                                               name)
     return tests

@@ -66,12 +66,17 @@ def condition_from_json(data: dict[str, Any]) -> Condition:
 
 def rule_to_json(rule: Rule) -> dict[str, Any]:
     a = rule.action
-    return {"id": rule.id, "name": rule.name, "enabled": rule.enabled,
+    data = {"id": rule.id, "name": rule.name, "enabled": rule.enabled,
             "description": rule.description, "text": format_rule(rule.condition, a),
             "condition": condition_to_json(rule.condition),
             "action": {"module": a.module, "slot": a.slot, "priority": a.priority,
                        "cap": {"count": a.cap, "per": a.cap_unit},
                        "holdout_percent": a.holdout_percent}}
+    # Written only when known: files of rules saved before the times were recorded
+    # stay as they were.
+    data.update({key: value for key, value in (("created_at", rule.created_at),
+                                               ("changed_at", rule.changed_at)) if value})
+    return data
 
 
 def rule_set_to_json(rule_set: RuleSet, exported: str | None = None) -> dict[str, Any]:
@@ -117,7 +122,8 @@ def rule_set_from_json(data: Any) -> RuleSet:
                         cap["per"], float(a.get("holdout_percent", 0)))
         rules.append(Rule(item["id"], item["name"], condition_from_json(item["condition"]),
                           action, bool(item.get("enabled", True)),
-                          str(item.get("description", ""))))
+                          str(item.get("description", "")), item.get("created_at"),
+                          item.get("changed_at")))
     settings = ServeSettings(**data.get("settings", {}))
     settings.validate()
     return RuleSet(rules_from_list(rules), settings)

@@ -6,7 +6,7 @@ See :mod:`core.rules` for how rules are evaluated and how conflicts resolve.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Literal, Union
 
 from core.common.errors import ConfigError
@@ -124,6 +124,16 @@ class Rule:
     action: Action
     enabled: bool = True
     description: str = ""
+    #: When the rule was first saved in the workspace, and when its condition or action
+    #: last changed (ISO 8601, UTC); None when unknown (rules saved before the app
+    #: recorded these times). Set by :func:`stamp_times` when rules are stored.
+    created_at: str | None = None
+    changed_at: str | None = None
+
+    @property
+    def since(self) -> str | None:
+        """When the rule's current condition and action were saved, or None."""
+        return self.changed_at or self.created_at
 
 
 @dataclass(frozen=True)
@@ -194,6 +204,29 @@ def slugify(name: str, taken: set[str] | frozenset[str] = frozenset()) -> str:
     while candidate in taken:
         candidate, n = f"{base}_{n}", n + 1
     return candidate
+
+
+def stamp_times(previous: RuleSet, current: RuleSet, now: str) -> RuleSet:
+    """``current`` with each rule's creation and change times carried over or set.
+
+    A rule whose id is new gets ``created_at = now`` (unless it already has one, e.g.
+    from an imported file); a rule whose condition or action differ from the stored one
+    of the same id keeps its ``created_at`` and gets ``changed_at = now``; otherwise
+    (renamed, switched on or off, reordered) the stored times are kept, None included.
+    """
+    before = {r.id: r for r in previous.rules}
+    stamped = []
+    for rule in current.rules:
+        old = before.get(rule.id)
+        if old is None:
+            created, changed = rule.created_at or now, rule.changed_at
+        elif (old.condition, old.action) != (rule.condition, rule.action):
+            created, changed = old.created_at or rule.created_at, now
+        else:
+            created = old.created_at or rule.created_at
+            changed = old.changed_at or rule.changed_at
+        stamped.append(replace(rule, created_at=created, changed_at=changed))
+    return RuleSet(stamped, current.settings)
 
 
 def rules_from_list(rules: list[Rule]) -> list[Rule]:

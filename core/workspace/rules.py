@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from core.common.notices import Notice
 from core.features.signals import SIGNAL_DEFINITIONS, behavior_signals, data_now
 from core.rules import RuleContext, RuleSet, WindowCount, build_context, event_names, with_counts
+from core.rules.model import stamp_times
 from core.workspace.actions import require_features
 from core.workspace.segments import workspace_segments
 from core.workspace.store import Workspace
@@ -41,7 +44,10 @@ def context_from_workspace(ws: Workspace, counts: list[WindowCount] = ()) -> Rul
 
 
 def store_rules(ws: Workspace, rule_set: RuleSet) -> None:
-    """Keep the rules of the Rules page in the workspace and save it."""
-    ws.rules.rule_set = rule_set
+    """Keep the rules of the Rules page in the workspace and save it; new rules get
+    their creation time and changed ones their change time (:func:`stamp_times`), which
+    the Experiments page compares with the outcomes of a rule's test."""
+    now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    ws.rules.rule_set = stamp_times(ws.rules.rule_set, rule_set, now)
     ws.changed("rules")
     ws.save()
