@@ -396,7 +396,15 @@ def frequentist(analysis) -> None:
             parts.append(f"sequential (always-valid) {fmt_p(r.sequential_p)}")
         st.caption(f"{inert(metric_label(r.metric, r.kind))} · {inert(r.variant)}: "
                    + "; ".join(parts))
-    st.dataframe(analysis.arms, hide_index=True, key="experiments.arms")
+    st.dataframe(analysis.arms, hide_index=True, key="experiments.arms", column_config={
+        "metric": "Metric", "kind": "Kind", "variant": "Variant",
+        "users": st.column_config.NumberColumn("Users", format="localized"),
+        "total": st.column_config.NumberColumn("Total", format="localized"),
+        "value": st.column_config.NumberColumn("Rate or mean", format="%.4g"),
+        "sd": st.column_config.NumberColumn("Standard deviation", format="%.4g"),
+        "ci_low": st.column_config.NumberColumn("Interval low", format="%.4g"),
+        "ci_high": st.column_config.NumberColumn("Interval high", format="%.4g"),
+        "interval": "Interval"})
 
 
 def bayesian(analysis) -> None:
