@@ -8,17 +8,30 @@ import streamlit as st
 
 from core.common.style import esc
 from core.personas.profiles import standardised_difference
-from core.segment import algorithms, charts
+from core.segment import algorithms, charts, run_charts
 from core.segment.clustering import (
+    JACCARD_HIGHLY_STABLE,
+    JACCARD_STABLE,
+    JACCARD_UNSTABLE,
     MAX_EXACT_ROWS,
     MINIBATCH_SUGGESTED_ABOVE,
     ClusterConfig,
+    jaccard_verdict,
     k_distance,
 )
+from core.segment.labels import sorted_labels
 from core.segment.preprocess import PreprocessConfig, suggest_log
+from core.segment.runs import (
+    MAX_RUNS,
+    SILHOUETTE_SAMPLE,
+    ClusterRun,
+    current_run_number,
+    describe,
+    settings_changes,
+)
 from core.workspace import actions
 from core.workspace.segments import segment_memberships
-from ui.cache import features_version, preprocessed
+from ui.cache import features_version, preprocessed, run_comparison
 from ui.errors import show_notices, shows_errors
 from ui.progress import progress_bar
 from ui.state import require_features, workspace
@@ -31,6 +44,39 @@ st.caption("Find the groups the data suggests: prepare the features, compare k, 
 
 features = require_features(ws)
 numeric = [c for c in features.columns if pd.api.types.is_numeric_dtype(features[c])]
+
+
+def settings_state(pre: PreprocessConfig, config: ClusterConfig) -> dict:
+    """The widget values that show these settings (keys of the widgets below)."""
+    chosen = [f for f in pre.features if f in numeric]
+    return {
+        "cluster.features": chosen,
+        "cluster.log": [f for f in pre.log_features if f in chosen],
+        "cluster.missing": pre.missing, "cluster.outliers": pre.outlier_method,
+        f"cluster.threshold.{pre.outlier_method}": float(pre.threshold),
+        "cluster.action": pre.outlier_action, "cluster.scaling": pre.scaling,
+        "cluster.pca": pre.pca,
+        "cluster.pca_n": max(1, min(int(pre.pca_components), max(1, len(chosen)))),
+        "cluster.pca_var": float(pre.pca_variance),
+        "cluster.algorithm": config.algorithm, "cluster.k": int(config.k),
+        "cluster.linkage": config.linkage, "cluster.eps": float(config.eps),
+        "cluster.min_samples": int(config.min_samples),
+        "cluster.min_cluster_size": int(config.min_cluster_size),
+        "cluster.seed": int(config.random_state),
+    }
+
+
+def use_settings(pre: PreprocessConfig, config: ClusterConfig) -> None:
+    """Put a run's settings into the widgets (a button callback, before the next run)."""
+    st.session_state.update(settings_state(pre, config))
+
+
+# The widgets start from the settings of the clustering shown, so the page opens up to
+# date; the features and log lists take theirs from the saved clustering below.
+if ws.clustering is not None:
+    for _key, _value in settings_state(ws.clustering.preprocess, ws.clustering.config).items():
+        if _key not in ("cluster.features", "cluster.log"):
+            st.session_state.setdefault(_key, _value)
 
 
 def preprocessing_settings() -> PreprocessConfig:
@@ -138,7 +184,7 @@ PARAMETER_INPUTS = {
 }
 
 
-def fit_section(pre: PreprocessConfig) -> None:
+def fit_section(pre: PreprocessConfig) -> ClusterConfig:
     st.subheader("Fit")
     n = len(features)
     cols = st.columns(4)
@@ -161,12 +207,15 @@ def fit_section(pre: PreprocessConfig) -> None:
     if spec.sampled and n > MAX_EXACT_ROWS:
         st.caption(f"{spec.label} will run on a stratified sample of "
                    f"{MAX_EXACT_ROWS:,} of {n:,} users; the rest are assigned afterwards.")
+    shown = ClusterConfig(algorithm=algorithm, random_state=seed, **params)
     if st.button("Cluster", type="primary", key="cluster.fit", icon=":material/hub:"):
         update, close = progress_bar("Clustering")
         with shows_errors():
-            actions.cluster_into(ws, pre, ClusterConfig(algorithm=algorithm,
-                                                         random_state=seed, **params), update)
+            actions.cluster_into(ws, pre, shown, update)
+            # The new run joins the comparison below, with the two before it.
+            st.session_state["cluster.compare_runs"] = [r.name for r in ws.runs[-3:]]
         close()
+    return shown
 
 
 def k_distance_plot(pre: PreprocessConfig, k: int) -> None:
@@ -199,13 +248,29 @@ def cross_table(clusters: pd.DataFrame) -> None:
     st.dataframe(table, width="stretch")
 
 
-def results_section() -> None:
+def out_of_date(pre: PreprocessConfig, shown: ClusterConfig) -> list[str]:
+    """The settings on screen that differ from those of the clustering shown."""
+    section = ws.clustering
+    return settings_changes(pre, shown, section.preprocess, section.config)
+
+
+def results_section(pre: PreprocessConfig, shown: ClusterConfig) -> None:
     clusters, section = ws.clusters, ws.clustering
     if clusters is None or section is None:
         st.info("No clusters yet: choose the settings above and press **Cluster**.")
         return
     report = section.report
+    changes = out_of_date(pre, shown)
     st.subheader(f"{algorithms.label(section.config.algorithm)}: {section.n_clusters} clusters")
+    if changes:
+        st.warning(f"These results are from {inert(describe(section.config))}; the settings "
+                   f"above have changed ({inert('; '.join(changes))}): press **Cluster** to "
+                   "update. The charts below are faded until then.",
+                   icon=":material/update:")
+
+    def draw(fig):
+        return run_charts.out_of_date(fig) if changes else fig
+
     cols = st.columns(4)
     cols[0].metric("Users clustered", f"{report.users_out:,}", border=True)
     cols[1].metric("Excluded", f"{report.excluded_missing + report.excluded_outliers:,}",
@@ -216,13 +281,16 @@ def results_section() -> None:
                    help="Values beyond the outlier bounds, counted per feature below.")
     show_notices(section.notices)
     left, right = st.columns([2, 3])
-    left.plotly_chart(charts.cluster_sizes(clusters["cluster"]), key="cluster.chart.sizes")
+    left.plotly_chart(draw(charts.cluster_sizes(clusters["cluster"])), key="cluster.chart.sizes")
     chosen = list(section.preprocess.features)
     # The same standardised difference as the persona cards, so both pages agree.
     profile = standardised_difference(features.loc[clusters.index, chosen].astype(float),
                                       clusters["cluster"])
-    right.plotly_chart(charts.profile_heatmap(profile.rename(index=esc, columns=esc)),
+    right.plotly_chart(draw(charts.profile_heatmap(profile.rename(index=esc, columns=esc))),
                        key="cluster.chart.profile")
+    if changes:
+        st.caption(f":grey[Faded: results of {inert(describe(section.config))}, not of the "
+                   "settings above.]")
     with st.expander("Preprocessing report"):
         rows = pd.DataFrame({
             "Feature": chosen,
@@ -237,11 +305,21 @@ def results_section() -> None:
             share = pd.Series(report.explained_variance).cumsum()
             st.caption("Cumulative explained variance by component: "
                        + ", ".join(f"PC{i + 1} {v:.0%}" for i, v in share.items()))
-    stability_section()
+    stability_section(draw)
     cross_table(clusters)
 
 
-def stability_section() -> None:
+def shown_run() -> ClusterRun | None:
+    """The run the clustering shown comes from."""
+    section = ws.clustering
+    if section is None or ws.clusters is None:
+        return None
+    number = current_run_number(ws.runs, section.preprocess, section.config, len(ws.clusters))
+    return next((r for r in ws.runs if r.number == number), None)
+
+
+def stability_section(draw) -> None:
+    st.markdown("**Stability**")
     if ws.clustering.config.algorithm not in algorithms.with_k():
         st.caption("Stability by refitting is measured for "
                    + ", ".join(algorithms.label(a) for a in algorithms.with_k()) + ".")
@@ -255,19 +333,109 @@ def stability_section() -> None:
             actions.stability_into(ws, int(runs), update)
         close()
     s = ws.clustering.stability
-    if s:
-        text = (f"Adjusted Rand index between {s.runs} bootstrap refits and this "
-                f"clustering: **{s.mean:.2f} ± {s.sd:.2f}** (1 = identical).")
-        if s.unstable:
-            cols[1].warning(text + " Below 0.75: these clusters are not stable; try another "
-                            "k, other features or another algorithm.", icon=":material/warning:")
-        else:
-            cols[1].success(text + " Stable.", icon=":material/check_circle:")
+    if not s:
+        cols[1].caption("Refits the clustering on bootstrap samples of the users: overall "
+                        "agreement (adjusted Rand index) and each cluster's stability "
+                        "(Hennig's clusterwise Jaccard, as in R's fpc::clusterboot).")
+        return
+    text = (f"Adjusted Rand index between {s.runs} bootstrap refits and this "
+            f"clustering: **{s.mean:.2f} ± {s.sd:.2f}** (1 = identical).")
+    if s.unstable:
+        cols[1].warning(text + " Below 0.75: these clusters are not stable; try another "
+                        "k, other features or another algorithm.", icon=":material/warning:")
+    else:
+        cols[1].success(text + " Stable.", icon=":material/check_circle:")
+    run = shown_run()
+    if run is None or not run.cluster_stability:
+        return
+    values = pd.Series(run.cluster_stability, dtype=float)
+    left, right = st.columns([1.1, 1])
+    left.plotly_chart(draw(run_charts.cluster_stability(values)),
+                      key="cluster.chart.cluster_stability")
+    order = sorted_labels(values.index)
+    names = ws.personas.names if ws.personas.is_for(ws.clusters) else {}
+    table = pd.DataFrame({  # the persona last: the numbers stay in view when it is long
+        "Cluster": order,
+        "Mean Jaccard": [values[c] for c in order],
+        "Reading": [jaccard_verdict(values[c]) for c in order],
+        "Persona": [names.get(c, "") for c in order],
+    })
+    if not any(table["Persona"]):
+        table = table.drop(columns="Persona")
+    right.dataframe(table, hide_index=True, width="stretch", column_config={
+        "Mean Jaccard": st.column_config.NumberColumn(format="%.2f")})
+    right.caption(
+        f"Hennig's clusterwise stability, as in R's fpc::clusterboot: on each of the "
+        f"{s.runs} bootstrap samples, each cluster is matched with the most similar "
+        "cluster of the refit (largest Jaccard index); the mean over the refits is its "
+        f"stability. Below {JACCARD_UNSTABLE:g} unstable, above {JACCARD_STABLE:g} stable, "
+        f"above {JACCARD_HIGHLY_STABLE:g} highly stable.")
+
+
+def runs_section() -> None:
+    st.subheader("Runs")
+    runs = ws.runs
+    if not runs:
+        st.caption("Every fit is kept here as a run, to compare settings side by side.")
+        return
+    st.caption(f"Every fit is kept as a run: the last {MAX_RUNS} are kept. Silhouette is "
+               f"measured on a random sample of {SILHOUETTE_SAMPLE:,} users when a run has "
+               "more; Davies-Bouldin on every user (noise left out of both). Agreement "
+               "between runs is the adjusted Rand index on the users both clustered "
+               "(1 = the same clusters, about 0 = chance).")
+    current = shown_run()
+    key = ws.version("features") + ":" + ",".join(f"{r.number}/{r.stability}" for r in runs)
+    comparison = run_comparison(key, runs, features.index,
+                                None if current is None else current.number)
+    integers = ("Features", "Users", "Clusters", "Noise", "Largest cluster",
+                "Smallest cluster")
+    config = {c: st.column_config.NumberColumn(format="localized") for c in integers}
+    config.update({c: st.column_config.NumberColumn(format="%.3f") for c in (
+        "Silhouette", "Davies-Bouldin", "Stability (ARI)", "Least stable cluster",
+        "Agreement with shown run")})
+    config["Settings"] = st.column_config.TextColumn(width="medium")
+    # What tells runs apart first; counts and the time after.
+    first = ["Run", "Settings", "Clusters", "Silhouette", "Davies-Bouldin",
+             "Stability (ARI)", "Least stable cluster",
+             "Agreement with shown run"]
+    table = comparison.table
+    table = table[[c for c in first if c in table] + [c for c in table if c not in first]]
+    st.dataframe(table.iloc[::-1], hide_index=True, width="stretch",
+                 column_config=config, key="cluster.runs_table")
+    names = [r.name for r in runs]
+    chosen = [n for n in st.session_state.get("cluster.compare_runs", names[-3:])
+              if n in names]
+    st.session_state["cluster.compare_runs"] = chosen
+    picked = st.multiselect("Compare runs", names, key="cluster.compare_runs",
+                            help="Two or more runs: their cluster sizes and how far they "
+                                 "agree on who is clustered together.")
+    if len(picked) < 2:
+        st.caption("Choose two or more runs to compare them.")
+    else:
+        left, right = st.columns([1, 1])
+        sizes = comparison.sizes[comparison.sizes["Run"].isin(picked)]
+        order = {n: i for i, n in enumerate(picked)}
+        sizes = sizes.sort_values("Run", key=lambda c: c.map(order), kind="stable")
+        left.plotly_chart(run_charts.run_sizes(sizes), key="cluster.chart.run_sizes")
+        right.plotly_chart(run_charts.ari_heatmap(comparison.ari.loc[picked, picked],
+                                                  comparison.common.loc[picked, picked]),
+                           key="cluster.chart.run_ari")
+    with st.container(horizontal=True, vertical_alignment="bottom"):
+        restore = st.selectbox("Fit again with the settings of", names[::-1],
+                               key="cluster.restore_run", width=260,
+                               help="Puts that run's settings into the widgets above; "
+                                    "press Cluster to fit it again (same seed, same "
+                                    "clusters).")
+        run = next(r for r in runs if r.name == restore)
+        st.button("Use these settings", key="cluster.use_run", icon=":material/restore:",
+                  on_click=use_settings, args=(run.preprocess_config, run.cluster_config))
 
 
 pre_config = preprocessing_settings()
 sweep_section(pre_config)
 st.divider()
-fit_section(pre_config)
+shown_config = fit_section(pre_config)
 st.divider()
-results_section()
+results_section(pre_config, shown_config)
+st.divider()
+runs_section()

@@ -6,14 +6,15 @@ import pandas as pd
 import streamlit as st
 
 from core.personas import charts as persona_charts
-from core.personas.migration import DEFAULT_WINDOW_DAYS, Migration
-from core.personas.state import EDITABLE, MAX_NAME_LENGTH
+from core.personas.migration import DEFAULT_WINDOW_DAYS, NOT_ACTIVE, NOT_PRESENT, Migration
+from core.personas.state import EDITABLE, MAX_NAME_LENGTH, history_table
 from core.segment.labels import label_colours
 from core.workspace import personas
 from core.workspace.report import build_report
 from ui.downloads import download_button
 from ui.errors import show_notices, shows_errors
 from ui.persona_cache import cluster_profiles
+from ui.share import model_key, workspace_model
 from ui.state import require_features, workspace
 from ui.text import inert
 
@@ -53,6 +54,29 @@ if not fresh:
 if not fresh:
     st.stop()
 
+
+def announce_reruns() -> None:
+    """Say what the re-clusterings since this page was last open did to the personas
+    (they are matched on the Clustering page, when the clusters are made)."""
+    history = ws.personas.history
+    seen = st.session_state.get("personas.history_seen")
+    start = len(history) - 1 if seen is None else min(seen, len(history))
+    for entry in history[max(start, 0):]:
+        if entry.get("first") or not (entry.get("kept") or entry.get("retired")):
+            continue
+        run = (entry.get("run") or {}).get("name")
+        text = (f"The clusters changed{f' ({inert(run)})' if run else ''}: "
+                f"{len(entry['kept'])} persona(s) kept their names")
+        if entry.get("new"):
+            text += f"; new: {', '.join(map(inert, entry['new']))}"
+        if entry.get("retired"):
+            text += f"; no longer found: {', '.join(map(inert, entry['retired']))}"
+        st.info(text + ".", icon=":material/sync:")
+    st.session_state["personas.history_seen"] = len(history)
+
+
+announce_reruns()
+
 labels = ws.clusters["cluster"].astype(str)
 profiles = cluster_profiles(ws.version("features", "clusters"), features, labels,
                             tuple(ws.clustering.preprocess.features))
@@ -70,7 +94,8 @@ cols[2].metric("New since the last clustering",
 cols = [st.container(horizontal=True)] * 4
 download_button(
     "Download persona report", key="personas.report", version=ws.version(),
-    build=lambda: build_report(ws, profiles), container=cols[3],
+    build=lambda: build_report(ws, profiles, workspace_model(model_key(ws), ws)[0]),
+    container=cols[3],
     file_name="persona-report.html", mime="text/html",
     icon=":material/download:", type="primary",
     help="One HTML file that opens offline: data, method, a card per persona and the A/B "
@@ -149,21 +174,74 @@ def distributions_tab() -> None:
 
 
 def show_migration(result: Migration) -> None:
-    cols = st.columns(3)
-    cols[0].metric("Users compared", f"{result.users:,}", border=True)
-    cols[1].metric("Same persona", f"{result.stayed:,}", border=True,
-                   help="Users with the same persona in both.")
-    cols[2].metric("Moved", f"{result.users - result.stayed:,}", border=True,
-                   help="Including users active in only one of the two.")
+    move = result.movement
     show_notices(result.notices)
+    if move is None:  # a comparison without categories (not made by this app's views)
+        st.metric("Users compared", f"{result.users:,}", border=True)
+    else:
+        st.markdown(inert(move.sentence()))
+        period = move.kind == "period"
+        tiles = [("Users compared", move.total, "Every user of the data." if period else
+                  "Every user clustered before or after the re-run."),
+                 ("Same persona", move.stayed, "Active in both, the same persona in both."),
+                 ("Moved", move.moved, "Active in both, another persona in the later one."),
+                 ("New", move.new, f"No events in the first {move.days} days." if period
+                  else "Clustered only by the re-run."),
+                 ("Dormant" if period else "No longer clustered", move.dormant,
+                  f"No events in the last {move.days} days." if period
+                  else "Clustered only by the earlier run.")]
+        if move.between:
+            tiles.append(("Only between", move.between,
+                          "Events only between the two windows."))
+        with st.container(horizontal=True):
+            for label, value, help_text in tiles:
+                st.metric(label, f"{value:,}", border=True, help=help_text, width=150)
+        if move.returning_note:
+            st.caption(inert(move.returning_note))
     colours = label_colours(labels.unique(), names)  # each persona as on the other charts
+    incoming = move.incoming if move else None
+    outgoing = move.outgoing if move else None
     st.plotly_chart(persona_charts.sankey(result.table, result.before_name, result.after_name,
-                                          colours), key="personas.chart.sankey")
-    st.caption(f"Rows: {inert(result.before_name)}; columns: {inert(result.after_name)}.")
-    st.dataframe(result.table, width="stretch")
+                                          colours, incoming, outgoing),
+                    key="personas.chart.sankey")
+    if move is not None and not move.moves.empty:
+        st.markdown("**Moves between personas** (most users first)")
+        st.dataframe(move.moves, hide_index=True, width="stretch",
+                     height=min(320, 38 + 35 * len(move.moves)),
+                     column_config={"Users": st.column_config.NumberColumn(
+                         format="localized")})
+    table = result.table
+    if move is not None:  # the rows and columns of users without a persona, by name
+        missing = (NOT_ACTIVE, NOT_PRESENT)
+        table = table.rename(index={m: move.incoming for m in missing},
+                             columns={m: move.outgoing for m in missing})
+    st.caption(f"Users by persona. Rows: {inert(result.before_name)}; columns: "
+               f"{inert(result.after_name)}.")
+    st.dataframe(table, width="stretch")
+    if move is not None:
+        with st.expander("What each group means"):
+            st.dataframe(move.categories(), hide_index=True, width="stretch", column_config={
+                "Users": st.column_config.NumberColumn(format="localized"),
+                "Share": st.column_config.NumberColumn(format="percent"),
+                "Meaning": st.column_config.TextColumn(width="large")})
+
+
+def history_section() -> None:
+    """Every clustering the personas were matched to, also those made while this page
+    was not open."""
+    table = history_table(ws.personas)
+    if table.empty:
+        return
+    with st.expander(f"History of the clusterings ({len(table)})", icon=":material/history:"):
+        st.caption("Each fit on the Clustering page matches the personas to the new "
+                   "clusters at once; this lists them, newest first (the last 20).")
+        st.dataframe(table, hide_index=True, width="stretch", column_config={
+            c: st.column_config.NumberColumn(format="localized")
+            for c in ("Personas", "Users", "Same persona", "Changed persona")})
 
 
 def migration_tab() -> None:
+    history_section()
     kind = st.radio("Compare", ["period", "rerun"], horizontal=True, key="personas.migration",
                     format_func={"period": "First and last days of the data",
                                  "rerun": "Before and after the last re-clustering"}.get)

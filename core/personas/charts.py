@@ -129,26 +129,51 @@ def distribution(features: pd.DataFrame, labels: pd.Series, names: dict[str, str
 
 
 def sankey(table: pd.DataFrame, before: str, after: str,
-           colours: dict[str, str] | None = None) -> go.Figure:
+           colours: dict[str, str] | None = None, incoming: str | None = None,
+           outgoing: str | None = None) -> go.Figure:
     """Sankey diagram of users moving from the row personas to the column personas.
 
     A persona has the same colour on both sides, and with ``colours`` (persona name ->
     colour, :func:`core.segment.labels.label_colours`) the colour it has on every other
-    chart; users without a persona on one side ("Not active", "Not clustered") are grey.
+    chart; users without a persona on one side ("Not active", "Not clustered") are grey,
+    drawn last in their column and, with ``incoming`` / ``outgoing``, named for what
+    they are on that side (``"New"`` on the left, ``"Dormant"`` on the right), so both
+    columns add up to the same users.
     """
+    missing = (NOT_ACTIVE, NOT_PRESENT)
+    rows = [r for r in table.index if r not in missing] + \
+        [r for r in table.index if r in missing]
+    columns = [c for c in table.columns if c not in missing] + \
+        [c for c in table.columns if c in missing]
+    table = table.loc[rows, columns]
+    left = [incoming if incoming and r in missing else r for r in rows]
+    right = [outgoing if outgoing and c in missing else c for c in columns]
     names = list(dict.fromkeys([*table.index, *table.columns]))
     known = {n: c for n, c in (colours or {}).items() if n in names}
     colour = {**label_colours([n for n in names if n not in known]), **known}
-    colour.update({n: GREY for n in names if n in (NOT_ACTIVE, NOT_PRESENT)})
-    nodes = [*table.index, *table.columns]
+    colour.update({n: GREY for n in names if n in missing})
+    node_colours = [colour[n] for n in [*rows, *columns]]
+    nodes = [*left, *right]
     totals = [*table.sum(axis=1), *table.sum(axis=0)]
     flows = [(i, len(table.index) + j, int(table.iat[i, j]))
              for i in range(len(table.index)) for j in range(len(table.columns))
              if table.iat[i, j]]
+    # Each column top to bottom in table order (personas, then the users without one),
+    # placed by hand: plotly would otherwise float the grey nodes between the personas.
+    x, y = [], []
+    for column, side in ((table.sum(axis=1), 0.001), (table.sum(axis=0), 0.999)):
+        share = column.to_numpy(dtype=float) / max(float(column.sum()), 1.0)
+        gap = 0.04 if len(share) > 1 else 0.0
+        room = 1.0 - gap * (len(share) - 1)
+        top = 0.0
+        for part in share:
+            x.append(side)
+            y.append(min(max(top + room * part / 2, 0.001), 0.999))
+            top += room * part + gap
     fig = go.Figure(go.Sankey(
         arrangement="snap",
         node={"label": [f"{esc(n)} ({v:,})" for n, v in zip(nodes, totals, strict=True)],
-              "pad": 14, "thickness": 16, "color": [colour[n] for n in nodes]},
+              "pad": 14, "thickness": 16, "color": node_colours, "x": x, "y": y},
         link={"source": [f[0] for f in flows], "target": [f[1] for f in flows],
               "value": [f[2] for f in flows],
               "color": [_fade(colour[table.index[f[0]]]) for f in flows],

@@ -26,6 +26,8 @@ from core.personas.profiles import SPACE, ClusterProfiles, profile_clusters
 from core.segment.labels import label_order
 
 STATE_VERSION = 1
+#: Re-clusterings kept in a state's history: the oldest go first.
+MAX_HISTORY = 20
 EDITABLE = ("name", "description", "traits", "preferred_content", "action")
 MAX_NAME_LENGTH = 80
 
@@ -50,6 +52,10 @@ class PersonaState:
         Every user's label in compact form (:func:`snapshot`).
     previous : dict or None
         Names and snapshot of the clustering before the last re-run, for a comparison.
+    history : list of dict
+        One entry per clustering the personas were matched to, oldest first (at most
+        :data:`MAX_HISTORY`): when, which run, which personas kept their names, which
+        are new or gone, and how many users kept their persona (:func:`history_entry`).
     """
 
     fingerprint: str | None = None
@@ -59,6 +65,7 @@ class PersonaState:
     snapshot: dict[str, Any] = field(default_factory=dict)
     previous: dict[str, Any] | None = None
     version: int = STATE_VERSION
+    history: list[dict[str, Any]] = field(default_factory=list)
 
     def is_for(self, clusters: pd.DataFrame | None) -> bool:
         """True when the state was built for these clusters (same users, same labels)."""
@@ -90,7 +97,9 @@ class PersonaState:
                    personas={str(k): v for k, v in personas.items()},
                    snapshot=dict(data.get("snapshot") or {}),
                    previous=data.get("previous") or None,
-                   version=int(data.get("version", STATE_VERSION)))
+                   version=int(data.get("version", STATE_VERSION)),
+                   # States saved before the history was kept have none.
+                   history=_history(data.get("history")))
 
 
 @dataclass
@@ -133,6 +142,14 @@ def from_snapshot(snap: dict[str, Any], index: pd.Index) -> pd.Series | None:
     if len(codes) != len(index):
         return None
     return pd.Series(np.asarray(snap["labels"], dtype=object)[codes], index=index)
+
+
+def _history(data: Any) -> list[dict[str, Any]]:
+    if not data:
+        return []
+    if not isinstance(data, list) or not all(isinstance(e, dict) for e in data):
+        raise DataError("The saved history of re-clusterings is damaged.")
+    return [dict(e) for e in data][-MAX_HISTORY:]
 
 
 # building ---------------------------------------------------------------------------------
@@ -178,7 +195,8 @@ def build_state(features: pd.DataFrame, labels: pd.Series, events: pd.DataFrame 
         personas[m.label] = _card(profiles, m, old, suggestions, content, bool(old or old_names))
     fingerprint = _hash(labels)
     state = PersonaState(fingerprint=fingerprint, names=names, personas=personas,
-                         snapshot=snapshot(labels), previous=_previous(previous, fingerprint))
+                         snapshot=snapshot(labels), previous=_previous(previous, fingerprint),
+                         history=list(previous.history))
     matched_old = {m.previous for m in matches if m.previous}
     refresh = PersonaRefresh(
         matches=matches, kept=[names[m.label] for m in matches if m.previous],
@@ -272,3 +290,75 @@ def _check_name(name: str, label: str, names: dict[str, str]) -> None:
     if clash:
         raise ConfigError(f"Another persona ({clash[0]}) is already called '{name}'. "
                           "Choose a different name.")
+
+
+# history ----------------------------------------------------------------------------------
+def history_entry(before: PersonaState, after: PersonaState, refresh: PersonaRefresh,
+                  labels: pd.Series, time: str, run: dict[str, Any] | None = None
+                  ) -> dict[str, Any]:
+    """What one re-clustering did to the personas, for the history.
+
+    Parameters
+    ----------
+    before, after : PersonaState
+        The states before and after matching the new clusters.
+    refresh : PersonaRefresh
+        What :func:`build_state` reported.
+    labels : Series
+        Each user's new cluster label (user id index).
+    time : str
+        When (UTC).
+    run : dict, optional
+        ``{"number": ..., "name": "Run 3", "settings": "K-Means, k = 6, seed 0"}``.
+
+    Returns
+    -------
+    dict
+        ``time``, ``run``, ``first`` (no personas before), ``personas``, ``kept``, ``new``,
+        ``retired``, ``users``, and ``stayed`` / ``moved`` (users whose persona name stayed
+        or changed; None when the users are not the same as before, as after a change of
+        the exclusions or the data).
+    """
+    labels = labels.astype(str)
+    old = from_snapshot(before.snapshot, labels.index) if before.snapshot else None
+    stayed = moved = None
+    if old is not None:
+        was = old.map(lambda label: before.names.get(label, label))
+        now = labels.map(lambda label: after.names.get(label, label))
+        stayed = int((was == now).sum())
+        moved = len(labels) - stayed
+    return {"time": time, "run": dict(run) if run else None,
+            "first": not before.personas and not before.names,
+            "personas": len(after.names), "kept": list(refresh.kept),
+            "new": list(refresh.new), "retired": list(refresh.retired),
+            "users": len(labels), "stayed": stayed, "moved": moved}
+
+
+def with_history(state: PersonaState, entry: dict[str, Any]) -> PersonaState:
+    """A copy of ``state`` with ``entry`` added to its history (the last
+    :data:`MAX_HISTORY` kept)."""
+    return replace(state, history=[*state.history, entry][-MAX_HISTORY:])
+
+
+def history_table(state: PersonaState) -> pd.DataFrame:
+    """The history, newest first, with headers in words."""
+    rows = []
+    for entry in reversed(state.history):
+        run = entry.get("run") or {}
+        stayed = entry.get("stayed")
+        rows.append({
+            "When (UTC)": str(entry.get("time", "")).replace("T", " ").removesuffix("Z"),
+            "Run": run.get("name", ""),
+            "Settings": run.get("settings", ""),
+            "Personas": entry.get("personas"),
+            "Kept their names": ", ".join(entry.get("kept", [])) or
+            ("(first clustering)" if entry.get("first") else "none"),
+            "New": ", ".join(entry.get("new", [])) or "none",
+            "No longer found": ", ".join(entry.get("retired", [])) or "none",
+            "Users": entry.get("users"),
+            "Same persona": stayed,
+            "Changed persona": entry.get("moved"),
+        })
+    return pd.DataFrame(rows, columns=["When (UTC)", "Run", "Settings", "Personas",
+                                       "Kept their names", "New", "No longer found", "Users",
+                                       "Same persona", "Changed persona"])

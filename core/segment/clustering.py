@@ -11,6 +11,7 @@ a cluster (:mod:`core.segment.labels`).
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass, field, replace
 from typing import Literal
 
@@ -310,12 +311,67 @@ def _suggest(table: pd.DataFrame, elbow: int | None, size: int) -> tuple[int, st
 
 
 # stability -----------------------------------------------------------------------------
+#: Hennig's (2007) reading of the mean best-match Jaccard of a cluster over bootstrap
+#: refits, as R's fpc::clusterboot documents it: below 0.6 the cluster is not stable (at
+#: 0.5 or less it "dissolves"), above 0.75 it is stable, above 0.85 highly stable.
+JACCARD_UNSTABLE = 0.6
+JACCARD_STABLE = 0.75
+JACCARD_HIGHLY_STABLE = 0.85
+
+
+def jaccard_verdict(value: float) -> str:
+    """Hennig's words for a cluster's mean best-match Jaccard (see :data:`JACCARD_STABLE`)."""
+    if value != value:  # NaN: the cluster never appeared in a resample
+        return "not measured"
+    if value > JACCARD_HIGHLY_STABLE:
+        return "highly stable"
+    if value > JACCARD_STABLE:
+        return "stable"
+    if value >= JACCARD_UNSTABLE:
+        return "a pattern, not clearly a cluster"
+    return "unstable"
+
+
+def best_match_jaccard(original: np.ndarray, refit: np.ndarray, clusters: int) -> np.ndarray:
+    """For each original cluster ``0 .. clusters - 1``: its largest Jaccard index with any
+    cluster of ``refit``, both labellings of the same (resampled) points.
+
+    Points are counted with their multiplicity in the resample, as fpc::clusterboot does;
+    a cluster with no point in the resample is NaN. Noise (-1) in ``refit`` is not a
+    cluster to match.
+    """
+    refit_ids = np.unique(refit[refit != NOISE])
+    result = np.full(clusters, np.nan)
+    if not len(refit_ids):
+        return result
+    keep = original != NOISE
+    columns = np.searchsorted(refit_ids, refit)
+    matched = keep & (refit != NOISE)
+    both = np.zeros((clusters, len(refit_ids)))
+    np.add.at(both, (original[matched], columns[matched]), 1)
+    sizes_original = np.bincount(original[keep], minlength=clusters)[:clusters]
+    sizes_refit = np.array([(refit == r).sum() for r in refit_ids])
+    union = sizes_original[:, None] + sizes_refit[None, :] - both
+    with np.errstate(invalid="ignore", divide="ignore"):
+        jaccard = np.where(union > 0, both / union, 0.0)
+    present = sizes_original > 0
+    result[present] = jaccard[present].max(axis=1)
+    return result
+
+
 @dataclass
 class StabilityResult:
-    """Agreement (adjusted Rand index) between refits on resamples and the full fit."""
+    """Agreement between refits on resamples and the full fit: overall (adjusted Rand
+    index of every user's labels) and per cluster (mean best-match Jaccard, Hennig's
+    clusterwise stability).
+
+    ``jaccard`` holds one row per refit and one column per cluster of the full fit
+    (``Cluster 1``, ``Cluster 2``, ...); NaN where the cluster had no point in the resample.
+    """
 
     scores: list[float]
     method: str
+    jaccard: list[list[float]] = field(default_factory=list)
 
     @property
     def mean(self) -> float:
@@ -329,23 +385,43 @@ class StabilityResult:
     def unstable(self) -> bool:
         return self.mean < UNSTABLE_ARI
 
+    @property
+    def by_cluster(self) -> pd.Series:
+        """Mean best-match Jaccard of each cluster over the refits (label index)."""
+        table = np.asarray(self.jaccard, dtype=float)
+        if table.size == 0:
+            return pd.Series(dtype=float)
+        with warnings.catch_warnings():  # a cluster absent from every resample is NaN
+            warnings.simplefilter("ignore", RuntimeWarning)
+            means = np.nanmean(table, axis=0)
+        return pd.Series(means, index=[cluster_label(i) for i in range(table.shape[1])],
+                         name="jaccard")
+
 
 def stability(matrix: np.ndarray, config: ClusterConfig, runs: int = 10,
               method: Literal["bootstrap", "split-half"] = "bootstrap",
               progress: Progress | None = None) -> StabilityResult:
-    """Refit on resamples and compare with the full fit by the adjusted Rand index.
+    """Refit on resamples and compare with the full fit, overall and per cluster.
 
-    Each refit's cluster centres assign every user (nearest centre); the index compares
-    that labelling with the full fit's. Bootstrap resamples users with replacement;
-    split-half fits a random half. Mean below :data:`UNSTABLE_ARI` is flagged unstable.
+    Overall: each refit's cluster centres assign every user (nearest centre) and the
+    adjusted Rand index compares that labelling with the full fit's; a mean below
+    :data:`UNSTABLE_ARI` is flagged unstable.
+
+    Per cluster (Hennig 2007, R's ``fpc::clusterboot``): on each resample, every cluster
+    of the full fit, restricted to the resampled users, is matched with the most similar
+    cluster of the refit on that resample (largest Jaccard index); a cluster's stability
+    is that Jaccard averaged over the refits. Read it with :func:`jaccard_verdict`.
+
+    Bootstrap resamples users with replacement; split-half fits a random half.
     """
     if config.algorithm not in with_k():
         raise ConfigError("Stability by refitting is measured for "
                           + ", ".join(label(a) for a in with_k()) + ".")
     step = progress or silent
-    reference = fit_clusters(matrix, config).labels
+    full = fit_clusters(matrix, config)
+    reference = full.labels
     rng = np.random.default_rng(config.random_state)
-    scores = []
+    scores, jaccard = [], []
     for run in range(runs):
         step(run / runs, f"Refit {run + 1} of {runs}")
         if method == "bootstrap":
@@ -355,8 +431,10 @@ def stability(matrix: np.ndarray, config: ClusterConfig, runs: int = 10,
         refit = fit_clusters(matrix[rows], replace(config, random_state=run + 1))
         scores.append(float(adjusted_rand_score(reference,
                                                 nearest(matrix, refit.centroids))))
+        jaccard.append(best_match_jaccard(reference[rows], refit.labels,
+                                          full.n_clusters).tolist())
     step(1.0, "Done")
-    return StabilityResult(scores, method)
+    return StabilityResult(scores, method, jaccard)
 
 
 def holdout_agreement(matrix: np.ndarray, config: ClusterConfig, share: float = 0.2) -> float:

@@ -33,7 +33,16 @@ from core.segment.clustering import (
 )
 from core.segment.fitted import FittedClusters
 from core.segment.preprocess import PreprocessConfig, Preprocessor
+from core.segment.runs import (
+    add_run,
+    current_run_number,
+    label_code,
+    new_run,
+    next_number,
+    with_stability,
+)
 from core.workspace.model import clustered_matrix
+from core.workspace.personas import refresh_personas
 from core.workspace.sections import (
     ClusterSection,
     DataSection,
@@ -42,7 +51,7 @@ from core.workspace.sections import (
     StabilitySection,
     SweepSection,
 )
-from core.workspace.store import FRAMES, Workspace
+from core.workspace.store import FRAMES, Workspace, now_utc
 
 SAMPLE_NAME = "Sample: online shop"
 
@@ -244,19 +253,37 @@ def set_selected_features(ws: Workspace, columns: list[str]) -> list[Notice]:
 # clustering -------------------------------------------------------------------------------
 def cluster_into(ws: Workspace, pre_config: PreprocessConfig, config: ClusterConfig,
                  progress: Progress | None = None) -> ClusterResult:
-    """Preprocess the workspace's features, cluster them and keep labels and the fit."""
+    """Preprocess the workspace's features, cluster them and keep labels and the fit.
+
+    The fit is also kept as a run (:mod:`core.segment.runs`: settings, sizes, silhouette,
+    Davies-Bouldin and the labels, the last ``MAX_RUNS``) and the personas are matched
+    to the new clusters at once, so the history of re-clusterings is complete whether or
+    not the Personas page is opened in between.
+    """
+    features = require_features(ws)
     pre = Preprocessor(pre_config)
-    matrix = pre.fit_transform(require_features(ws))
-    result = fit_clusters(matrix, config, progress=progress)
+    matrix = pre.fit_transform(features)
+    result = fit_clusters(matrix, config, progress=scaled(progress, 0.0, 0.8))
     ws.set_frame("clusters", pd.DataFrame({"cluster": result.names().to_numpy()},
                                           index=pre.index_))
     ws.clustering = ClusterSection(
         preprocess=pre_config, report=pre.report_, config=config,
         n_clusters=result.n_clusters, noise=result.noise, sample_size=result.sample_size,
         notices=result.notices, fitted=FittedClusters.from_fit(pre, result.centroids))
+    if progress:
+        progress(0.85, "Measuring silhouette and Davies-Bouldin")
+    run = new_run(next_number(ws.runs), now_utc(), matrix, result.labels, pre.index_,
+                  features.index, pre_config, config)
+    ws.runs = add_run(ws.runs, run, features.index)
     ws.changed("clusters")
     ws.mark_step("clusters")
+    if progress:
+        progress(0.92, "Matching the personas")
+    refresh_personas(ws, save=False, run={"number": run.number, "name": run.name,
+                                          "settings": run.settings()})
     ws.save()
+    if progress:
+        progress(1.0, "Done")
     return result
 
 
@@ -276,14 +303,24 @@ def sweep_into(ws: Workspace, pre_config: PreprocessConfig, ks: list[int],
 def stability_into(ws: Workspace, runs: int = 10,
                    progress: Progress | None = None) -> StabilityResult:
     """Measure the stability of the workspace's clustering by bootstrap refits of the
-    clustering on the matrix it was fitted on."""
+    clustering on the matrix it was fitted on: overall (adjusted Rand index) and per
+    cluster (mean best-match Jaccard), kept with the clustering and with its run."""
     section = ws.clustering
     if section is None:
         raise ConfigError("Cluster the users first.")
-    matrix, _, _ = clustered_matrix(ws)
+    matrix, users, _ = clustered_matrix(ws)
     result = stability(matrix, section.config, runs=runs, progress=progress)
     section.stability = StabilitySection(mean=result.mean, sd=result.sd, runs=runs,
                                          unstable=result.unstable, scores=result.scores)
+    features = require_features(ws)
+    number = current_run_number(ws.runs, section.preprocess, section.config, len(users))
+    if number is None:  # a clustering saved before runs were kept becomes one now
+        codes = ws.clusters["cluster"].astype(str).map(label_code).to_numpy()
+        run = new_run(next_number(ws.runs), now_utc(), matrix, codes, users,
+                      features.index, section.preprocess, section.config)
+        ws.runs = add_run(ws.runs, run, features.index)
+        number = run.number
+    ws.runs = [with_stability(r, result) if r.number == number else r for r in ws.runs]
     ws.save()
     return result
 

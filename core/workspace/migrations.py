@@ -14,6 +14,11 @@ Versions
 2. Typed sections (:mod:`core.workspace.sections`): ``data``, ``feature_info``,
    ``sweep``, ``clustering`` (with the fitted model), ``personas``, ``segments``,
    ``rules``, ``experiment``; one revision counter per part.
+
+Optional fields added within a version need no step when absent means empty: ``runs``
+(every clustering fit, :mod:`core.segment.runs`) and the personas' ``history`` (the
+re-clusterings they were matched to) read as empty lists from workspaces written before
+them, format 1 included (``tests/fixtures/workspace_v1``).
 """
 
 from __future__ import annotations

@@ -8,9 +8,16 @@ from core.common.errors import ConfigError
 from core.features.table import FeatureConfig
 from core.personas import migration
 from core.personas.migration import DEFAULT_WINDOW_DAYS, Migration
-from core.personas.state import PersonaRefresh, PersonaState, build_state, edit_persona
+from core.personas.state import (
+    PersonaRefresh,
+    PersonaState,
+    build_state,
+    edit_persona,
+    history_entry,
+    with_history,
+)
 from core.workspace.model import fitted_clusters
-from core.workspace.store import Workspace
+from core.workspace.store import Workspace, now_utc
 
 
 def personas_fresh(ws: Workspace) -> bool:
@@ -27,18 +34,41 @@ def _built(ws: Workspace) -> tuple[PersonaState, PersonaRefresh]:
                        ws.clustering.preprocess.features, ws.personas)
 
 
-def refresh_personas(ws: Workspace, save: bool = True) -> PersonaRefresh:
+def refresh_personas(ws: Workspace, save: bool = True,
+                     run: dict[str, Any] | None = None) -> PersonaRefresh:
     """Rebuild the personas for the current clusters, keeping earlier names.
 
-    Call it when :func:`personas_fresh` is False (the clusters changed). The earlier
-    labels are kept as the state's ``previous`` for a before/after comparison.
+    :func:`core.workspace.actions.cluster_into` calls it after every fit, so the
+    personas always follow the clusters and every re-clustering enters the history
+    (``PersonaState.history``), whether or not the Personas page was opened in between.
+    The earlier labels are kept as the state's ``previous`` for a before/after
+    comparison. While the clusters stay the same, a second call returns what the first
+    reported (in this process) and adds nothing to the history.
+
+    Parameters
+    ----------
+    ws : Workspace
+    save : bool
+        Save the workspace afterwards.
+    run : dict, optional
+        The run the clusters come from (``number``, ``name``, ``settings``), for the
+        history.
 
     Raises
     ------
     ConfigError
         There are no clusters.
     """
-    ws.personas, refresh = _built(ws)
+    before = ws.personas
+    cached = ws._refresh
+    if cached is not None and personas_fresh(ws) and cached[0] == before.fingerprint:
+        return cached[1]  # the clusters did not change since the last refresh
+    state, refresh = _built(ws)
+    if state.fingerprint != before.fingerprint:
+        state = with_history(state, history_entry(
+            before, state, refresh, ws.clusters["cluster"], now_utc(), run))
+    ws.personas = state
+    ws._refresh = (state.fingerprint, refresh)
     ws.changed("personas")
     if save:
         ws.save()

@@ -27,6 +27,7 @@ import pandas as pd
 
 from core.common.errors import DataError
 from core.personas.state import PersonaState
+from core.segment.runs import ClusterRun
 from core.workspace.migrations import FORMAT_VERSION, migrate
 from core.workspace.sections import (
     ClusterSection,
@@ -81,11 +82,17 @@ class Workspace:
     segment_rules: SegmentSection = field(default_factory=SegmentSection)
     rules: RulesSection = field(default_factory=RulesSection)
     experiment: ExperimentSection | None = None
+    #: Every clustering fit, oldest first, at most ``core.segment.runs.MAX_RUNS``.
+    runs: list[ClusterRun] = field(default_factory=list)
     #: When each step last finished (shown on Home).
     steps: dict[str, str] = field(default_factory=dict)
     revisions: dict[str, int] = field(default_factory=dict)
     _frames: dict[str, pd.DataFrame | None] = field(default_factory=dict, repr=False)
     _dirty: set[str] = field(default_factory=set, repr=False)
+    #: What the last persona refresh reported, with the fingerprint it was for (kept in
+    #: memory only: :func:`core.workspace.personas.refresh_personas` returns it again
+    #: while the clusters stay the same).
+    _refresh: tuple[str, Any] | None = field(default=None, repr=False)
 
     # frames -------------------------------------------------------------------------
     @property
@@ -179,6 +186,7 @@ class Workspace:
             "personas": self.personas.to_json(),
             "segments": self.segment_rules.to_json(), "rules": self.rules.to_json(),
             "experiment": None if self.experiment is None else self.experiment.to_json(),
+            "runs": [run.to_json() for run in self.runs],
         }
 
     @classmethod
@@ -208,6 +216,9 @@ class Workspace:
             segment_rules=SegmentSection.from_json(data.get("segments")),
             rules=RulesSection.from_json(data.get("rules")),
             experiment=ExperimentSection.from_json(data.get("experiment")),
+            # Workspaces saved before runs were kept have none.
+            runs=parse("runs", lambda: [ClusterRun.from_json(r) for r in expect_type(
+                "runs", data.get("runs") or [], list)]),
             steps={str(k): str(v) for k, v in steps.items()},
             revisions={str(k): int(v) for k, v in revisions.items() if k in PARTS})
 
