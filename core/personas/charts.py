@@ -40,14 +40,19 @@ def profile_features(profiles: ClusterProfiles, clustered_on: list[str] | tuple[
 def sizes(profiles: ClusterProfiles, names: dict[str, str]) -> go.Figure:
     """Share of users and (when known) share of revenue per persona."""
     labels = _names(profiles, names)
+    # Each persona's bars in its colour on every page; revenue is the hatched bar.
+    colours = label_colours(profiles.labels)
+    bar_colours = [colours[str(label)] for label in profiles.labels]
     fig = go.Figure(go.Bar(
         x=labels, y=profiles.share_users.to_numpy(), name="Share of users",
-        marker_color=ACCENT, text=[f"{v:.0%}" for v in profiles.share_users],
+        marker_color=bar_colours, text=[f"{v:.0%}" for v in profiles.share_users],
         textposition="outside", customdata=profiles.sizes.to_numpy(),
         hovertemplate="%{x}: %{customdata:,} users (%{y:.1%})<extra></extra>"))
     if profiles.share_revenue is not None:
         fig.add_bar(x=labels, y=profiles.share_revenue.to_numpy(), name="Share of revenue",
-                    marker_color="#F2A541", text=[f"{v:.0%}" for v in profiles.share_revenue],
+                    marker={"color": "white", "line": {"color": bar_colours, "width": 1.5},
+                            "pattern": {"shape": "/", "fgcolor": bar_colours, "size": 6}},
+                    text=[f"{v:.0%}" for v in profiles.share_revenue],
                     textposition="outside",
                     hovertemplate="%{x}: %{y:.1%} of revenue<extra></extra>")
     fig.update_yaxes(tickformat=".0%", title=None)

@@ -61,3 +61,5 @@ def test_every_chart_gives_a_persona_its_colour():
     scatter = segment_charts.projection_scatter(plot, ["x", "y"], "persona",
                                                 colours=label_colours(labels, names))
     assert {t.name: t.marker.color for t in scatter.data} == want
+    bars = persona_charts.sizes(profiles, names)
+    assert list(bars.data[0].marker.color) == list(PALETTE[:4])
