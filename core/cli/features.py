@@ -37,14 +37,25 @@ ENCODING_CHOICES = ("auto", "utf-8", "cp1252", "latin-1")
 
 def register(sub: argparse._SubParsersAction) -> None:
     """Add the ``features`` sub-command."""
-    from core.data.timestamps import UNIT_LABELS, check_zone
-
     parser = sub.add_parser("features", help="compute the per-user feature table")
     parser.add_argument("input", type=INPUT_FILE,
                         help="events file: Parquet, CSV/TSV or other delimited text, JSON "
                              "lines or Excel; gzip or zstd compressed")
     parser.add_argument("-o", "--output", required=True, type=TABLE_OUTPUT,
                         help="features.csv or .parquet")
+    add_load_arguments(parser)
+    parser.add_argument("-v", "--verbose", action="store_true", help="show progress")
+    parser.add_argument("--json", action="store_true",
+                        help="print the load report (counts, drops by reason, every note) "
+                             "as JSON instead of text")
+    parser.set_defaults(func=cmd_features)
+
+
+def add_load_arguments(parser: argparse.ArgumentParser) -> None:
+    """The options that read, map and clean an event file (``features`` and the journey
+    commands share them)."""
+    from core.data.timestamps import UNIT_LABELS, check_zone
+
     parser.add_argument("--map", action="append", metavar="ROLE=COLUMN", type=ROLE_COLUMN,
                         help="override a guessed column, e.g. --map ts=event_time")
     parser.add_argument("--sheet", help="Excel sheet to read (default: the first)")
@@ -73,28 +84,16 @@ def register(sub: argparse._SubParsersAction) -> None:
                              "anyone else), counted in the report")
     parser.add_argument("--user-share", type=number(0, 1, low_open=True), default=1.0,
                         help="keep this share of users (0-1], the same ones every time")
-    parser.add_argument("-v", "--verbose", action="store_true", help="show progress")
-    parser.add_argument("--json", action="store_true",
-                        help="print the load report (counts, drops by reason, every note) "
-                             "as JSON instead of text")
-    parser.set_defaults(func=cmd_features)
 
 
 def cmd_features(args: argparse.Namespace) -> int:
     """Compute and write the features; return the exit code."""
-    from core.data.cleaning import LoadConfig
     from core.features.pipeline import features_from_source
 
     out = args.output
-    config = LoadConfig(session_gap_minutes=args.session_gap,
-                        debounce_seconds=args.debounce, user_sample_share=args.user_share,
-                        timestamp_unit=args.timestamp_format, time_zone=args.time_zone,
-                        event_name=args.event_name, exclude_bots=args.exclude_bots)
+    config = load_config(args)
     start = time.perf_counter()
-    source, mapping, read_notes = open_input(args)
-    print_notices(read_notes)  # now: they explain a failure of the load that follows
-    for role, column in parse_mapping(args.map or []).items():
-        mapping = mapping.with_role(role, column)
+    source, mapping, read_notes = mapped_input(args)
     table, report = features_from_source(source, mapping, Path(args.input).name, config,
                                          progress=verbose_progress(args.verbose))
     write_table(table.frame, out)
@@ -143,3 +142,24 @@ def open_input(args: argparse.Namespace
     options = ReadOptions(delimiter=DELIMITER_CHOICES[args.delimiter],
                           encoding=args.encoding, sheet=args.sheet)
     return read_source(Path(args.input), options)
+
+
+def load_config(args: argparse.Namespace):
+    """The cleaning settings of :func:`add_load_arguments`' options."""
+    from core.data.cleaning import LoadConfig
+
+    return LoadConfig(session_gap_minutes=args.session_gap, debounce_seconds=args.debounce,
+                      user_sample_share=args.user_share, timestamp_unit=args.timestamp_format,
+                      time_zone=args.time_zone, event_name=args.event_name,
+                      exclude_bots=args.exclude_bots)
+
+
+def mapped_input(args: argparse.Namespace
+                 ) -> tuple[pd.DataFrame | Path, ColumnMapping, list[Notice]]:
+    """The opened input with the ``--map`` overrides; the reader's notes are printed now,
+    as they explain a failure of the load that follows."""
+    source, mapping, read_notes = open_input(args)
+    print_notices(read_notes)
+    for role, column in parse_mapping(args.map or []).items():
+        mapping = mapping.with_role(role, column)
+    return source, mapping, read_notes
