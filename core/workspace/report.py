@@ -40,6 +40,7 @@ from core.workspace.report_html import (
     figure_html,
     grid_table,
 )
+from core.workspace.report_journeys import journeys_section
 from core.workspace.report_reproduce import (
     SILHOUETTE_RANDOM_STATE,
     reproduce_record,
@@ -260,6 +261,7 @@ def build_report(ws: Workspace, profiles: ClusterProfiles | None = None,
 <section>{method_section(ws, metrics)}</section>
 <section class="personas"><h2>Personas</h2>{overview}</section>
 {persona_cards(profiles, state)}
+{journeys_section(ws)}
 {experiment_section(ws)}
 {reproduce_section(record)}
 <footer><p>Standardised differences compare each persona's mean with everyone's, in
