@@ -37,6 +37,7 @@ bench: setup
 	$(PY) -m bench.bench_experiments
 	$(PY) -m bench.bench_rules
 	$(PY) -m bench.bench_segmentation
+	$(PY) -m bench.bench_journeys
 
 lint: setup
 	$(PY) -m ruff check .
