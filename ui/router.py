@@ -43,6 +43,12 @@ def pages() -> dict[str, list]:
             st.Page("pages/map.py", title="Map", icon=":material/scatter_plot:"),
             st.Page("pages/personas.py", title="Personas", icon=":material/badge:"),
         ],
+        "Journeys": [
+            st.Page("pages/funnels.py", title="Funnels", icon=":material/filter_list:"),
+            st.Page("pages/paths.py", title="Paths", icon=":material/alt_route:"),
+            st.Page("pages/patterns.py", title="Patterns", icon=":material/timeline:"),
+            st.Page("pages/retention.py", title="Retention", icon=":material/event_repeat:"),
+        ],
         "Personalize": [st.Page("pages/rules.py", title="Rules", icon=":material/rule:")],
         "Test": [st.Page("pages/experiments.py", title="Experiments",
                          icon=":material/science:")],
@@ -60,7 +66,8 @@ def run() -> None:
     st.set_page_config(page_title="Persona Lens", page_icon=PAGE_ICON, layout="wide")
     keep_files()  # first: a run interrupted below must not delete a shown button's file
     warm_up_at_start()
-    navigation = st.navigation(pages())
+    # Every page listed: with more than ten, Streamlit would fold some under "View more".
+    navigation = st.navigation(pages(), expanded=True)
     _running.active = True
     try:
         dataset_summary(workspace())

@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
-from core.common.style import ACCENT, HEIGHT, esc, style
+from core.common.style import ACCENT, HEIGHT, MARGIN, esc, style
 from core.journeys.funnels import ALL_USERS, FunnelResult
 from core.journeys.paths import LEFT, NOT_STARTED, OTHER, PathResult
 from core.segment.labels import GREY, label_colours
@@ -49,11 +49,13 @@ def funnel_chart(result: FunnelResult) -> go.Figure:
             hovertemplate=(f"{esc(group)}<br>%{{x}}: %{{y:,}} users<br>%{{customdata[0]:.1%}} "
                            "of step 1, %{customdata[1]:.1%} of the previous step"
                            "<extra></extra>"))
+    # The legend goes under the plot: above it, six personas took three rows at 1024 px
+    # and squeezed the bars; the height grows with the groups instead.
     fig.update_layout(barmode="group", showlegend=len(groups) > 1,
-                      legend={"orientation": "h", "y": 1.02, "x": 1, "xanchor": "right",
-                              "yanchor": "bottom"})
+                      legend={"orientation": "h", "y": -0.18, "x": 0, "yanchor": "top"})
     fig.update_yaxes(title="Users")
-    return style(fig, "Funnel: users at each step")
+    return style(fig, "Funnel: users at each step",
+                 height=HEIGHT + 40 + (24 * ((len(groups) + 2) // 3) if len(groups) > 1 else 0))
 
 
 def time_to_convert_chart(result: FunnelResult) -> go.Figure:
@@ -78,14 +80,33 @@ def time_to_convert_chart(result: FunnelResult) -> go.Figure:
     return style(fig, "Time from step to step")
 
 
-def _node_positions(nodes: pd.DataFrame, columns: int) -> tuple[list[float], list[float]]:
-    """x per column, y stacked by size within a column (both in (0, 1))."""
+#: Gap between a column's nodes (px), and the share of its users under which a node is
+#: drawn without a label (its users are in the hover), so labels do not run together.
+NODE_PAD = 12
+LABEL_MIN_SHARE = 0.05
+
+
+def _sankey_height(nodes: pd.DataFrame) -> int:
+    """Tall enough for the fullest column's nodes and their gaps."""
+    fullest = int(nodes.groupby("column").size().max()) if len(nodes) else 1
+    return max(460, 34 * fullest + 140)
+
+
+def _node_positions(nodes: pd.DataFrame, columns: int, plot_px: float
+                    ) -> tuple[list[float], list[float]]:
+    """x per column; y the centre of each node stacked by size within its column, with
+    the gaps plotly puts between nodes taken out of the height, so that the last node
+    of a full column still ends inside the plot (both in (0, 1))."""
     xs, ys = [], []
+    pad = NODE_PAD / max(plot_px, 1.0)
     for column, part in nodes.groupby("column", sort=True):
         share = part["users"].to_numpy() / max(part["users"].sum(), 1)
-        centres = np.cumsum(share) - share / 2
-        xs += [0.001 + 0.998 * column / max(columns - 1, 1)] * len(part)
-        ys += list(0.001 + 0.998 * centres)
+        room = max(1.0 - pad * (len(part) - 1), 0.2)
+        before = np.cumsum(share) - share
+        centres = before * room + np.arange(len(part)) * pad + share * room / 2
+        # The last column stops short of the edge, leaving room for its labels.
+        xs += [0.001 + 0.86 * column / max(columns - 1, 1)] * len(part)
+        ys += list(np.clip(centres, 0.001, 0.999))
     return xs, ys
 
 
@@ -103,26 +124,50 @@ def paths_sankey(result: PathResult, colours: dict[str, str] | None = None) -> g
     index = {(c, label): i for i, (c, label) in enumerate(zip(nodes["column"],
                                                                nodes["label"], strict=True))}
     columns = int(nodes["column"].max()) + 1 if len(nodes) else 1
-    xs, ys = _node_positions(nodes, columns)
+    height = _sankey_height(nodes)
+    xs, ys = _node_positions(nodes, columns, height - MARGIN["t"] - MARGIN["b"])
     palette = colours or {}
     node_colours = [MUTED.get(label, palette.get(label, ACCENT)) for label in nodes["label"]]
+    full = [f"{esc(label)}<br>{users:,}" for label, users in
+            zip(nodes["label"], nodes["users"], strict=True)]
+    column_users = nodes.groupby("column")["users"].transform("sum").clip(lower=1)
+    shown = [text if users / total >= LABEL_MIN_SHARE else "" for text, users, total in
+             zip(full, nodes["users"], column_users, strict=True)]
     links = result.links
+    sources = [index[(c, s)] for c, s in zip(links["source_column"], links["source"],
+                                               strict=True)]
+    targets = [index[(c, t)] for c, t in zip(links["target_column"], links["target"],
+                                               strict=True)]
+    values = list(links["users"].to_numpy())
+    link_colours = ["rgba(76, 95, 213, 0.25)"] * len(sources)
+    # plotly draws the labels of nodes without outgoing links on their left, over the
+    # previous column's labels: an invisible node at the right edge, linked from the
+    # last column by links too thin to see, keeps every label on the right.
+    last = [i for i, c in enumerate(nodes["column"]) if c == columns - 1]
+    outline = ["#444444"] * len(nodes)
+    if len(nodes) and columns > 1:
+        sink = len(nodes)
+        shown, full, node_colours = [*shown, ""], [*full, ""], [*node_colours, "rgba(0,0,0,0)"]
+        xs, ys = [*xs, 0.999], [*ys, 0.5]
+        sources += last
+        targets += [sink] * len(last)
+        values += [1e-6 * max(int(nodes["users"].max()), 1)] * len(last)
+        link_colours += ["rgba(0,0,0,0)"] * len(last)
+        outline.append("rgba(0,0,0,0)")
     fig = go.Figure(go.Sankey(
-        arrangement="snap",
-        node={"label": [f"{esc(label)} ({users:,})" for label, users in
-                        zip(nodes["label"], nodes["users"], strict=True)],
-              "x": xs, "y": ys, "color": node_colours, "pad": 12, "thickness": 14,
-              "hovertemplate": "%{label}<extra></extra>"},
-        link={"source": [index[(c, s)] for c, s in zip(links["source_column"],
-                                                       links["source"], strict=True)],
-              "target": [index[(c, t)] for c, t in zip(links["target_column"],
-                                                       links["target"], strict=True)],
-              "value": links["users"].to_numpy(), "color": "rgba(76, 95, 213, 0.25)",
-              "hovertemplate": "%{source.label} → %{target.label}: %{value:,} users"
+        arrangement="fixed",
+        node={"label": shown, "customdata": full,
+              "x": xs, "y": ys, "color": node_colours, "pad": NODE_PAD, "thickness": 14,
+              "line": {"color": outline, "width": 0.5},
+              "hovertemplate": "%{customdata}<extra></extra>"},
+        link={"source": sources, "target": targets, "value": values, "color": link_colours,
+              "hovertemplate": "%{source.customdata} → %{target.customdata}: %{value:,} users"
                                "<extra></extra>"}))
     where = "from" if result.mode == "start" else "to"
-    return style(fig, f"Paths {where} {esc(result.anchor)} ({result.users:,} users)",
-                 height=max(HEIGHT, 460))
+    fig = style(fig, f"Paths {where} {esc(result.anchor)} ({result.users:,} users)",
+                height=height)
+    fig.update_layout(margin={**MARGIN, "r": 10})
+    return fig
 
 
 def step_matrix_heatmap(matrix: pd.DataFrame, title: str,

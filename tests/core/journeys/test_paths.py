@@ -158,9 +158,11 @@ def test_charts_escape_names_and_line_up_columns():
     result = paths(events, start="<b>home</b>", steps=3, top=2, groups=groups)
     sankey = paths_sankey(result)
     node = sankey.data[0].node
-    assert "&lt;b&gt;home&lt;/b&gt; (4)" in node.label
-    xs = dict(zip(result.nodes["column"], node.x, strict=False))
-    assert sorted(xs.values()) == sorted(set(node.x)) and len(set(node.x)) == 4
+    assert "&lt;b&gt;home&lt;/b&gt;<br>4" in node.label
+    # One x per column, and the invisible edge node that keeps the last labels right.
+    real = len(result.nodes)
+    assert len(set(node.x[:real])) == 4 and node.x[real:] == (0.999,)
+    assert node.label[real:] == ("",) and node.color[real:] == ("rgba(0,0,0,0)",)
     heat = step_matrix_heatmap(result.step_matrix["<i>A</i>"], "<i>A</i>",
                                result.step_counts["<i>A</i>"])
     assert heat.layout.title.text == "&lt;i&gt;A&lt;/i&gt;"
