@@ -42,6 +42,7 @@ from core.segment.runs import (
     with_stability,
 )
 from core.workspace.model import clustered_matrix
+from core.workspace.pattern_features import add_recorded_patterns
 from core.workspace.personas import refresh_personas
 from core.workspace.sections import (
     ClusterSection,
@@ -51,23 +52,9 @@ from core.workspace.sections import (
     StabilitySection,
     SweepSection,
 )
-from core.workspace.store import FRAMES, Workspace, now_utc
+from core.workspace.store import FRAMES, Workspace, now_utc, require_features
 
 SAMPLE_NAME = "Sample: online shop"
-
-
-def require_features(ws: Workspace) -> pd.DataFrame:
-    """The workspace's feature table.
-
-    Raises
-    ------
-    ConfigError
-        When no data has been loaded yet.
-    """
-    features = ws.features
-    if features is None:
-        raise ConfigError("There is no feature table yet. Load data on the Data page.")
-    return features
 
 
 def new_workspace() -> Workspace:
@@ -224,12 +211,17 @@ def compute_features_into(ws: Workspace, config: FeatureConfig,
     if progress:
         progress(0.1, "Computing features")
     table = user_features(events, config)
-    previous = [c for c in ws.feature_info.selected if c in table.frame.columns]
-    ws.set_frame("features", table.frame)
+    # Pattern features added on the Patterns page come back with the new table.
+    frame, definitions, patterns, dropped = add_recorded_patterns(
+        events, table.frame, ws.feature_info.patterns, table.definitions)
+    previous = [c for c in ws.feature_info.selected if c in frame.columns]
+    ws.set_frame("features", frame)
     ws.data.event_roles = {k: list(v) for k, v in config.event_roles.items()}
     ws.feature_info = FeatureSection(kind="events", config=config,
-                                     definitions=table.definitions, notices=table.notices,
-                                     selected=previous or table.default_selection())
+                                     definitions=definitions,
+                                     notices=[*table.notices, *dropped],
+                                     selected=previous or table.default_selection(),
+                                     patterns=patterns)
     forget_clusters(ws)
     ws.changed("features")
     ws.mark_step("features")

@@ -5,8 +5,9 @@ The Patterns page finds orders of events that are frequent, or that set a person
 (``did_product_view_then_add_to_cart``) with its definition, so that the Segments,
 Clustering and Rules pages can use it like any other feature.
 
-The column belongs to the feature table it was added to: recomputing the features from
-the events (Features page) builds a new table without it.
+Each added pattern is recorded in the workspace's feature section, and
+:func:`add_recorded_patterns` adds them again whenever the feature table is recomputed
+from the events (with a notice for a pattern whose events the data no longer has).
 """
 
 from __future__ import annotations
@@ -14,10 +15,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
+import pandas as pd
 
-from core.common.errors import ConfigError
+from core.common.errors import ConfigError, PersonaLensError
+from core.common.notices import Notice
 from core.journeys.sequences import Unit, pattern_feature
-from core.workspace.actions import require_features
 from core.workspace.journeys import journey_events
 from core.workspace.store import Workspace
 
@@ -59,20 +61,59 @@ def add_pattern_feature(ws: Workspace, pattern: Sequence[str], unit: Unit = "ses
         have.
     """
     events = journey_events(ws)
-    features = require_features(ws)
-    feature = pattern_feature(events, list(pattern), unit=unit, max_gap=max_gap,
-                              value="flag", collapse_repeats=collapse_repeats)
+    features = ws.features
+    if features is None:
+        raise ConfigError("There is no feature table yet. Load data on the Data page.")
+    spec = {"pattern": [str(e) for e in pattern], "unit": unit, "max_gap": max_gap,
+            "collapse_repeats": bool(collapse_repeats)}
+    updated, name, definition = _with_pattern(events, features, spec,
+                                              ws.feature_info.definitions)
+    ws.set_frame("features", updated)
+    ws.feature_info.definitions = {**ws.feature_info.definitions, name: definition}
+    ws.feature_info.patterns = [*(p for p in ws.feature_info.patterns
+                                  if _name(p) != name), {**spec, "name": name}]
+    ws.changed("features")
+    ws.save()
+    return name
+
+
+def add_recorded_patterns(events: pd.DataFrame, features: pd.DataFrame,
+                          patterns: list[dict], definitions: dict[str, str]
+                          ) -> tuple[pd.DataFrame, dict[str, str], list[dict], list[Notice]]:
+    """``features`` with the recorded pattern features added again (after a recompute).
+
+    Returns the table, the definitions, the patterns still recorded and a notice for
+    each pattern that could not be added (its events are no longer in the data).
+    """
+    kept, notices = [], []
+    for spec in patterns:
+        try:
+            features, name, definition = _with_pattern(events, features, spec, definitions)
+        except PersonaLensError as exc:
+            notices.append(Notice("pattern_feature_dropped", f"The pattern feature "
+                                  f"'{_name(spec)}' was not added again: {exc}",
+                                  level="warning"))
+            continue
+        definitions = {**definitions, name: definition}
+        kept.append(spec)
+    return features, definitions, kept, notices
+
+
+def _name(spec: dict) -> str:
+    return str(spec.get("name", ""))
+
+
+def _with_pattern(events: pd.DataFrame, features: pd.DataFrame, spec: dict,
+                  definitions: dict[str, str]) -> tuple[pd.DataFrame, str, str]:
+    feature = pattern_feature(events, list(spec["pattern"]), unit=spec["unit"],
+                              max_gap=spec["max_gap"], value="flag",
+                              collapse_repeats=spec["collapse_repeats"])
     name = str(feature.name)
-    earlier = ws.feature_info.definitions.get(name, "")
+    earlier = definitions.get(name, "")
     if name in features.columns and not earlier.startswith(PATTERN_DEFINITION_START):
         raise ConfigError(f"The feature table already has a column '{name}' that is not a "
                           "pattern feature; nothing was added.")
     column = feature.reindex(features.index, fill_value=0).fillna(0).astype(np.int64)
     updated = features.copy()
     updated[name] = column.to_numpy()
-    ws.set_frame("features", updated)
-    ws.feature_info.definitions = {**ws.feature_info.definitions,
-                                   name: feature.attrs["definition"]}
-    ws.changed("features")
-    ws.save()
-    return name
+    return updated, name, feature.attrs["definition"]

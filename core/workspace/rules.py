@@ -8,9 +8,8 @@ from core.common.notices import Notice
 from core.features.signals import SIGNAL_DEFINITIONS, behavior_signals, data_now
 from core.rules import RuleContext, RuleSet, WindowCount, build_context, event_names, with_counts
 from core.rules.model import stamp_times
-from core.workspace.actions import require_features
 from core.workspace.segments import workspace_segments
-from core.workspace.store import Workspace
+from core.workspace.store import Workspace, require_features
 
 
 def context_from_workspace(ws: Workspace, counts: list[WindowCount] = ()) -> RuleContext:

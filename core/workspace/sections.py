@@ -107,11 +107,15 @@ class FeatureSection:
     notices: list[Notice] = field(default_factory=list)
     #: Features chosen for segmentation on the Features page.
     selected: list[str] = field(default_factory=list)
+    #: Sequential patterns added as features (Patterns page): each ``{"pattern": [...],
+    #: "unit", "max_gap", "collapse_repeats"}``, added again when the table is recomputed.
+    patterns: list[dict[str, Any]] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
         return {"kind": self.kind, "config": None if self.config is None
                 else self.config.to_dict(), "definitions": self.definitions,
-                "notices": notices_to_json(self.notices), "selected": list(self.selected)}
+                "notices": notices_to_json(self.notices), "selected": list(self.selected),
+                "patterns": [dict(p) for p in self.patterns]}
 
     @classmethod
     def from_json(cls, data: dict[str, Any] | None) -> FeatureSection:
@@ -121,7 +125,9 @@ class FeatureSection:
             config=FeatureConfig.from_dict(data["config"]) if data.get("config") else None,
             definitions=dict(expect_type("feature", data.get("definitions", {}), dict)),
             notices=notices_from_json(expect_type("feature", data.get("notices", []), list)),
-            selected=[str(f) for f in expect_type("feature", data.get("selected", []), list)]))
+            selected=[str(f) for f in expect_type("feature", data.get("selected", []), list)],
+            patterns=[dict(expect_type("feature", p, dict))
+                      for p in expect_type("feature", data.get("patterns", []), list)]))
 
 
 @dataclass

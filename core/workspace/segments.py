@@ -20,8 +20,7 @@ from core.segment.rule_segments import (
     presets,
     with_windows,
 )
-from core.workspace.actions import require_features
-from core.workspace.store import Workspace
+from core.workspace.store import Workspace, require_features
 
 MAP_SUFFIX = " (map)"
 

@@ -25,7 +25,7 @@ from typing import Any
 
 import pandas as pd
 
-from core.common.errors import DataError
+from core.common.errors import ConfigError, DataError
 from core.personas.state import PersonaState
 from core.segment.runs import ClusterRun
 from core.workspace.migrations import FORMAT_VERSION, migrate
@@ -284,3 +284,17 @@ def list_workspaces(limit: int = 20) -> list[dict[str, Any]]:
         found.append({"id": data.get("id"), "updated": data.get("updated", ""),
                       "dataset": section.get("name") or "(no data)"})
     return sorted(found, key=lambda d: d["updated"], reverse=True)[:limit]
+
+
+def require_features(ws: Workspace) -> pd.DataFrame:
+    """The workspace's feature table.
+
+    Raises
+    ------
+    ConfigError
+        When no data has been loaded yet.
+    """
+    features = ws.features
+    if features is None:
+        raise ConfigError("There is no feature table yet. Load data on the Data page.")
+    return features
