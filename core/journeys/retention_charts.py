@@ -21,6 +21,8 @@ LIFECYCLE_COLOURS = {"new": "#2CA02C", "returning": "#1F77B4", "resurrected": "#
                      "dormant": GREY}
 #: Each pattern bar row needs this many pixels to keep its label readable.
 _ROW_PIXELS = 26
+#: Periods up to which a cohort cell shows its retained users under the share.
+COUNT_TEXT_COLUMNS = 9
 
 
 def _period_word(result: RetentionResult) -> str:
@@ -54,7 +56,10 @@ def retention_heatmap(result: RetentionResult, group: str | None = None) -> go.F
     share = share.sort_index()
     retained = retained.reindex(index=share.index, columns=share.columns)
     size_of = sizes.reindex(share.index).to_numpy()
-    text = [["" if pd.isna(r) else f"{s:.0%}".replace("%", " %") + f"<br>{int(r):,}"
+    # With many periods a cell is too narrow for two lines: the count stays in the hover.
+    counts = share.shape[1] <= COUNT_TEXT_COLUMNS
+    text = [["" if pd.isna(r) else f"{s:.0%}".replace("%", " %")
+             + (f"<br>{int(r):,}" if counts else "")
              for s, r in zip(srow, rrow, strict=True)]
             for srow, rrow in zip(share.to_numpy(), retained.to_numpy(dtype=object),
                                   strict=True)]
@@ -166,6 +171,7 @@ def patterns_chart(table: pd.DataFrame, top: int = 15, group: str | None = None,
                              "%{customdata[1]:,})<extra></extra>"),
         go.Bar(y=labels, x=part["share_in_group"], orientation="h", name=esc(group),
                marker_color=colour, text=ratio_text, textposition="outside",
+               cliponaxis=False, textfont={"size": 12},
                customdata=np.column_stack([part["in_group"], part["group_size"],
                                            part["p_adjusted"]]),
                hovertemplate=(f"%{{y}}<br>{esc(group)}: %{{x:.1%}} (%{{customdata[0]:,}} "
@@ -173,6 +179,9 @@ def patterns_chart(table: pd.DataFrame, top: int = 15, group: str | None = None,
                               "%{customdata[2]:.2g}<extra></extra>")),
     ])
     fig.update_layout(barmode="group", legend={"orientation": "h", "y": -0.15})
-    fig.update_xaxes(title="Share with the pattern", tickformat=".0%")
+    # Room right of the longest bar for its ratio label.
+    longest = float(np.nanmax(part[["share_in_group", "share_elsewhere"]].to_numpy()))
+    fig.update_xaxes(title="Share with the pattern", tickformat=".0%",
+                     range=[0, min(longest * 1.18, 1.18)])
     height = max(HEIGHT, 80 + _ROW_PIXELS * len(part))
     return style(fig, f"Patterns that set {esc(group)} apart", height=height)

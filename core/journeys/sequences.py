@@ -435,7 +435,10 @@ def _bound(n_frequent: int, max_length: int) -> int:
 
 
 def _support_text(count: int, n_sequences: int, what: str) -> str:
-    return f"{count / n_sequences:.1%} of the {what} ({count:,})"
+    share = count / n_sequences
+    # Tiny supports keep their digits: "0.0%" would read as no support at all.
+    percent = f"{share:.1%}" if share >= 0.001 else f"{share * 100:.2g}%"
+    return f"{percent} of the {what} ({count:,})"
 
 
 def _sentence(text: str) -> str:
@@ -478,10 +481,12 @@ def _too_many(found: list[tuple[tuple[int, ...], int]], max_patterns: int, min_c
     # are more than max_patterns patterns; so it must be above that.
     needed = int(supports[max_patterns - 1]) + 1
     shorter = f" or lower the maximum length below {max_length}" if max_length > 1 else ""
+    # The search stopped early, so this is a floor: below it there are surely too many.
     return ConfigError(
         f"More than {max_patterns:,} patterns reach the minimum support of "
         f"{_support_text(min_count, n_sequences, what)}. Raise the minimum support to at "
-        f"least {_support_text(needed, n_sequences, what)}{shorter}.")
+        f"least {_support_text(needed, n_sequences, what)} (the search stopped early, so a "
+        f"higher value may be needed){shorter}.")
 
 
 # ------------------------------------------------------------------------ public API
