@@ -189,8 +189,8 @@ def feature_section(frequent: pd.DataFrame, group_part: pd.DataFrame | None) -> 
     """Pick a pattern and add "did it" (1/0) as a feature column."""
     st.subheader("Use a pattern as a feature")
     st.caption("Adds a 1/0 column to the feature table: whether each user did the pattern "
-               "with the settings above. Segments, Clustering and Rules can then use it; "
-               "recomputing the features on the Features page removes it.")
+               "with the settings above. Segments, Clustering and Rules can then use it, "
+               "and it is added again whenever the features are recomputed.")
     steps = {p: tuple(e) for p, e in zip(frequent["pattern"], frequent["events"],
                                          strict=True)}
     options = []

@@ -138,6 +138,14 @@ def lifecycle_bars(frame: pd.DataFrame, group: str | None = None) -> go.Figure:
     return style(fig, f"Lifecycle of {esc(name)}")
 
 
+def _wrapped(pattern: str, per_line: int = 3) -> str:
+    """A long pattern on several lines, ``per_line`` events each (axis labels at 1024 px
+    otherwise take half the chart)."""
+    events = pattern.split(" → ")
+    lines = [" → ".join(events[i:i + per_line]) for i in range(0, len(events), per_line)]
+    return " →<br>".join(lines)
+
+
 def patterns_chart(table: pd.DataFrame, top: int = 15, group: str | None = None,
                    ) -> go.Figure:
     """Horizontal bars of a group's share with each pattern against everyone else's.
@@ -160,7 +168,7 @@ def patterns_chart(table: pd.DataFrame, top: int = 15, group: str | None = None,
                           f"{', '.join(map(repr, groups))}.")
     part = table[table["group"].astype(str) == group]
     part = part.sort_values(["ratio", "share_in_group"], ascending=False).head(top)[::-1]
-    labels = [esc(p) for p in part["pattern"]]
+    labels = [_wrapped(esc(p)) for p in part["pattern"]]
     colour = label_colours(groups).get(group, ACCENT)
     ratio_text = ["∞×" if np.isinf(r) else f"{r:.1f}×" for r in part["ratio"]]
     fig = go.Figure([
@@ -183,5 +191,6 @@ def patterns_chart(table: pd.DataFrame, top: int = 15, group: str | None = None,
     longest = float(np.nanmax(part[["share_in_group", "share_elsewhere"]].to_numpy()))
     fig.update_xaxes(title="Share with the pattern", tickformat=".0%",
                      range=[0, min(longest * 1.18, 1.18)])
-    height = max(HEIGHT, 80 + _ROW_PIXELS * len(part))
+    lines = sum(label.count("<br>") + 1 for label in labels)
+    height = max(HEIGHT, 80 + _ROW_PIXELS * len(part) + 12 * (lines - len(part)))
     return style(fig, f"Patterns that set {esc(group)} apart", height=height)
