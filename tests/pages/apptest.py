@@ -44,3 +44,17 @@ def shown(markdown: str) -> str:
 
     unescaped = re.sub(r"\\([" + re.escape(MARKDOWN_ACTIVE) + "])", r"\1", markdown)
     return html.unescape(unescaped.replace(JOINER, ""))
+
+
+def cluster_sample(at: AppTest, k: int = 4):
+    """Cluster the app's workspace (the autoloaded sample) on its selected features with a
+    fixed seed and save it, as the Clustering page's Cluster button would; the workspace."""
+    from core.segment.clustering import ClusterConfig
+    from core.segment.preprocess import PreprocessConfig
+    from core.workspace.actions import cluster_into
+
+    ws = at.session_state["workspace"]
+    cluster_into(ws, PreprocessConfig(features=tuple(ws.feature_info.selected)),
+                 ClusterConfig(k=k, random_state=0))
+    ws.save()
+    return ws

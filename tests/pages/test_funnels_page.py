@@ -12,7 +12,7 @@ from streamlit.testing.v1 import AppTest
 from core.journeys import FunnelSpec, Step, dropped_at, funnel
 from core.workspace.journeys import journey_groups
 from core.workspace.segments import workspace_segments
-from tests.pages.apptest import APP, TIMEOUT, shown
+from tests.pages.apptest import APP, TIMEOUT, cluster_sample, shown
 from tests.pages.apptest import no_errors as _no_errors
 
 FUNNEL = ("product_view", "add_to_cart", "checkout", "purchase")
@@ -135,15 +135,8 @@ def test_window_filter_and_any_order_follow_core(home):
 
 
 def test_split_by_persona_after_clustering(home):
-    from core.segment.clustering import ClusterConfig
-    from core.segment.preprocess import PreprocessConfig
-    from core.workspace.actions import cluster_into
-
     at = AppTest.from_file(APP, default_timeout=TIMEOUT).run()
-    ws = at.session_state["workspace"]
-    cluster_into(ws, PreprocessConfig(features=tuple(ws.feature_info.selected)),
-                 ClusterConfig(k=4, random_state=0))
-    ws.save()
+    ws = cluster_sample(at, k=4)
     at.switch_page("pages/funnels.py").run()
     _no_errors(at)
     assert at.selectbox(key="funnels.split").value == "persona"

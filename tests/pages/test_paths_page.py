@@ -10,21 +10,14 @@ from streamlit.testing.v1 import AppTest
 
 from core.journeys import paths
 from core.workspace.journeys import journey_groups
-from tests.pages.apptest import APP, TIMEOUT, plotly_array, plotly_figures, shown
+from tests.pages.apptest import APP, TIMEOUT, cluster_sample, plotly_array, plotly_figures, shown
 from tests.pages.apptest import no_errors as _no_errors
 
 
 def _paths_page(cluster: bool = False) -> AppTest:
     at = AppTest.from_file(APP, default_timeout=TIMEOUT).run()
     if cluster:
-        from core.segment.clustering import ClusterConfig
-        from core.segment.preprocess import PreprocessConfig
-        from core.workspace.actions import cluster_into
-
-        ws = at.session_state["workspace"]
-        cluster_into(ws, PreprocessConfig(features=tuple(ws.feature_info.selected)),
-                     ClusterConfig(k=4, random_state=0))
-        ws.save()
+        cluster_sample(at, k=4)
     at.switch_page("pages/paths.py").run()
     return at
 
@@ -38,12 +31,14 @@ def _figures(at: AppTest, trace: str) -> list[dict]:
 
 
 def _sankey_nodes(figure: dict) -> dict[str, int]:
-    """Node label -> users, summed over the columns (labels read "event (1,234)")."""
-    labels = figure["data"][0]["node"]["label"]
+    """Node -> users, summed over the columns, from each node's full text ("event<br>1,234"
+    in its hover; small nodes have no label). The invisible edge node has no text."""
     totals: dict[str, int] = {}
-    for label in labels:
-        name, count = label.rsplit(" (", 1)
-        totals[name] = totals.get(name, 0) + int(count.rstrip(")").replace(",", ""))
+    for text in figure["data"][0]["node"]["customdata"]:
+        if not text:
+            continue
+        name, count = text.rsplit("<br>", 1)
+        totals[name] = totals.get(name, 0) + int(count.replace(",", ""))
     return totals
 
 
@@ -63,9 +58,11 @@ def test_paths_from_the_first_funnel_event_are_cores(home):
     expected = paths(ws.events, start="product_view", steps=5, top=6)
     sankey = _figure(at, "sankey")
     assert _sankey_nodes(sankey) == _core_nodes(expected)
-    assert len(sankey["data"][0]["node"]["label"]) == len(expected.nodes)
-    assert plotly_array(sankey["data"][0]["link"]["value"]).sum() == \
-        expected.links["users"].sum()
+    # Every node of core's, and the invisible one that keeps the last labels right.
+    assert len(sankey["data"][0]["node"]["label"]) == len(expected.nodes) + 1
+    link = sankey["data"][0]["link"]
+    visible = plotly_array(link["target"]) != len(expected.nodes)
+    assert plotly_array(link["value"])[visible].sum() == expected.links["users"].sum()
     assert _caption(at, "Every column sums") == \
         f"Every column sums to the {expected.users:,} users who did product_view."
     assert expected.nodes.groupby("column")["users"].sum().eq(expected.users).all()

@@ -12,13 +12,13 @@ from streamlit.testing.v1 import AppTest
 
 from core.journeys import build_sequences, distinguishing_patterns, frequent_patterns
 from core.journeys.sequences import pattern_feature
-from tests.pages.apptest import APP, TIMEOUT, no_errors, shown
+from tests.pages.apptest import APP, TIMEOUT, cluster_sample, no_errors, shown
 
 
 def _patterns_page(cluster: bool = False) -> AppTest:
     at = AppTest.from_file(APP, default_timeout=TIMEOUT).run()
     if cluster:
-        _cluster(at)
+        cluster_sample(at)
     at.switch_page("pages/patterns.py").run()
     return at
 
@@ -31,17 +31,6 @@ def _frame(at: AppTest, column: str, exclude: str | None = None):
 def _headers(table) -> dict[str, str]:
     config = json.loads(table.proto.columns or "{}")
     return {name: config.get(name, {}).get("label", name) for name in table.value.columns}
-
-
-def _cluster(at: AppTest):
-    from core.segment.clustering import ClusterConfig
-    from core.segment.preprocess import PreprocessConfig
-    from core.workspace.actions import cluster_into
-
-    ws = at.session_state["workspace"]
-    cluster_into(ws, PreprocessConfig(features=tuple(ws.feature_info.selected)),
-                 ClusterConfig(k=4, random_state=0))
-    return ws
 
 
 def test_frequent_patterns_equal_core_with_headers_in_words(home):

@@ -11,19 +11,21 @@ from streamlit.testing.v1 import AppTest
 
 from core.common.errors import ConfigError
 from core.journeys import lifecycle, retention, retention_curve
-from tests.pages.apptest import APP, TIMEOUT, no_errors, plotly_array, plotly_figures, shown
+from tests.pages.apptest import (
+    APP,
+    TIMEOUT,
+    cluster_sample,
+    no_errors,
+    plotly_array,
+    plotly_figures,
+    shown,
+)
 
 
 def _retention_page(cluster: bool = False) -> AppTest:
     at = AppTest.from_file(APP, default_timeout=TIMEOUT).run()
     if cluster:
-        from core.segment.clustering import ClusterConfig
-        from core.segment.preprocess import PreprocessConfig
-        from core.workspace.actions import cluster_into
-
-        ws = at.session_state["workspace"]
-        cluster_into(ws, PreprocessConfig(features=tuple(ws.feature_info.selected)),
-                     ClusterConfig(k=4, random_state=0))
+        cluster_sample(at, k=4)
     at.switch_page("pages/retention.py").run()
     return at
 

@@ -9,7 +9,7 @@ from core.personas.state import PersonaState
 from core.rules import condition_mask
 from core.rules.grammar import format_rule, parse_rule
 from core.workspace.rules import context_from_workspace
-from tests.pages.apptest import APP, TIMEOUT, shown
+from tests.pages.apptest import APP, TIMEOUT, cluster_sample, shown
 from tests.pages.apptest import no_errors as _no_errors
 
 RULE = "sessions > 3 and hours_since_last_event >= 48 -> show reengage_modal in slot modal " \
@@ -118,14 +118,8 @@ def test_edit_a_rule_as_text_keeps_its_id(home):
 
 
 def test_persona_rules_after_clustering(home):
-    from core.segment.clustering import ClusterConfig
-    from core.segment.preprocess import PreprocessConfig
-    from core.workspace.actions import cluster_into
-
     at = _rules_page()
-    ws = at.session_state["workspace"]
-    cluster_into(ws, PreprocessConfig(features=tuple(ws.feature_info.selected)),
-                 ClusterConfig(k=4, random_state=0))
+    ws = cluster_sample(at, k=4)
     ws.personas = PersonaState(names={"Cluster 2": "Big spenders"})
     ws.save()
     at.run()
@@ -189,15 +183,8 @@ def test_simulation_tables_have_headers_in_words(home):
 
 
 def test_why_picks_a_user_from_a_persona(home):
-    from core.segment.clustering import ClusterConfig
-    from core.segment.preprocess import PreprocessConfig
-    from core.workspace.actions import cluster_into
-
     at = _rules_page()
-    ws = at.session_state["workspace"]
-    cluster_into(ws, PreprocessConfig(features=tuple(ws.feature_info.selected)),
-                 ClusterConfig(k=3, random_state=0))
-    ws.save()
+    cluster_sample(at, k=3)
     at.run()
     at.button(key="rules.starters").click().run()
     labels = at.session_state["workspace"].persona_labels()

@@ -8,7 +8,7 @@ import json
 import pandas as pd
 from streamlit.testing.v1 import AppTest
 
-from tests.pages.apptest import APP, TIMEOUT
+from tests.pages.apptest import APP, TIMEOUT, cluster_sample
 
 PAGES = ["data", "features", "segments", "clustering", "personas", "rules", "export"]
 
@@ -28,15 +28,8 @@ def _unformatted_counts(table) -> list[str]:
 
 
 def test_tables_show_counts_with_thousands_separators(home):
-    from core.segment.clustering import ClusterConfig
-    from core.segment.preprocess import PreprocessConfig
-    from core.workspace.actions import cluster_into
-
     at = AppTest.from_file(APP, default_timeout=TIMEOUT).run()
-    ws = at.session_state["workspace"]
-    cluster_into(ws, PreprocessConfig(features=tuple(ws.feature_info.selected)),
-                 ClusterConfig(k=4, random_state=0))
-    ws.save()
+    cluster_sample(at, k=4)
     bad = {}
     for page in PAGES:
         at.switch_page(f"pages/{page}.py").run()
