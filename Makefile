@@ -26,8 +26,15 @@ chromium:
 	else $(SUDO) apt-get update -q && \
 	     DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -q chromium; fi
 
+# The browser tests spend most of their time waiting on the app and Chromium, so they
+# run in a second process beside the others (one core each); their report is printed
+# when both are done, and both must pass.
 test: setup chromium
-	$(PY) -m pytest
+	@$(PY) -m pytest -m browser > .browser-tests.log 2>&1 & browser=$$!; \
+	$(PY) -m pytest -m "not browser"; others=$$?; \
+	wait $$browser; browser_status=$$?; \
+	echo "---- browser tests ----"; cat .browser-tests.log; \
+	exit $$(( others || browser_status ))
 
 test-fast: setup
 	$(PY) -m pytest -m "not browser"
@@ -44,4 +51,4 @@ lint: setup
 	$(VENV)/bin/lint-imports
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache tests/browser/artifacts bench/data
+	rm -rf $(VENV) .pytest_cache .ruff_cache tests/browser/artifacts bench/data .browser-tests.log
