@@ -1,6 +1,6 @@
 """An input mistake is said next to the widget that caused it; the rest of the page
 stays: the saved segments and their overlap under an incomplete new segment, the rules'
-export under an unknown user id."""
+export under an unknown user id, the simulation under a half-filled rule form."""
 
 from __future__ import annotations
 
@@ -38,3 +38,19 @@ def test_an_unknown_user_in_why_leaves_the_export(home):
     assert [e.value for e in at.exception] == []
     assert any("nobody-like-this" in shown(e.value) for e in at.error)
     assert any(s.value == "Export and import" for s in at.subheader)
+
+
+def test_a_half_filled_rule_form_leaves_the_rules_and_the_simulation(home):
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT).run()
+    at.switch_page("pages/rules.py").run()
+    at.button(key="rules.starters").click().run()
+    # A count of an event without the event: the form says so under itself.
+    at.session_state["rules.form.conditions"] = {"edited_rows": {0: {
+        "what": "count of an event", "op": ">", "value": "1"}},
+        "added_rows": [], "deleted_rows": []}
+    at.run()
+    assert [e.value for e in at.exception] == []
+    assert len(at.error) == 1 and "choose the event" in shown(at.error[0].value)
+    assert at.button(key="rules.form.add").disabled
+    headers = [s.value for s in at.subheader]
+    assert "Simulation on the current users" in headers and "Export and import" in headers
