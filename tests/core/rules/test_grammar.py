@@ -237,8 +237,8 @@ def test_rules_at_the_limits_still_parse():
 
 def test_a_rule_may_span_several_lines():
     one_line = parse_rule('persona = "Loyal buyers" and sessions > 3 -> show push cap 1/day', VOCAB)
-    several = parse_rule('persona = "Loyal buyers"\r\n  and sessions > 3\n-> show push\n   cap 1/day',
-                         VOCAB)
+    several = parse_rule('persona = "Loyal buyers"\r\n  and sessions > 3\n-> show push'
+                         '\n   cap 1/day', VOCAB)
     assert (several.condition, several.action) == (one_line.condition, one_line.action)
 
 
