@@ -74,19 +74,28 @@ def cached_paths(key: str, settings_json: str, by: str, _events, _groups):
     return paths(_events, groups=_groups, **json.loads(settings_json))
 
 
+@st.cache_resource(show_spinner="Building the sequences...", max_entries=4)
+def _sequences(key: str, unit: str, collapse_repeats: bool, _events):
+    # Shared (not copied) by the frequent patterns and the group comparison, which
+    # read the same sequences: built once per data version and settings.
+    return build_sequences(_events, unit=unit, collapse_repeats=collapse_repeats)
+
+
+def _settings_and_sequences(key: str, settings_json: str, events):
+    settings = json.loads(settings_json)
+    sequences = _sequences(key, settings.pop("unit"), settings.pop("collapse_repeats"), events)
+    return settings, sequences
+
+
 @st.cache_data(show_spinner="Finding frequent sequences...", max_entries=6)
 def cached_patterns(key: str, settings_json: str, _events):
-    settings = json.loads(settings_json)
-    sequences = build_sequences(_events, unit=settings.pop("unit"),
-                                collapse_repeats=settings.pop("collapse_repeats"))
+    settings, sequences = _settings_and_sequences(key, settings_json, _events)
     return sequences, frequent_patterns(sequences, **settings)
 
 
 @st.cache_data(show_spinner="Comparing the groups' sequences...", max_entries=6)
 def cached_distinguishing(key: str, settings_json: str, by: str, _events, _groups):
-    settings = json.loads(settings_json)
-    sequences = build_sequences(_events, unit=settings.pop("unit"),
-                                collapse_repeats=settings.pop("collapse_repeats"))
+    settings, sequences = _settings_and_sequences(key, settings_json, _events)
     return distinguishing_patterns(sequences, _groups, **settings)
 
 
