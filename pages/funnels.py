@@ -11,11 +11,10 @@ import pandas as pd
 import streamlit as st
 
 from core.common.export import safe_csv_bytes
-from core.data.mapping import FUNNEL_STEPS
 from core.journeys import FunnelSpec, Step, dropped_at
 from core.journeys.flow_charts import funnel_chart, time_to_convert_chart
 from core.journeys.funnels import ALPHA, CONVENTION_ANY, CONVENTION_ORDERED, MAX_STEPS
-from core.workspace.journeys import group_options, save_dropped
+from core.workspace.journeys import funnel_events, group_options, save_dropped
 from ui.downloads import download_button
 from ui.errors import show_notices, shows_errors
 from ui.journeys import cached_funnel, event_counts, events_or_stop, split_picker, version
@@ -49,13 +48,7 @@ properties = [str(c) for c in events.columns if c not in NOT_PROPERTIES]
 def default_steps() -> list[str]:
     """The workspace's funnel events in order (those in the data), else the most
     frequent events."""
-    roles = getattr(ws.data, "event_roles", None) or {}
-    present = set(event_names)
-    steps = []
-    for role in FUNNEL_STEPS:
-        name = next((str(n) for n in roles.get(role, []) if str(n) in present), None)
-        if name is not None and name not in steps:
-            steps.append(name)
+    steps = funnel_events(ws, set(event_names))
     return steps if len(steps) >= 2 else event_names[:FALLBACK_STEPS]
 
 

@@ -12,7 +12,7 @@ from core.common.export import safe_csv_bytes
 from core.journeys.flow_charts import difference_heatmap, paths_sankey, step_matrix_heatmap
 from core.journeys.funnels import ALL_USERS
 from core.journeys.paths import MAX_STEPS, MAX_TOP
-from core.workspace.journeys import group_options
+from core.workspace.journeys import funnel_events, group_options, role_event
 from ui.downloads import download_button
 from ui.errors import show_notices, shows_errors
 from ui.journeys import (
@@ -38,18 +38,8 @@ counts = event_counts(ws.version("data"), events)
 event_names = [str(e) for e in counts.index]
 
 
-def role_event(role: str) -> str | None:
-    """The workspace's event for a funnel role, when the data has it."""
-    roles = getattr(ws.data, "event_roles", None) or {}
-    return next((str(n) for n in roles.get(role, []) if str(n) in event_names), None)
-
-
 def first_funnel_event() -> str | None:
-    for role in ("product_view", "add_to_cart", "checkout", "purchase"):
-        name = role_event(role)
-        if name is not None:
-            return name
-    return None
+    return next(iter(funnel_events(ws, set(event_names))), None)
 
 
 def index_of(name: str | None) -> int:
@@ -66,7 +56,7 @@ if mode == "start":
                                help="Each user's first occurrence of it starts the path.")
 else:
     anchor = cols[1].selectbox("End event", event_names, key="paths.end",
-                               index=index_of(role_event("purchase")),
+                               index=index_of(role_event(ws, "purchase", set(event_names))),
                                help="Each user's first occurrence of it ends the path.")
 by, groups = "everyone", None
 with shows_errors():

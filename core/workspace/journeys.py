@@ -9,6 +9,7 @@ from typing import Literal
 import pandas as pd
 
 from core.common.errors import ConfigError
+from core.data.mapping import FUNNEL_STEPS
 from core.workspace.segments import save_segment, segment_memberships
 from core.workspace.store import Workspace
 
@@ -33,6 +34,24 @@ def journey_events(ws: Workspace) -> pd.DataFrame:
         raise ConfigError(f"Journeys need an event log; this workspace holds {what}. Load "
                           "events (one row per event) on the Data page.")
     return events
+
+
+def role_event(ws: Workspace, role: str, present: set[str]) -> str | None:
+    """The workspace's event for a funnel role (product_view, ..., purchase) that the
+    data has, or None."""
+    roles = ws.data.event_roles or {}
+    return next((str(n) for n in roles.get(role, []) if str(n) in present), None)
+
+
+def funnel_events(ws: Workspace, present: set[str]) -> list[str]:
+    """The workspace's funnel events in funnel order, each once, those the data has (the
+    default steps of the journey views)."""
+    steps: list[str] = []
+    for role in FUNNEL_STEPS:
+        name = role_event(ws, role, present)
+        if name is not None and name not in steps:
+            steps.append(name)
+    return steps
 
 
 def group_options(ws: Workspace) -> list[GroupBy]:

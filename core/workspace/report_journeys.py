@@ -16,6 +16,7 @@ from core.journeys import (
     retention,
     retention_curve,
 )
+from core.workspace.journeys import funnel_events
 from core.workspace.report_html import esc
 from core.workspace.store import Workspace
 
@@ -48,9 +49,7 @@ def _table(headers: list[str], rows: list[list[str]]) -> str:
 
 
 def _funnel(ws: Workspace, events: pd.DataFrame, labels: pd.Series) -> str:
-    present = set(events["event"].unique())
-    names = [values[0] for values in (ws.data.event_roles or {}).values()
-             if values and values[0] in present]
+    names = funnel_events(ws, set(events["event"].unique()))
     if len(names) < 2:
         return ("<p class='meta'>The data names fewer than two funnel events (product view, "
                 "add to cart, checkout, purchase): name them on the Data page.</p>")
