@@ -44,11 +44,13 @@ from core.segment.runs import (
 from core.workspace.model import clustered_matrix
 from core.workspace.pattern_features import add_recorded_patterns
 from core.workspace.personas import refresh_personas
+from core.workspace.predict import add_recorded_predictions
 from core.workspace.sections import (
     ClusterSection,
     DataSection,
     ExperimentSection,
     FeatureSection,
+    PredictSection,
     StabilitySection,
     SweepSection,
 )
@@ -72,9 +74,10 @@ def reset_data(ws: Workspace) -> None:
     for name in FRAMES:
         ws.set_frame(name, None)
     ws.data, ws.feature_info, ws.experiment = DataSection(), FeatureSection(), None
+    ws.prediction = PredictSection()
     forget_clusters(ws)
     ws.steps = {}
-    ws.changed("data", "features", "segments", "experiment")
+    ws.changed("data", "features", "segments", "experiment", "predictions", "recommend")
 
 
 def forget_clusters(ws: Workspace) -> None:
@@ -214,12 +217,15 @@ def compute_features_into(ws: Workspace, config: FeatureConfig,
     # Pattern features added on the Patterns page come back with the new table.
     frame, definitions, patterns, dropped = add_recorded_patterns(
         events, table.frame, ws.feature_info.patterns, table.definitions)
+    # So do the scores of saved propensity models (scored again on the new table).
+    frame, scored, unscored = add_recorded_predictions(ws, frame)
+    definitions = {**definitions, **scored}
     previous = [c for c in ws.feature_info.selected if c in frame.columns]
     ws.set_frame("features", frame)
     ws.data.event_roles = {k: list(v) for k, v in config.event_roles.items()}
     ws.feature_info = FeatureSection(kind="events", config=config,
                                      definitions=definitions,
-                                     notices=[*table.notices, *dropped],
+                                     notices=[*table.notices, *dropped, *unscored],
                                      selected=previous or table.default_selection(),
                                      patterns=patterns)
     forget_clusters(ws)

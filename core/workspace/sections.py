@@ -262,3 +262,38 @@ class ExperimentSection:
             source=dict(expect_type("experiment", data.get("source", {}), dict)),
             spec=ExperimentSpec.from_dict(data["spec"]) if data.get("spec") else None,
             summary=expect_type("experiment", data.get("summary"), (dict, type(None)))))
+
+
+@dataclass
+class PredictSection:
+    """The propensity models of the Propensity page: one entry per target (``churn``,
+    ``conversion``), each the settings, the evaluation summary and the saved model as
+    JSON-ready data (see :mod:`core.workspace.predict`)."""
+
+    targets: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"targets": {k: dict(v) for k, v in self.targets.items()}}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any] | None) -> PredictSection:
+        data = expect_type("prediction", data or {}, dict)
+        targets = expect_type("prediction", data.get("targets", {}), dict)
+        return parse("prediction", lambda: cls(
+            {str(k): dict(expect_type("prediction", v, dict)) for k, v in targets.items()}))
+
+
+@dataclass
+class RecommendSection:
+    """The Recommendations page's settings as JSON-ready data (parsed and checked by
+    :mod:`core.workspace.recommend`)."""
+
+    settings: dict[str, Any] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"settings": dict(self.settings)}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any] | None) -> RecommendSection:
+        data = expect_type("recommendation", data or {}, dict)
+        return cls(dict(expect_type("recommendation", data.get("settings", {}), dict)))

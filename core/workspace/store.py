@@ -34,6 +34,8 @@ from core.workspace.sections import (
     DataSection,
     ExperimentSection,
     FeatureSection,
+    PredictSection,
+    RecommendSection,
     RulesSection,
     SegmentSection,
     SweepSection,
@@ -43,9 +45,10 @@ from core.workspace.sections import (
 
 #: Where workspaces live unless PERSONA_LENS_HOME says otherwise.
 DEFAULT_HOME = Path.home() / ".persona_lens"
-FRAMES = ("events", "features", "clusters", "segments", "experiment")
+FRAMES = ("events", "features", "clusters", "segments", "experiment", "predictions")
 #: The parts of a workspace with a revision counter each.
-PARTS = ("data", "features", "clusters", "personas", "segments", "rules", "experiment")
+PARTS = ("data", "features", "clusters", "personas", "segments", "rules", "experiment",
+         "predictions", "recommend")
 _ID_PATTERN = re.compile(r"^[a-f0-9]{12}$")
 
 
@@ -82,6 +85,8 @@ class Workspace:
     segment_rules: SegmentSection = field(default_factory=SegmentSection)
     rules: RulesSection = field(default_factory=RulesSection)
     experiment: ExperimentSection | None = None
+    prediction: PredictSection = field(default_factory=PredictSection)
+    recommend: RecommendSection = field(default_factory=RecommendSection)
     #: Every clustering fit, oldest first, at most ``core.segment.runs.MAX_RUNS``.
     runs: list[ClusterRun] = field(default_factory=list)
     #: When each step last finished (shown on Home).
@@ -187,6 +192,7 @@ class Workspace:
             "segments": self.segment_rules.to_json(), "rules": self.rules.to_json(),
             "experiment": None if self.experiment is None else self.experiment.to_json(),
             "runs": [run.to_json() for run in self.runs],
+            "prediction": self.prediction.to_json(), "recommend": self.recommend.to_json(),
         }
 
     @classmethod
@@ -219,6 +225,8 @@ class Workspace:
             # Workspaces saved before runs were kept have none.
             runs=parse("runs", lambda: [ClusterRun.from_json(r) for r in expect_type(
                 "runs", data.get("runs") or [], list)]),
+            prediction=PredictSection.from_json(data.get("prediction")),
+            recommend=RecommendSection.from_json(data.get("recommend")),
             steps={str(k): str(v) for k, v in steps.items()},
             revisions={str(k): int(v) for k, v in revisions.items() if k in PARTS})
 
