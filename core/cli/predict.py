@@ -20,7 +20,6 @@ import json
 import sys
 import time
 from pathlib import Path
-from typing import Any
 
 from core.cli.common import (
     EXIT_OK,
@@ -34,11 +33,7 @@ from core.cli.common import (
     write_table,
 )
 from core.cli.features import add_load_arguments
-from core.common.errors import ConfigError, DataError
-
-#: What a model file says it is.
-MODEL_FORMAT = "persona-lens-propensity"
-MODEL_VERSION = 1
+from core.common.errors import ConfigError
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -125,6 +120,7 @@ def _spec(args: argparse.Namespace, events, roles: dict):
 def cmd_fit(args: argparse.Namespace) -> int:
     """Evaluate every model, save the chosen one; return the exit code."""
     from core.predict import PropensityConfig, evaluate_propensity, fit_final
+    from core.predict.document import model_document
 
     start = time.perf_counter()
     events, feature_config = _events_and_config(args)
@@ -134,10 +130,8 @@ def cmd_fit(args: argparse.Namespace) -> int:
     key = args.model or result.best
     model, base_rate = fit_final(events, feature_config, config, key, result.features)
     table = result.metrics_table()
-    document = {"format": MODEL_FORMAT, "version": MODEL_VERSION,
-                "config": config.to_dict(), "feature_config": feature_config.to_dict(),
-                "model_key": key, "base_rate": base_rate, "model": model.to_json(),
-                "metrics": table.round(6).to_dict(orient="records")}
+    document = model_document(config, feature_config, key, base_rate, model,
+                              table.round(6).to_dict(orient="records"))
     Path(args.output).write_text(json.dumps(document, indent=1), encoding="utf-8")
     if args.metrics_out:
         write_table(table, args.metrics_out, index=False)
@@ -163,34 +157,14 @@ def _metrics_text(table) -> str:
     return "\n".join(lines)
 
 
-def read_model(path: str | Path) -> dict[str, Any]:
-    """A model file written by ``predict fit``.
-
-    Raises
-    ------
-    DataError
-        Not JSON, or not a Persona Lens propensity model of a known version.
-    """
-    try:
-        document = json.loads(Path(path).read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise DataError(f"{path} is not a readable model file ({exc}).") from exc
-    if not isinstance(document, dict) or document.get("format") != MODEL_FORMAT:
-        raise DataError(f"{path} is not a propensity model written by `python -m core "
-                        "predict fit`.")
-    if document.get("version") != MODEL_VERSION:
-        raise DataError(f"{path} has model version {document.get('version')}; this version "
-                        f"reads {MODEL_VERSION}. Fit it again.")
-    return document
-
-
 def cmd_score(args: argparse.Namespace) -> int:
     """Score the input's users with a saved model."""
     from core.features.table import FeatureConfig, user_features
     from core.predict import PropensityConfig, model_from_json, population_now, score_users
+    from core.predict.document import read_model_document
 
     start = time.perf_counter()
-    document = read_model(args.model)
+    document = read_model_document(args.model)
     from core.cli.journeys import load_events
 
     events, _ = load_events(args)
@@ -198,7 +172,7 @@ def cmd_score(args: argparse.Namespace) -> int:
     table = user_features(events, FeatureConfig.from_dict(document["feature_config"]))
     scores = score_users(model_from_json(document["model"]), table.frame,
                          config.labels.target, float(document["base_rate"]),
-                         eligible=population_now(events, config.labels))
+                         document.get("threshold"), population_now(events, config.labels))
     write_table(scores, args.output)
     band = scores.iloc[:, 1].value_counts()
     print(f"Scored {len(scores):,} users with {document['model_key']}: "
@@ -210,8 +184,9 @@ def cmd_score(args: argparse.Namespace) -> int:
 def cmd_sql(args: argparse.Namespace) -> int:
     """Print the model's SQL."""
     from core.predict import model_from_json, model_sql
+    from core.predict.document import read_model_document
 
-    document = read_model(args.model)
+    document = read_model_document(args.model)
     print(model_sql(model_from_json(document["model"]), table=args.table,
                     score_column=f"{document['config']['labels']['target']}_score"))
     return EXIT_OK

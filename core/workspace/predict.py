@@ -231,3 +231,34 @@ def persona_risk(ws: Workspace) -> pd.DataFrame | None:
                          "high_share": float((part[band_col] == "high").mean()),
                          "lapsed_share": float((part[band_col] == "lapsed").mean())})
     return pd.DataFrame(rows) if rows else None
+
+
+def saved_document(ws: Workspace, target: str) -> dict[str, Any]:
+    """The saved ``target`` model as a model file (``python -m core predict score``
+    reads it)."""
+    from core.predict.document import model_document
+
+    entry = ws.prediction.targets.get(target)
+    if entry is None:
+        raise ConfigError(f"No {target} model is saved in this workspace.")
+    return model_document(PropensityConfig.from_dict(entry["config"]), ws.feature_info.config,
+                          entry["model_key"], entry["base_rate"], entry["model"],
+                          entry["summary"]["metrics"], entry.get("threshold"))
+
+
+def explain_user(ws: Workspace, target: str, user_id: str, top: int = 3
+                 ) -> tuple[float, str, list[str]]:
+    """A user's score and band under the saved ``target`` model and the sentences of
+    the features that push it most (against the median user)."""
+    from core.predict.explain import user_reasons
+
+    features = require_features(ws)
+    if user_id not in features.index:
+        raise ConfigError(f"There is no user '{user_id}' in the feature table.")
+    score_col, band_col = SCORE_COLUMNS[target]
+    model = saved_model(ws, target)
+    row = features.loc[[user_id]]
+    typical = features[model.features].apply(pd.to_numeric, errors="coerce").median()
+    outcome = "churn risk" if target == "churn" else "conversion propensity"
+    reasons = [r.sentence(outcome) for r in user_reasons(model, row, typical, top)]
+    return float(features.at[user_id, score_col]), str(features.at[user_id, band_col]), reasons
