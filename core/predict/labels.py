@@ -100,8 +100,8 @@ def check_window(spec: LabelSpec, events: pd.DataFrame) -> None:
     Raises
     ------
     ConfigError
-        Unknown target, a horizon under one day, no target events for conversion, a
-        horizon that runs past the data's end (its labels would count users as churned
+        Unknown target, a horizon under one day or over half the data's period, no
+        target events for conversion, a horizon that runs past the data's end (its labels would count users as churned
         only because the log stops), or a training cutoff before the data starts.
     """
     if spec.target not in TARGETS:
@@ -113,6 +113,13 @@ def check_window(spec: LabelSpec, events: pd.DataFrame) -> None:
     if spec.target == "conversion" and not spec.target_events:
         raise ConfigError("Pick the event(s) that count as converting (a purchase, say).")
     first, last = data_period(events)
+    span = (last - first) / pd.Timedelta(days=1)
+    if 2 * spec.horizon_days >= span:
+        raise ConfigError(
+            f"A {spec.horizon_days}-day horizon needs more than {2 * spec.horizon_days} days "
+            f"of data (one horizon to learn from, one to test on, and history before "
+            f"them); this log covers {span:.0f} days. Pick a horizon under {span / 2:.0f} "
+            "days.")
     end = spec.cutoff_ts + pd.Timedelta(days=spec.horizon_days)
     if end > last + pd.Timedelta(seconds=1):
         latest = (last - pd.Timedelta(days=spec.horizon_days)).floor("D")

@@ -230,6 +230,9 @@ def model_from_json(data: dict[str, Any]) -> Model:
                 raise DataError("The saved boosting model holds types that are not "
                                 f"trusted ({', '.join(untrusted)}); fit it again.")
             estimator = sio.loads(blob, trusted=untrusted)
+            if not isinstance(estimator, HistGradientBoostingClassifier):
+                raise DataError("The saved model is not a gradient boosting model; fit it "
+                                "again.")
             return BoostingModel([str(f) for f in data["features"]], estimator,
                                  [float(v) for v in data["medians"]])
     except DataError:

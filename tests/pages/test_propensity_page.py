@@ -60,7 +60,8 @@ def test_fit_save_and_explain(home):
 
 def test_horizon_past_the_end_is_refused_in_place(home):
     at = _page()
-    at.number_input(key="propensity.churn.horizon").set_value(60).run()
+    last = at.session_state["workspace"].events["ts"].max()
+    at.date_input(key="propensity.churn.cutoff").set_value(last.date()).run()
     errors = [e.value for e in at.error]
     assert len(errors) == 1 and "past the data's last event" in errors[0]
     assert at.button(key="propensity.run").disabled
