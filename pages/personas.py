@@ -10,6 +10,7 @@ from core.personas.migration import DEFAULT_WINDOW_DAYS, NOT_ACTIVE, NOT_PRESENT
 from core.personas.state import EDITABLE, MAX_NAME_LENGTH, history_table
 from core.segment.labels import label_colours
 from core.workspace import personas
+from core.workspace.predict import persona_risk
 from core.workspace.report import build_report
 from ui.downloads import download_button
 from ui.errors import show_notices, shows_errors
@@ -101,6 +102,7 @@ download_button(
     help="One HTML file that opens offline: data, method, a card per persona and the A/B "
          "test. Print it to PDF from the browser.")
 show_notices(profiles.notices)
+risk = persona_risk(ws)
 
 
 def save_edits(label: str) -> None:
@@ -109,6 +111,24 @@ def save_edits(label: str) -> None:
         personas.update_persona(ws, label, **values)
         st.session_state["personas.saved"] = f"Saved persona '{inert(values['name'])}'."
         st.rerun()
+
+
+RISK_WORDS = {"churn": ("Churn risk", ":material/trending_down:"),
+              "conversion": ("Likely to convert", ":material/trending_up:")}
+
+
+def risk_words(name: str) -> str:
+    """The persona's share in each saved model's high band (Propensity page)."""
+    if risk is None:
+        return ""
+    rows = risk[risk["persona"] == name]
+    parts = []
+    for row in rows.itertuples():
+        words, icon = RISK_WORDS[row.target]
+        lapsed = f", {row.lapsed_share:.0%} lapsed" if row.lapsed_share > 0 else ""
+        parts.append(f"{icon} **{words}:** {row.high_share:.0%} in the high band "
+                     f"(mean score {row.mean_score:.2f}{lapsed})")
+    return " · ".join(parts)
 
 
 def card(label: str) -> None:
@@ -121,6 +141,8 @@ def card(label: str) -> None:
         if profiles.share_revenue is not None:
             share += f" · {profiles.share_revenue[label]:.0%} of revenue"
         left.caption(f"{inert(label)} · {int(profiles.sizes[label]):,} users · {share}")
+        if risk_line := risk_words(name):
+            left.markdown(risk_line)
         # Every text of the card can be the analyst's own: shown as typed, never Markdown.
         left.markdown(inert(info.get("description", "")))
         left.markdown("**Traits**\n" + "".join(f"\n- {inert(t)}"

@@ -22,6 +22,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
+import pandas as pd
 from plotly.offline import get_plotlyjs
 
 from core.personas import charts as persona_charts
@@ -32,6 +33,7 @@ from core.segment.clustering import SILHOUETTE_SAMPLE
 from core.segment.labels import NOISE_LABEL, label_colours
 from core.workspace.model import clustered_matrix, model_from_workspace
 from core.workspace.personas import current_personas
+from core.workspace.predict import persona_risk
 from core.workspace.report_experiment import experiment_section
 from core.workspace.report_html import (
     cell_value,
@@ -41,6 +43,7 @@ from core.workspace.report_html import (
     grid_table,
 )
 from core.workspace.report_journeys import journeys_section
+from core.workspace.report_predict import propensity_section, risk_sentence
 from core.workspace.report_reproduce import (
     SILHOUETTE_RANDOM_STATE,
     reproduce_record,
@@ -175,8 +178,11 @@ def method_section(ws: Workspace, metrics: dict[str, float] | None = None) -> st
     return "\n".join(["<h2>Method</h2>", facts_table(facts), "<h3>Features</h3>", grid_table(rows)])
 
 
-def persona_cards(profiles: ClusterProfiles, state: PersonaState) -> str:
-    """One card per persona: who they are, their traits, chart and recommended action."""
+def persona_cards(profiles: ClusterProfiles, state: PersonaState,
+                  risk: pd.DataFrame | None = None) -> str:
+    """One card per persona: who they are, their traits, chart and recommended action
+    (and, with ``risk`` from :func:`core.workspace.predict.persona_risk`, the share at
+    risk)."""
     names, personas = state.names, state.personas
     colours = label_colours(profiles.labels)
     cards = []
@@ -194,6 +200,7 @@ def persona_cards(profiles: ClusterProfiles, state: PersonaState) -> str:
     <p class="meta">{esc(label)} · {int(profiles.sizes[label]):,} users · {esc(share)}</p>
   </header>
   <p class="description">{esc(info.get('description', ''))}</p>
+  {f'<p class="risk">{esc(at_risk)}</p>' if (at_risk := risk_sentence(risk, name)) else ''}
   <div class="columns">
     <div>
       <h4>Traits</h4><ul>{traits}</ul>
@@ -260,8 +267,9 @@ def build_report(ws: Workspace, profiles: ClusterProfiles | None = None,
 <section>{data_section(ws)}</section>
 <section>{method_section(ws, metrics)}</section>
 <section class="personas"><h2>Personas</h2>{overview}</section>
-{persona_cards(profiles, state)}
+{persona_cards(profiles, state, persona_risk(ws))}
 {journeys_section(ws)}
+{propensity_section(ws)}
 {experiment_section(ws)}
 {reproduce_section(record)}
 <footer><p>Standardised differences compare each persona's mean with everyone's, in
@@ -306,6 +314,7 @@ section {{ background: #fff; border: 1px solid var(--line); border-radius: 10px;
          border-radius: 10px; vertical-align: middle; }}
 .columns {{ display: grid; grid-template-columns: minmax(0, 1fr) minmax(0, 1.2fr); gap: 20px; }}
 .action {{ background: #EEF1FF; border-left: 4px solid var(--accent); padding: 6px 10px; }}
+.risk {{ font-weight: 600; margin: 4px 0 8px; }}
 .alarm {{ background: #FDECEA; border-left: 4px solid #C62828; padding: 6px 10px; }}
 table {{ border-collapse: collapse; margin: 8px 0; font-size: 14px; max-width: 100%; }}
 .facts {{ width: 100%; }}

@@ -17,6 +17,7 @@ import pandas as pd
 
 from core.common.errors import ConfigError
 from core.common.notices import Notice
+from core.predict import PREDICTION_COLUMNS
 from core.workspace.segments import saved_selections, segment_memberships
 from core.workspace.store import Workspace
 
@@ -78,7 +79,8 @@ def segment_export(ws: Workspace, features: list[str] | tuple[str, ...] = (),
     SegmentExport
         Columns ``cluster`` and ``persona`` (after clustering), ``winning_segment`` (the
         highest-priority rule segment, when there are rules), ``all_segments`` (every rule
-        and saved segment the user is in, separated by ``"; "``), then the features.
+        and saved segment the user is in, separated by ``"; "``), then the features, then
+        the saved propensity scores and bands.
 
     Raises
     ------
@@ -107,7 +109,9 @@ def segment_export(ws: Workspace, features: list[str] | tuple[str, ...] = (),
         raise ConfigError("Filtering by persona needs clusters: cluster the users first.")
     memberships = _segments(ws, table, out, notices)
     out[ALL_SEGMENTS] = memberships
-    for f in features:
+    # Saved propensity scores travel with every export (the Propensity page's columns).
+    scores = [c for c in table.columns if c in PREDICTION_COLUMNS and c not in features]
+    for f in [*features, *scores]:
         out[f] = table[f]
     total = len(out)
     if personas:
