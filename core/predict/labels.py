@@ -101,8 +101,9 @@ def check_window(spec: LabelSpec, events: pd.DataFrame) -> None:
     ------
     ConfigError
         Unknown target, a horizon under one day or over half the data's period, no
-        target events for conversion, a horizon that runs past the data's end (its labels would count users as churned
-        only because the log stops), or a training cutoff before the data starts.
+        target events for conversion, a horizon that runs past the data's end (its
+        labels would count users as churned only because the log stops), or a training
+        cutoff before the data starts.
     """
     if spec.target not in TARGETS:
         raise ConfigError(f"Unknown target '{spec.target}'; use churn or conversion.")

@@ -87,7 +87,7 @@ def test_sql_gives_the_same_scores(fitted, tmp_path, capsys):
 
 
 def test_bad_input_is_a_message_not_a_traceback(fitted, tmp_path, capsys):
-    _, events, model, _ = fitted
+    _, events, _, _ = fitted
     capsys.readouterr()
     code = main(["predict", "fit", str(events), "--horizon", "90", "-o",
                  str(tmp_path / "m.json")])

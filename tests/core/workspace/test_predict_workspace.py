@@ -93,12 +93,12 @@ def test_segments_rules_export_and_report_use_the_scores(saved):
     html = build_report(ws)
     assert "<h2>Propensity</h2>" in html and "Recency alone (baseline)" in html
     assert html.count('class="risk"') == len(risk)
-    score, band, reasons = explain_user(ws, "churn", ws.features["churn_risk"].idxmax())
+    _, band, reasons = explain_user(ws, "churn", ws.features["churn_risk"].idxmax())
     assert band == "high" and reasons
 
 
 def test_scores_survive_a_recompute_and_a_reload(saved):
-    ws, _, scores, _ = saved
+    ws, *_ = saved
     before = ws.features["churn_risk"].copy()
     actions.compute_features_into(ws, ws.feature_info.config)
     np.testing.assert_allclose(ws.features["churn_risk"], before.reindex(ws.features.index))
