@@ -7,13 +7,13 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from sklearn.inspection import permutation_importance
 from sklearn.metrics import roc_auc_score
 
+from core.predict.evaluate import weighted_auc_ap
 from core.predict.models import LogisticModel, Model
 
 #: Test users the permutation importance is measured on (a sample above this).
-IMPORTANCE_USERS = 5_000
+IMPORTANCE_USERS = 2_000
 IMPORTANCE_REPEATS = 5
 
 
@@ -33,33 +33,36 @@ def coefficients(model: LogisticModel) -> pd.DataFrame:
         .reset_index(drop=True)
 
 
-class _Scorer:
-    """The minimal estimator scikit-learn's permutation importance calls."""
-
-    def __init__(self, model: Model) -> None:
-        self.model = model
-
-    def fit(self, x: pd.DataFrame, y: np.ndarray) -> _Scorer:  # pragma: no cover
-        return self
-
-
-def permutation_table(model: Model, x: pd.DataFrame, y: np.ndarray,
-                      seed: int = 0) -> pd.DataFrame:
+def permutation_table(model: Model, x: pd.DataFrame, y: np.ndarray, seed: int = 0,
+                      repeats: int = IMPORTANCE_REPEATS) -> pd.DataFrame:
     """The drop in test ROC-AUC when each feature's values are shuffled (mean and
     standard deviation over :data:`IMPORTANCE_REPEATS` shuffles, on at most
-    :data:`IMPORTANCE_USERS` test users), largest first."""
-    x = x[model.features]
-    if len(x) > IMPORTANCE_USERS:
-        pick = np.random.default_rng(seed).choice(len(x), IMPORTANCE_USERS, replace=False)
-        x, y = x.iloc[np.sort(pick)], np.asarray(y)[np.sort(pick)]
+    :data:`IMPORTANCE_USERS` test users), largest first.
 
-    def auc(scorer: _Scorer, xs: pd.DataFrame, ys: np.ndarray) -> float:
-        return roc_auc_score(ys, scorer.model.predict(xs))
-
-    result = permutation_importance(_Scorer(model), x, y, scoring=auc,
-                                    n_repeats=IMPORTANCE_REPEATS, random_state=seed)
-    table = pd.DataFrame({"feature": model.features, "auc_drop": result.importances_mean,
-                          "auc_drop_sd": result.importances_std})
+    The permutation importance of Breiman (2001) as scikit-learn's
+    ``permutation_importance`` computes it, written on the model's matrix directly:
+    the five shuffled copies of a column are scored in one call, which makes it several
+    times faster here.
+    """
+    rng = np.random.default_rng(seed)
+    matrix = x[model.features].apply(pd.to_numeric, errors="coerce").to_numpy(np.float64)
+    y = np.asarray(y)
+    if len(matrix) > IMPORTANCE_USERS:
+        pick = np.sort(rng.choice(len(matrix), IMPORTANCE_USERS, replace=False))
+        matrix, y = matrix[pick], y[pick]
+    n = len(matrix)
+    base = roc_auc_score(y, model.predict_matrix(matrix))
+    weights = np.kron(np.eye(repeats), np.ones(n))
+    drops = np.empty((len(model.features), repeats))
+    for j in range(len(model.features)):
+        stacked = np.tile(matrix, (repeats, 1))
+        for r in range(repeats):
+            stacked[r * n:(r + 1) * n, j] = matrix[rng.permutation(n), j]
+        scores = model.predict_matrix(stacked)
+        auc, _ = weighted_auc_ap(np.tile(y, repeats), scores, weights)
+        drops[j] = base - auc
+    table = pd.DataFrame({"feature": model.features, "auc_drop": drops.mean(axis=1),
+                          "auc_drop_sd": drops.std(axis=1)})
     return table.sort_values("auc_drop", ascending=False).reset_index(drop=True)
 
 

@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.linear_model import LogisticRegression
-from threadpoolctl import threadpool_limits
+from threadpoolctl import ThreadpoolController
 
 from core.common.errors import ConfigError, DataError
 
@@ -27,9 +27,11 @@ from core.common.errors import ConfigError, DataError
 RECENCY = "days_since_last_event"
 #: A non-negative column this skewed is modelled as log(1 + x).
 SKEW_TO_LOG = 1.0
-#: OpenMP threads for gradient boosting. One: with other work on a 2-core machine (the
-#: app, a browser), more threads spin-wait and a 1-second fit took 23 s.
-BOOSTING_THREADS = 1
+#: Threads (OpenMP and BLAS) for fitting and scoring. One: with other work on a 2-core
+#: machine (the app, a browser), more threads spin-wait; a 1-second boosting fit took
+#: 23 s and a logistic fit was 4× slower.
+THREADS = 1
+_THREADPOOLS = ThreadpoolController()  # finds the thread pools once (7 ms each time)
 #: The only type a saved boosting model may contain beyond scikit-learn's defaults.
 _TRUSTED = ["sklearn.ensemble._hist_gradient_boosting.predictor.TreePredictor"]
 
@@ -83,7 +85,9 @@ class LogisticModel:
 
     def standardised(self, frame: pd.DataFrame) -> np.ndarray:
         """The matrix the coefficients apply to (log, fill, standardise)."""
-        x = _matrix(frame, self.features)
+        return self._standardise(_matrix(frame, self.features))
+
+    def _standardise(self, x: np.ndarray) -> np.ndarray:
         for j, name in enumerate(self.features):
             if name in self.logged:
                 x[:, j] = np.log1p(np.clip(x[:, j], 0, None))
@@ -98,7 +102,11 @@ class LogisticModel:
 
     def predict(self, frame: pd.DataFrame) -> np.ndarray:
         """The probability of the positive class for each row."""
-        logit = self.intercept + self.standardised(frame) @ np.asarray(self.coef)
+        return self.predict_matrix(_matrix(frame, self.features))
+
+    def predict_matrix(self, x: np.ndarray) -> np.ndarray:
+        """:meth:`predict` on the raw feature matrix (columns in :attr:`features` order)."""
+        logit = self.intercept + self._standardise(x.copy()) @ np.asarray(self.coef)
         return 1.0 / (1.0 + np.exp(-logit))
 
     def to_json(self) -> dict[str, Any]:
@@ -121,7 +129,8 @@ def fit_logistic(x: pd.DataFrame, y: np.ndarray, key: str = "logistic",
     means, scales = filled.mean(axis=0), filled.std(axis=0)
     scales = np.where(scales > 0, scales, 1.0)
     z = (filled - means) / scales
-    fit = LogisticRegression(C=c, max_iter=2000).fit(z, y)
+    with _THREADPOOLS.limit(limits=THREADS):
+        fit = LogisticRegression(C=c, max_iter=2000).fit(z, y)
     return LogisticModel(key, features, logged, medians.tolist(), means.tolist(),
                          scales.tolist(), fit.coef_[0].tolist(), float(fit.intercept_[0]))
 
@@ -144,10 +153,13 @@ class BoostingModel:
     key: str = "boosting"
 
     def predict(self, frame: pd.DataFrame) -> np.ndarray:
-        return self._proba(_matrix(frame, self.features))
+        return self.predict_matrix(_matrix(frame, self.features))
+
+    def predict_matrix(self, x: np.ndarray) -> np.ndarray:
+        return self._proba(x)
 
     def _proba(self, x: np.ndarray) -> np.ndarray:
-        with threadpool_limits(limits=BOOSTING_THREADS, user_api="openmp"):
+        with _THREADPOOLS.limit(limits=THREADS):
             return self.estimator.predict_proba(x)[:, 1]
 
     def contributions(self, frame: pd.DataFrame) -> pd.DataFrame:
@@ -182,7 +194,7 @@ def fit_boosting(x: pd.DataFrame, y: np.ndarray, seed: int = 0) -> BoostingModel
     estimator = HistGradientBoostingClassifier(
         max_iter=200, learning_rate=0.1, l2_regularization=1.0, random_state=seed,
         early_stopping="auto")
-    with threadpool_limits(limits=BOOSTING_THREADS, user_api="openmp"):
+    with _THREADPOOLS.limit(limits=THREADS):
         estimator.fit(raw, y)
     medians = np.nan_to_num(np.nanmedian(raw, axis=0)) if len(raw) else np.zeros(len(features))
     return BoostingModel(features, estimator, medians.tolist())

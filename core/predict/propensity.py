@@ -158,16 +158,25 @@ def evaluate_propensity(events: pd.DataFrame, feature_config: FeatureConfig,
     train_table = features_at(events, spec.train_cutoff_ts, feature_config).loc[train_y.index]
     report(0.3, "Features at the test cutoff")
     test_table = features_at(events, spec.cutoff_ts, feature_config).loc[test_y.index]
+    return evaluate_tables(config, train_table, train_y, test_table, test_y,
+                           scaled(report, 0.55, 1.0))
+
+
+def evaluate_tables(config: PropensityConfig, train_table: pd.DataFrame,
+                    train_y: pd.Series, test_table: pd.DataFrame, test_y: pd.Series,
+                    progress: Progress | None = None) -> PropensityResult:
+    """The models' part of :func:`evaluate_propensity`, on feature tables at the two
+    cutoffs (rows: the labelled users)."""
+    report = progress or (lambda f, m: None)
     features = model_features(train_table, config.features)
     evaluations = {}
-    fit_progress = scaled(report, 0.55, 0.9)
     for i, key in enumerate(config.models):
-        fit_progress(i / len(config.models), f"Fitting {MODELS[key].name}")
+        report(0.8 * i / len(config.models), f"Fitting {MODELS[key].name}")
         evaluations[key] = _evaluate(key, train_table[features], train_y, test_table[features],
                                      test_y, config.seed)
     candidates = [k for k in evaluations if k != "recency"] or list(evaluations)
     best = max(candidates, key=lambda k: evaluations[k].metrics.roc_auc.value)
-    report(0.9, "Permutation importance")
+    report(0.8, "Permutation importance")
     importance = permutation_table(evaluations[best].model, test_table[features],
                                    test_y.to_numpy(), config.seed)
     logistic = evaluations.get("logistic")
@@ -175,7 +184,7 @@ def evaluate_propensity(events: pd.DataFrame, feature_config: FeatureConfig,
     report(1.0, "Done")
     return PropensityResult(config, features, train_y, test_y, test_table[features],
                             evaluations, best, importance, coef,
-                            _notices(spec, train_y, test_y, evaluations, best))
+                            _notices(config.labels, train_y, test_y, evaluations, best))
 
 
 def _evaluate(key: str, x_train: pd.DataFrame, y_train: pd.Series, x_test: pd.DataFrame,

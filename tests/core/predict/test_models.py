@@ -101,3 +101,24 @@ def test_explanations_find_the_planted_features(data):
         reasons = user_reasons(model, frame.loc[[user]], frame.median())
         assert reasons[0].feature == "days_since_last_event" and reasons[0].push > 0
         assert "raises the churn risk" in reasons[0].sentence("churn risk")
+
+
+def test_permutation_importance_agrees_with_scikit_learn(data):
+    from sklearn.inspection import permutation_importance
+    from sklearn.metrics import roc_auc_score
+
+    frame, y = data
+    model = fit_model("logistic", frame, y)
+
+    class Fitted:
+        def fit(self, x, y):
+            return self
+
+    ours = permutation_table(model, frame, y, repeats=20).set_index("feature")
+    theirs = permutation_importance(
+        Fitted(), frame, y, n_repeats=20, random_state=0,
+        scoring=lambda _, x, t: roc_auc_score(t, model.predict(x)))
+    for j, name in enumerate(frame.columns):
+        spread = np.hypot(ours.loc[name, "auc_drop_sd"], theirs.importances_std[j]) / np.sqrt(20)
+        assert ours.loc[name, "auc_drop"] == pytest.approx(theirs.importances_mean[j],
+                                                           abs=4 * spread + 1e-3)
