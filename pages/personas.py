@@ -12,6 +12,7 @@ from core.segment.labels import label_colours
 from core.workspace import personas
 from core.workspace.predict import persona_risk
 from core.workspace.report import build_report
+from core.workspace.report_predict import risk_text
 from ui.downloads import download_button
 from ui.errors import show_notices, shows_errors
 from ui.persona_cache import cluster_profiles
@@ -24,7 +25,8 @@ st.title("Personas")
 st.caption("Each cluster as a persona: who they are, how they differ from everyone, what "
            "to offer them. Names stay with their persona when you re-cluster.")
 
-features = require_features(ws)
+require_features(ws)
+features = personas.profile_table(ws)
 if ws.clusters is None:
     st.info("There are no clusters yet. Cluster the users on the **Clustering** page; each "
             "cluster becomes a persona here.", icon=":material/hub:")
@@ -125,9 +127,7 @@ def risk_words(name: str) -> str:
     parts = []
     for row in rows.itertuples():
         words, icon = RISK_WORDS[row.target]
-        lapsed = f", {row.lapsed_share:.0%} lapsed" if row.lapsed_share > 0 else ""
-        parts.append(f"{icon} **{words}:** {row.high_share:.0%} in the high band "
-                     f"(mean score {row.mean_score:.2f}{lapsed})")
+        parts.append(f"{icon} **{words}:** {risk_text(row)}")
     return " · ".join(parts)
 
 

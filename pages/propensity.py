@@ -106,15 +106,16 @@ if window_ok:
     test_n, test_rate = label_balance(key, spec_json, "test", events)
     cols = st.columns(3)
     cols[0].metric(f"Learn at {spec.train_cutoff_ts:%Y-%m-%d}", f"{train_n:,} users",
-                   f"{train_rate:.1%} {positive}", delta_color="off",
+                   f"{train_rate:.1%} {positive}", delta_color="off", delta_arrow="off",
                    help=f"Labels from events {spec.train_cutoff_ts:%Y-%m-%d} to "
                         f"{spec.cutoff_ts:%Y-%m-%d}; features from before.")
     cols[1].metric(f"Test at {spec.cutoff_ts:%Y-%m-%d}", f"{test_n:,} users",
-                   f"{test_rate:.1%} {positive}", delta_color="off",
+                   f"{test_rate:.1%} {positive}", delta_color="off", delta_arrow="off",
                    help=f"Labels from events {spec.cutoff_ts:%Y-%m-%d} to "
                         f"{spec.cutoff_ts + pd.Timedelta(days=horizon):%Y-%m-%d}.")
-    cols[2].metric("Data", f"{first:%Y-%m-%d} → {last:%Y-%m-%d}",
-                   f"{(last - first).days} days", delta_color="off")
+    cols[2].metric("Data covers", f"{(last - first).days} days", f"to {last:%Y-%m-%d}",
+                   delta_color="off", delta_arrow="off",
+                   help=f"Events from {first:%Y-%m-%d %H:%M} to {last:%Y-%m-%d %H:%M}.")
 
 run = st.button("Fit and test the models", type="primary", icon=":material/model_training:",
                 disabled=not window_ok, key="propensity.run")
@@ -232,7 +233,7 @@ with threshold_tab:
                    "flagged.")
     cols[2].metric("F1", f"{at.f1:.3f}")
     cols[3].metric("Flagged", f"{at.flagged_share:.1%}", f"{at.tp + at.fp:,} users",
-                   delta_color="off")
+                   delta_color="off", delta_arrow="off")
     st.plotly_chart(predict_charts.confusion_chart(at, positive, negative),
                     key="propensity.confusion")
 
@@ -260,6 +261,9 @@ with personas:
             "group": "Persona", "users": "Test users", "base_rate": f"Share {positive}",
             "mean_score": "Mean score", "roc_auc": "ROC-AUC", "pr_auc": "PR-AUC",
             "precision": "Precision", "recall": "Recall", "flagged_share": "Flagged"})
+        for column in ("ROC-AUC", "PR-AUC"):
+            persona_table[column] = persona_table[column].map(
+                lambda v: "—" if pd.isna(v) else f"{v:.3f}")
         st.dataframe(persona_table, hide_index=True, width="stretch", column_config={
             c: st.column_config.NumberColumn(format="percent")
             for c in (f"Share {positive}", "Mean score", "Precision", "Recall", "Flagged")})

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import pandas as pd
+
 from core.common.errors import ConfigError
 from core.features.table import FeatureConfig
 from core.personas import migration
@@ -16,6 +18,7 @@ from core.personas.state import (
     history_entry,
     with_history,
 )
+from core.predict import PREDICTION_COLUMNS
 from core.workspace.model import fitted_clusters
 from core.workspace.store import Workspace, now_utc
 
@@ -26,7 +29,7 @@ def personas_fresh(ws: Workspace) -> bool:
 
 
 def _built(ws: Workspace) -> tuple[PersonaState, PersonaRefresh]:
-    clusters, features = ws.clusters, ws.features
+    clusters, features = ws.clusters, profile_table(ws)
     if clusters is None or features is None or ws.clustering is None:
         raise ConfigError("There are no clusters yet. Cluster the users on the Clustering "
                           "page first.")
@@ -117,3 +120,13 @@ def period_migration(ws: Workspace, days: int = DEFAULT_WINDOW_DAYS) -> Migratio
     config = ws.feature_info.config or FeatureConfig(event_roles=ws.data.event_roles)
     return migration.period_migration(ws.events, config, fitted,
                                       current_personas(ws).names, days)
+
+
+def profile_table(ws: Workspace) -> pd.DataFrame | None:
+    """The feature table personas are described from: without the saved propensity
+    scores, which are model outputs (each card says its share at risk on its own line),
+    not behaviour to name a persona by."""
+    features = ws.features
+    if features is None:
+        return None
+    return features.drop(columns=[c for c in features.columns if c in PREDICTION_COLUMNS])

@@ -213,8 +213,9 @@ def add_recorded_predictions(ws: Workspace, features: pd.DataFrame
 
 
 def persona_risk(ws: Workspace) -> pd.DataFrame | None:
-    """Per persona and saved target: users, mean score and the share in the high band
-    (None before clustering or without a saved model)."""
+    """Per persona and saved target: users, the share lapsed (not scored), and among the
+    scored users the mean score and the share in the high band (None before clustering
+    or without a saved model)."""
     labels = ws.persona_labels()
     features = ws.features
     if labels is None or features is None or not ws.prediction.targets:
@@ -226,9 +227,11 @@ def persona_risk(ws: Workspace) -> pd.DataFrame | None:
             continue
         frame = features[[score_col, band_col]].join(labels.rename("persona"), how="inner")
         for persona, part in frame.groupby("persona", observed=True):
+            scored = part[part[band_col] != "lapsed"]
             rows.append({"persona": str(persona), "target": target, "users": len(part),
-                         "mean_score": float(part[score_col].mean()),
-                         "high_share": float((part[band_col] == "high").mean()),
+                         "scored": len(scored), "mean_score": float(scored[score_col].mean()),
+                         "high_share": float((scored[band_col] == "high").mean())
+                         if len(scored) else float("nan"),
                          "lapsed_share": float((part[band_col] == "lapsed").mean())})
     return pd.DataFrame(rows) if rows else None
 

@@ -32,7 +32,7 @@ from core.segment import algorithms
 from core.segment.clustering import SILHOUETTE_SAMPLE
 from core.segment.labels import NOISE_LABEL, label_colours
 from core.workspace.model import clustered_matrix, model_from_workspace
-from core.workspace.personas import current_personas
+from core.workspace.personas import current_personas, profile_table
 from core.workspace.predict import persona_risk
 from core.workspace.report_experiment import experiment_section
 from core.workspace.report_html import (
@@ -242,7 +242,7 @@ def build_report(ws: Workspace, profiles: ClusterProfiles | None = None,
     """
     state = current_personas(ws)
     if profiles is None:
-        profiles = profile_clusters(ws.features, ws.clusters["cluster"].astype(str),
+        profiles = profile_clusters(profile_table(ws), ws.clusters["cluster"].astype(str),
                                     ws.clustering.preprocess.features)
     names = state.names
     short = chart_names({label: names.get(label, label) for label in profiles.labels})

@@ -20,9 +20,17 @@ def risk_sentence(risk: pd.DataFrame | None, persona: str) -> str:
     if risk is None:
         return ""
     words = {"churn": "Churn risk", "conversion": "Likely to convert"}
-    parts = [f"{words[r.target]}: {r.high_share:.0%} in the high band (mean score "
-             f"{r.mean_score:.2f})" for r in risk[risk["persona"] == persona].itertuples()]
-    return " · ".join(parts)
+    return " · ".join(f"{words[r.target]}: {risk_text(r)}"
+                      for r in risk[risk["persona"] == persona].itertuples())
+
+
+def risk_text(row) -> str:
+    """'23 % in the high band (mean score 0.31)', with the lapsed share first if any."""
+    if row.scored == 0:
+        return f"all {row.users:,} lapsed (no recent event), none scored"
+    lapsed = f"{row.lapsed_share:.0%} lapsed (not scored); of the others, " \
+        if row.lapsed_share > 0 else ""
+    return f"{lapsed}{row.high_share:.0%} in the high band (mean score {row.mean_score:.2f})"
 
 
 def _target_html(target: str, entry: dict) -> str:
@@ -65,7 +73,9 @@ def propensity_section(ws: Workspace) -> str:
     risk = persona_risk(ws)
     if risk is not None:
         rows = [{"Persona": r.persona, "Outcome": OUTCOMES[r.target], "Users": f"{r.users:,}",
-                 "High band": f"{r.high_share:.0%}", "Mean score": f"{r.mean_score:.2f}",
-                 "Lapsed": f"{r.lapsed_share:.0%}"} for r in risk.itertuples()]
+                 "Lapsed (not scored)": f"{r.lapsed_share:.0%}",
+                 "High band (of scored)": "—" if r.scored == 0 else f"{r.high_share:.0%}",
+                 "Mean score": "—" if r.scored == 0 else f"{r.mean_score:.2f}"}
+                for r in risk.itertuples()]
         parts.append("<h3>Per persona</h3>" + grid_table(rows))
     return "".join(parts) + "</section>"

@@ -88,8 +88,9 @@ def test_segments_rules_export_and_report_use_the_scores(saved):
     labels = ws.persona_labels()
     one = risk.iloc[0]
     users = labels.index[labels == one["persona"]]
-    assert one["high_share"] == pytest.approx(
-        (ws.features.loc[users, "churn_risk_band"] == "high").mean())
+    bands = ws.features.loc[users, "churn_risk_band"]
+    assert one["lapsed_share"] == pytest.approx((bands == "lapsed").mean())
+    assert one["high_share"] == pytest.approx((bands[bands != "lapsed"] == "high").mean())
     html = build_report(ws)
     assert "<h2>Propensity</h2>" in html and "Recency alone (baseline)" in html
     assert html.count('class="risk"') == len(risk)
