@@ -33,6 +33,9 @@ STEPS = [
     ("personas", "Name personas", "pages/personas.py", "Open personas",
      "Profiles of each cluster in words, suggested names you can edit, and how users move "
      "between personas over time."),
+    ("predict", "Predict churn and conversion", "pages/propensity.py", "Open propensity",
+     "Who is likely to churn or convert, tested on a later cutoff against recency alone; "
+     "the scores become features for segments, rules and personas."),
     ("rules", "Write rules", "pages/rules.py", "Open rules",
      "If-then personalization rules on personas and behavior: reach, conflicts and why a "
      "user sees what they see."),
@@ -44,7 +47,7 @@ STEPS = [
      "workspace as one file. Tick it once the results went out."),
 ]
 #: Steps an analysis can skip: the next step is never one of these.
-OPTIONAL = {"segments", "map"}
+OPTIONAL = {"segments", "map", "predict"}
 
 
 def _done(step: str) -> bool:
@@ -54,6 +57,8 @@ def _done(step: str) -> bool:
         return ws.segments is not None
     if step == "personas":
         return bool(ws.personas.names)
+    if step == "predict":
+        return bool(ws.prediction.targets)
     if step == "rules":
         return bool(ws.rules.rule_set.rules)
     if step == "experiment":
