@@ -4,13 +4,16 @@
     python -m core predict fit events.parquet --target conversion --events purchase \\
         --cutoff 2026-06-01 --horizon 14 --model logistic -o conversion_model.json
     python -m core predict score new_events.parquet --model churn_model.json -o scores.csv
+    python -m core predict score new_events.parquet --workspace 0123456789ab -o scores.csv
     python -m core predict sql --model churn_model.json > churn_model.sql
 
 ``fit`` reads and cleans the file like ``features`` (the same options), learns at the
 cutoff minus one horizon, tests at the cutoff (the metrics are printed, with the
 recency baseline), then fits the chosen model at the cutoff and writes it as JSON.
 ``score`` computes the same features on another file and writes each user's score and
-band. ``sql`` prints the logistic model as one SQL query (gradient boosting has none).
+band, with a model file or the model saved in a workspace (``--workspace ID
+--target``). ``sql`` prints the logistic model as one SQL query (gradient boosting has
+none).
 """
 
 from __future__ import annotations
@@ -69,7 +72,12 @@ def register(sub: argparse._SubParsersAction) -> None:
 
     score = actions.add_parser("score", help="score the users of an events file")
     score.add_argument("input", type=INPUT_FILE, help="events file (as for features)")
-    score.add_argument("--model", required=True, type=INPUT_FILE, help="model file from fit")
+    source = score.add_mutually_exclusive_group(required=True)
+    source.add_argument("--model", type=INPUT_FILE, help="model file from fit (or the "
+                                                         "Propensity page's download)")
+    source.add_argument("--workspace", help="the id of a workspace whose saved model to use")
+    score.add_argument("--target", choices=("churn", "conversion"), default="churn",
+                       help="with --workspace: which saved model (default churn)")
     score.add_argument("-o", "--output", required=True, type=TABLE_OUTPUT,
                        help="scores.csv or .parquet")
     add_load_arguments(score)
@@ -161,10 +169,9 @@ def cmd_score(args: argparse.Namespace) -> int:
     """Score the input's users with a saved model."""
     from core.features.table import FeatureConfig, user_features
     from core.predict import PropensityConfig, model_from_json, population_now, score_users
-    from core.predict.document import read_model_document
 
     start = time.perf_counter()
-    document = read_model_document(args.model)
+    document = _document(args)
     from core.cli.journeys import load_events
 
     events, _ = load_events(args)
@@ -179,6 +186,18 @@ def cmd_score(args: argparse.Namespace) -> int:
           + ", ".join(f"{band.get(b, 0):,} {b}" for b in ("high", "medium", "low", "lapsed"))
           + f"; wrote {args.output} in {time.perf_counter() - start:.1f} s.", file=sys.stdout)
     return EXIT_OK
+
+
+def _document(args: argparse.Namespace) -> dict:
+    """The model file of --model, or the saved model of --workspace and --target."""
+    from core.predict.document import read_model_document
+
+    if args.model:
+        return read_model_document(args.model)
+    from core.workspace.predict import saved_document
+    from core.workspace.store import Workspace
+
+    return saved_document(Workspace.load(args.workspace), args.target)
 
 
 def cmd_sql(args: argparse.Namespace) -> int:

@@ -98,3 +98,30 @@ def test_bad_input_is_a_message_not_a_traceback(fitted, tmp_path, capsys):
                  "-o", str(tmp_path / "s.csv")])
     err = capsys.readouterr().err
     assert code == 3 and "not a propensity model" in err
+
+
+def test_score_with_a_workspace_model(tmp_path, monkeypatch, capsys):
+    from core.data.sample import generate_sample
+    from core.predict import PropensityConfig
+    from core.workspace import actions
+    from core.workspace.predict import default_spec, run_propensity, save_propensity
+
+    monkeypatch.setenv("PERSONA_LENS_HOME", str(tmp_path))
+    ws = actions.new_workspace()
+    events = generate_sample(n_users=800, days=60, seed=2).events
+    actions.load_sample_into(ws, events, 800, 60, 2)
+    result = run_propensity(ws, PropensityConfig(default_spec(ws, "churn"),
+                                                 models=("recency", "logistic")))
+    save_propensity(ws, result, "logistic")
+    path = tmp_path / "events.parquet"
+    events.to_parquet(path)
+    out = tmp_path / "scores.csv"
+    assert main(["predict", "score", str(path), "--workspace", ws.id, "-o", str(out)]) == 0
+    scores = pd.read_csv(out, index_col=0)
+    saved = ws.features["churn_risk"]
+    np.testing.assert_allclose(scores["churn_risk"].dropna(),
+                               saved.loc[scores["churn_risk"].dropna().index], rtol=1e-9)
+    capsys.readouterr()
+    assert main(["predict", "score", str(path), "--workspace", ws.id, "--target",
+                 "conversion", "-o", str(out)]) == 3
+    assert "No conversion model is saved" in capsys.readouterr().err
