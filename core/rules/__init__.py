@@ -46,7 +46,7 @@ from core.rules.context import (
     with_counts,
 )
 from core.rules.evaluation import Simulation, condition_mask, simulate
-from core.rules.explanations import evaluation_table, explain_user
+from core.rules.explanations import evaluation_table, explain_user, with_items
 from core.rules.form import COUNT_CHOICE, condition_from_rows
 from core.rules.holdout import holdout_hash, holdout_table
 from core.rules.json_io import (
@@ -99,4 +99,5 @@ __all__ = [
     "starter_rules",
     "window_counts_needed",
     "with_counts",
+    "with_items",
 ]

@@ -14,6 +14,7 @@ from core.rules.grammar import format_comparison
 from core.rules.holdout import holdout_hash
 from core.rules.model import (
     PERSONA,
+    RECOMMENDATION_MODULES,
     SEGMENT,
     And,
     Comparison,
@@ -186,6 +187,15 @@ def evaluation_table(sim: Simulation, context: RuleContext) -> pd.DataFrame:
     if not parts:
         return pd.DataFrame(columns=_COLUMNS)
     return pd.concat(parts, ignore_index=True)
+
+
+def with_items(table: pd.DataFrame, items: pd.Series) -> pd.DataFrame:
+    """The evaluation table with an ``items`` column: for rows whose action is one of
+    :data:`~core.rules.model.RECOMMENDATION_MODULES`, the user's recommended items
+    (``items``: user id -> "item; item; ..."), else empty."""
+    shows = table["action"].isin(list(RECOMMENDATION_MODULES))
+    values = table["user_id"].astype(str).map(items.astype(str)).fillna("")
+    return table.assign(items=values.where(shows, ""))
 
 
 def _slot_table(sim: Simulation, context: RuleContext, slot: str) -> pd.DataFrame:

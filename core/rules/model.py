@@ -28,6 +28,9 @@ MODULES: dict[str, tuple[str, str]] = {
     "email": ("Email", "email"),
     "push": ("Push notification", "push"),
 }
+#: Modules that show each user's own recommended items (Recommendations page): the
+#: evaluation table lists them in an ``items`` column for the users served the module.
+RECOMMENDATION_MODULES = frozenset({"recommendation_carousel"})
 DEFAULT_SLOT = "main"
 _IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _WINDOW = re.compile(r"^(\d+)([dh])$")

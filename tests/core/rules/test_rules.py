@@ -318,3 +318,16 @@ def test_incomplete_form_rows_say_what_is_missing(rows, message):
 
     with pytest.raises(ConfigError, match=message):
         condition_from_rows(rows)
+
+
+def test_recommended_items_fill_only_the_rows_that_show_them():
+    import pandas as pd
+
+    from core.rules import with_items
+
+    table = pd.DataFrame({"user_id": ["a", "b", "c"],
+                          "action": ["recommendation_carousel", "reengage_modal",
+                                     "recommendation_carousel"]})
+    items = pd.Series({"a": "p1; p2", "b": "p3"})
+    out = with_items(table, items)
+    assert out["items"].tolist() == ["p1; p2", "", ""]
