@@ -25,7 +25,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     parser.add_argument("--days", type=number(7, MAX_SAMPLE_DAYS, integer=True), default=90)
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--truth", type=TABLE_OUTPUT,
-                        help="also write the planted persona of each user here")
+                        help="also write the planted persona and churn day (empty for "
+                             "users who stay) of each user here")
     parser.add_argument("--experiment", type=TABLE_OUTPUT,
                         help="also write the A/B experiment table here")
     parser.set_defaults(func=cmd_sample)
@@ -42,7 +43,7 @@ def cmd_sample(args: argparse.Namespace) -> int:
           f"to {out} in {time.perf_counter() - start:.1f} s.")
     if args.truth:
         write_table(sample.personas.set_index("user_id"), Path(args.truth))
-        print(f"Wrote the planted personas to {args.truth}.")
+        print(f"Wrote the planted personas and churn days to {args.truth}.")
     if args.experiment:
         write_table(sample.experiment.set_index("user_id"), Path(args.experiment))
         print(f"Wrote the A/B experiment table ({len(sample.experiment):,} users) to "

@@ -2,11 +2,12 @@
 
 The sample gives the app something to analyse before the analyst has data of their
 own, and gives the tests and benchmarks a data set whose answer is known: every user
-belongs to a planted persona (plus a few bots), and a separate A/B-test table carries
-a planted, persona-dependent lift in conversion.
+belongs to a planted persona (plus a few bots), some regular users churn near the end
+of the period after their visits fade, and a separate A/B-test table carries a planted,
+persona-dependent lift in conversion.
 
 Everything is vectorised with numpy: users, sessions and events are drawn as whole
-arrays, so 200,000 users (about 12 million events) take seconds, not minutes. The only
+arrays, so 200,000 users (about 11 million events) take seconds, not minutes. The only
 Python loops run over personas or over a handful of columns.
 
 How the clickstream is built
@@ -22,11 +23,18 @@ How the clickstream is built
    purchase``.
 4. Gaps inside a session are seconds to a few minutes (at most 5 minutes); sessions of
    one user are at least an hour apart, so a 30-minute sessionizer recovers them.
-5. A little tracking noise is added: exact duplicate rows and "double fires" (the same
+5. Churn: some regular users (loyal customers, bargain hunters, cart abandoners,
+   content explorers; more often the ones who abandoned more carts than is usual for
+   their persona) leave for good on a churn day in the last four weeks. In the four
+   weeks before it their visits get shallower (most end on the landing page) and in the
+   last three the session rate falls to zero; nothing of theirs is on or after the day.
+   The stage has its own random stream and only takes events away, so the users who
+   stay keep exactly the events they would have without it.
+6. A little tracking noise is added: exact duplicate rows and "double fires" (the same
    event again 0.1-0.9 s later).
 
-The ground truth (persona per user) is returned separately and never appears in the
-event log.
+The ground truth (persona and churn day per user) is returned separately and never
+appears in the event log.
 
 Modules
 -------
@@ -37,7 +45,9 @@ Modules
 ``sessions``
     Sessions per user, their start, type and shape; placement (steps 2-4).
 ``events``
-    Event types and timing inside the sessions (steps 3-4), tracking noise (step 5).
+    Event types and timing inside the sessions (steps 3-4), tracking noise (step 6).
+``churn``
+    Who churns, on which day, and which of their sessions survive the fade (step 5).
 ``pages``
     Device, category, product, page, time on page, scroll depth and order value.
 ``experiment``

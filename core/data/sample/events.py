@@ -183,12 +183,18 @@ def _event_offsets(
     return before - before[first_row[sess]]
 
 
-def add_tracking_noise(columns: dict, is_bot: np.ndarray, rng: np.random.Generator) -> dict:
+def add_tracking_noise(
+    columns: dict, is_bot: np.ndarray, rng: np.random.Generator, keep: np.ndarray | None = None
+) -> dict:
     """Repeat a few rows exactly and 'double fire' a few others 0.1-0.9 s later.
 
     Copies are placed right after their original, so the log stays sorted: in-session
     gaps of people are at least 1 s. Bot rows are not double-fired because bots click
     faster than that.
+
+    With `keep` (one flag per row), only the kept rows and their copies are returned.
+    The noise is drawn for every row all the same, so the kept rows get exactly the
+    copies they would get without `keep`.
     """
     n = len(columns["t"])
     duplicate = rng.random(n) < _DUPLICATE_ROW_P
@@ -197,6 +203,11 @@ def add_tracking_noise(columns: dict, is_bot: np.ndarray, rng: np.random.Generat
     source = np.repeat(np.arange(n), copies)
     copy_no = np.arange(len(source)) - segment_starts(copies)[source]
     is_double_fire = double_fire[source] & (copy_no == 1 + duplicate[source])
+    delay = rng.uniform(*_DOUBLE_FIRE_DELAY_S, is_double_fire.sum())
+    if keep is not None:
+        kept = keep[source]
+        delay = delay[kept[is_double_fire]]
+        source, is_double_fire = source[kept], is_double_fire[kept]
     out = {name: values[source] for name, values in columns.items()}
-    out["t"][is_double_fire] += rng.uniform(*_DOUBLE_FIRE_DELAY_S, is_double_fire.sum())
+    out["t"][is_double_fire] += delay
     return out

@@ -1,13 +1,13 @@
 """The public entry points of the sample: :func:`generate_sample` and :func:`write_sample`.
 
-They check the arguments, run the stages (population, sessions and events, pages,
-tracking noise, experiment) on independent random streams and turn the integer codes
-into the string columns of the event log.
+They check the arguments, run the stages (population, sessions and events, churn,
+pages, tracking noise, experiment) on independent random streams and turn the integer
+codes into the string columns of the event log.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from numbers import Integral
 from os import PathLike
 from pathlib import Path
@@ -17,6 +17,7 @@ import pandas as pd
 import pyarrow as pa
 
 from core.common.errors import ConfigError
+from core.data.sample.churn import draw_churn, kept_events
 from core.data.sample.events import add_tracking_noise, draw_sessions_and_events
 from core.data.sample.experiment import draw_experiment
 from core.data.sample.pages import page_vocabulary, pages_and_products, product_vocabulary
@@ -55,18 +56,29 @@ class SampleData:
         ``user_id, ts, event, revenue, page, category, product_id, scroll_depth,
         duration_s, device``. The ground truth is not in it.
     personas : pandas.DataFrame
-        ``user_id, persona``: one row per user, bots have persona ``"bot"``.
+        ``user_id, persona, churn_day``: one row per user, bots have persona
+        ``"bot"``. ``churn_day`` (``datetime64[ns, UTC]``) is the midnight starting the
+        first day a churned user is gone: every event of the user is before it; their
+        visits got shallower over the four weeks and rarer over the three weeks before
+        it (see :mod:`core.data.sample.churn`). It is missing (NaT) for users who stay.
+        A churn day may fall in the last days of the period, too late to show in the
+        log.
     experiment : pandas.DataFrame
         ``user_id, variant, converted, revenue, pre_period_revenue``: one row per
         non-bot user of an A/B test with a planted, persona-dependent lift.
     planted_lift : dict of str to float
         Persona -> absolute lift in conversion probability given to treatment.
+    planted_churn : dict of str to float
+        Persona -> probability that a user of the persona with the persona's usual cart
+        abandonment churns (0 for new visitors and dormant users, who never do).
+        Users who abandon more carts than usual churn more often.
     """
 
     events: pd.DataFrame
     personas: pd.DataFrame
     experiment: pd.DataFrame
     planted_lift: dict[str, float]
+    planted_churn: dict[str, float] = field(default_factory=dict)
 
 
 def _validate(n_users: object, days: object, seed: object) -> None:
@@ -139,12 +151,13 @@ def generate_sample(
     ----------
     n_users : int, default 5000
         Number of users, at least 1. About 0.2 % of them are bots (at least one from
-        500 users on, none below). The default size gives about 300,000 events;
-        the event count grows linearly (about 60 events per user).
+        500 users on, none below). The default size gives about 280,000 events;
+        the event count grows linearly (about 56 events per user).
     days : int, default 90
         Length of the period, at least 7. Personas are tuned for about 90 days: new
-        visitors appear in the last 14 days and dormant users are silent in the last
-        30 (in periods shorter than about 45 days: the last half).
+        visitors appear in the last 14 days, dormant users are silent in the last
+        30 (in periods shorter than about 45 days: the last half) and churners leave
+        in the last 28 (in periods shorter than 56 days: the last half).
     seed : int, default 0
         Seed of the random generator; the same arguments give identical frames.
     end : pandas.Timestamp, optional
@@ -154,8 +167,9 @@ def generate_sample(
     Returns
     -------
     SampleData
-        ``events`` (the log, sorted by user then time), ``personas`` (ground truth),
-        ``experiment`` (A/B test per non-bot user) and ``planted_lift``.
+        ``events`` (the log, sorted by user then time), ``personas`` (ground truth:
+        persona and churn day), ``experiment`` (A/B test per non-bot user),
+        ``planted_lift`` and ``planted_churn``.
 
     Raises
     ------
@@ -174,31 +188,44 @@ def generate_sample(
     tl = timeline(end_ts, int(days))
     # Independent streams per stage, so that tuning one stage (say the pages) does
     # not reshuffle the others (say the A/B test).
-    rng_users, rng_sessions, rng_pages, rng_noise, rng_experiment = (
-        np.random.default_rng(s) for s in np.random.SeedSequence(int(seed)).spawn(5)
+    # The churn stream is the last child, so adding it left the others as they were.
+    rng_users, rng_sessions, rng_pages, rng_noise, rng_experiment, rng_churn = (
+        np.random.default_rng(s) for s in np.random.SeedSequence(int(seed)).spawn(6)
     )
 
     users = draw_users(int(n_users), tl, rng_users)
     ev = draw_sessions_and_events(users, tl, rng_sessions)
+    churn = draw_churn(users, ev, tl, rng_churn)
     details = pages_and_products(users, ev, rng_pages)
     columns = {"user": ev.user, "t": ev.t, "event": ev.event, **details}
+    # Churn only takes events away, after every other stage has drawn its numbers for
+    # the whole clickstream, so that the users who stay keep exactly their events.
+    kept = kept_events(churn, ev)
+    is_bot = users.kind[columns["user"]] == K_BOT
     del ev, details
-    columns = add_tracking_noise(columns, users.kind[columns["user"]] == K_BOT, rng_noise)
+    columns = add_tracking_noise(columns, is_bot, rng_noise, keep=kept)
+    del is_bot, kept
 
     user_ids = _user_ids(int(n_users))
     # Millisecond timestamps, like most trackers send.
     ns = np.round(columns.pop("t") * 1e3).astype(np.int64) * 1_000_000
     ts = pd.to_datetime(ns + tl.origin.as_unit("ns").value, unit="ns", utc=True)
     events = _events_frame(columns, ts, user_ids)
+    churned = churn.churn_day >= 0
+    churn_day = tl.origin.as_unit("ns") + pd.to_timedelta(
+        np.where(churned, churn.churn_day, np.nan), unit="D"
+    )
     personas = pd.DataFrame(
         {
             "user_id": pd.array(user_ids, dtype="str"),
             "persona": _strings(users.kind, list(KINDS)),
+            "churn_day": churn_day,
         }
     )
     experiment = draw_experiment(users.kind, user_ids, rng_experiment)
     planted_lift = {p: float(PROFILES[p].conversion_lift) for p in PERSONAS}
-    return SampleData(events, personas, experiment, planted_lift)
+    planted_churn = {p: float(PROFILES[p].churn_p) for p in PERSONAS}
+    return SampleData(events, personas, experiment, planted_lift, planted_churn)
 
 
 def write_sample(path: str | PathLike[str], n_users: int = 5000, days: int = 90,

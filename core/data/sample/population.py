@@ -93,9 +93,10 @@ def draw_users(n_users: int, tl: Timeline, rng: np.random.Generator) -> Users:
     device = draw_categorical(rng, kind, profile_table("device_p"))
     category = rng.choice(len(CATEGORIES), size=n_users, p=CATEGORY_POPULARITY)
 
-    # Regular users are active until the end; some of them join during the first third
-    # of the period (well before the new-visitor window, so that they still build up a
-    # history of their own and are not mistaken for new visitors).
+    # Regular users are active until the end (the churn stage, core.data.sample.churn,
+    # later takes some of them away); some of them join during the first third of the
+    # period (well before the new-visitor window, so that they still build up a history
+    # of their own and are not mistaken for new visitors).
     late = rng.random(n_users) < profile_column("late_start_p")[kind]
     late_window = max(1, min(tl.new_visitor_first_day, tl.n_days // _LATE_START_PERIOD_FRACTION))
     first_day = np.where(late, rng.integers(0, late_window, n_users), 0)

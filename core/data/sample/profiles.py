@@ -91,6 +91,7 @@ class Profile:
     weekend_factor: float  # multiplies the Saturday and Sunday weights of session days
     night_factor: float  # multiplies the 00:00-05:59 weights of session start hours
     late_start_p: float  # share of users who join during the first third of the period
+    churn_p: float  # churn probability at the persona's usual cart abandonment (module churn)
     conversion_baseline: float  # A/B test: control conversion probability
     conversion_lift: float  # A/B test: treatment minus control, absolute
     pre_revenue_zero_p: float  # A/B test: users without pre-period revenue
@@ -100,7 +101,8 @@ class Profile:
 # Each persona has a signature in the app's default features (sessions per week,
 # events per session, session length, recency, tenure, product views, cart adds,
 # purchases, revenue, weekend and night share, engagement), so that K-means on them
-# recovers the personas (adjusted Rand index about 0.9 at 5,000 users):
+# recovers the personas (adjusted Rand index about 0.88 at 5,000 users among the users
+# who do not churn; about 0.8 on everyone, as some churners look like dormant users):
 # - loyal_high_value: many short, focused visits (few product views, straight to the
 #   cart), a purchase in a third of them, high order values; shops on weekdays.
 # - bargain_hunter: fewer, busy visits full of searches and product views at a fast
@@ -111,6 +113,10 @@ class Profile:
 #   on weekends.
 # - new_visitor: a few short visits in the last 14 days only.
 # - dormant: a few weeks of plain browsing early in the period, then silence.
+# Churn (core.data.sample.churn): content explorers churn most, then bargain hunters,
+# cart abandoners and, least, loyal customers (``churn_p``, raised for users who
+# abandon more carts than their persona usually does); new visitors, dormant users and
+# bots never churn.
 # The activity multiplier (gamma, mean 1) varies users within a persona: the four
 # regular personas are fairly homogeneous (shape 12, CV 0.29), new visitors and
 # dormant users more varied.
@@ -123,7 +129,7 @@ PROFILES: dict[str, Profile] = {
         abandon_checkout_p=0.30, coupon_p=0.08, gap_median_s=15.0,
         exit_page_median_s=30.0, order_value_median=100.0, order_value_sigma=0.45,
         scroll_beta=(2.5, 3.0), device_p=(0.55, 0.38, 0.07),
-        weekend_factor=0.7, night_factor=1.0, late_start_p=0.0,
+        weekend_factor=0.7, night_factor=1.0, late_start_p=0.0, churn_p=0.05,
         conversion_baseline=0.30, conversion_lift=0.02,
         pre_revenue_zero_p=0.05, pre_revenue_median=450.0,
     ),
@@ -134,7 +140,7 @@ PROFILES: dict[str, Profile] = {
         abandon_checkout_p=0.30, coupon_p=0.85, gap_median_s=9.0,
         exit_page_median_s=20.0, order_value_median=15.0, order_value_sigma=0.35,
         scroll_beta=(1.5, 3.5), device_p=(0.35, 0.58, 0.07),
-        weekend_factor=1.0, night_factor=6.0, late_start_p=0.2,
+        weekend_factor=1.0, night_factor=6.0, late_start_p=0.2, churn_p=0.25,
         conversion_baseline=0.14, conversion_lift=0.01,
         pre_revenue_zero_p=0.35, pre_revenue_median=60.0,
     ),
@@ -145,7 +151,7 @@ PROFILES: dict[str, Profile] = {
         abandon_checkout_p=0.35, coupon_p=0.08, gap_median_s=30.0,
         exit_page_median_s=45.0, order_value_median=65.0, order_value_sigma=0.5,
         scroll_beta=(2.0, 3.0), device_p=(0.30, 0.62, 0.08),
-        weekend_factor=1.0, night_factor=1.0, late_start_p=0.2,
+        weekend_factor=1.0, night_factor=1.0, late_start_p=0.2, churn_p=0.12,
         conversion_baseline=0.08, conversion_lift=0.04,
         pre_revenue_zero_p=0.55, pre_revenue_median=90.0,
     ),
@@ -156,7 +162,7 @@ PROFILES: dict[str, Profile] = {
         abandon_checkout_p=0.25, coupon_p=0.08, gap_median_s=55.0,
         exit_page_median_s=120.0, order_value_median=45.0, order_value_sigma=0.5,
         scroll_beta=(7.0, 2.0), device_p=(0.45, 0.40, 0.15),
-        weekend_factor=3.0, night_factor=1.0, late_start_p=0.2,
+        weekend_factor=3.0, night_factor=1.0, late_start_p=0.2, churn_p=0.3,
         conversion_baseline=0.03, conversion_lift=0.0,
         pre_revenue_zero_p=0.80, pre_revenue_median=50.0,
     ),
@@ -167,7 +173,7 @@ PROFILES: dict[str, Profile] = {
         abandon_checkout_p=0.25, coupon_p=0.10, gap_median_s=25.0,
         exit_page_median_s=35.0, order_value_median=55.0, order_value_sigma=0.5,
         scroll_beta=(2.0, 3.0), device_p=(0.30, 0.62, 0.08),
-        weekend_factor=1.0, night_factor=1.0, late_start_p=1.0,
+        weekend_factor=1.0, night_factor=1.0, late_start_p=1.0, churn_p=0.0,
         conversion_baseline=0.05, conversion_lift=0.03,
         pre_revenue_zero_p=0.95, pre_revenue_median=40.0,
     ),
@@ -178,7 +184,7 @@ PROFILES: dict[str, Profile] = {
         abandon_checkout_p=0.25, coupon_p=0.10, gap_median_s=22.0,
         exit_page_median_s=35.0, order_value_median=60.0, order_value_sigma=0.5,
         scroll_beta=(2.0, 3.0), device_p=(0.40, 0.50, 0.10),
-        weekend_factor=1.0, night_factor=1.0, late_start_p=0.0,
+        weekend_factor=1.0, night_factor=1.0, late_start_p=0.0, churn_p=0.0,
         conversion_baseline=0.04, conversion_lift=-0.01,
         pre_revenue_zero_p=0.40, pre_revenue_median=120.0,
     ),
@@ -189,7 +195,7 @@ PROFILES: dict[str, Profile] = {
         abandon_checkout_p=0.0, coupon_p=0.0, gap_median_s=1.0,
         exit_page_median_s=1.0, order_value_median=1.0, order_value_sigma=0.1,
         scroll_beta=(1.0, 1.0), device_p=(1.0, 0.0, 0.0),
-        weekend_factor=1.0, night_factor=1.0, late_start_p=0.0,
+        weekend_factor=1.0, night_factor=1.0, late_start_p=0.0, churn_p=0.0,
         conversion_baseline=0.0, conversion_lift=0.0,
         pre_revenue_zero_p=1.0, pre_revenue_median=1.0,
     ),

@@ -107,8 +107,9 @@ def test_event_columns_and_dtypes(sample: SampleData) -> None:
 
 
 def test_other_frames_columns_and_dtypes(sample: SampleData) -> None:
-    assert list(sample.personas.columns) == ["user_id", "persona"]
+    assert list(sample.personas.columns) == ["user_id", "persona", "churn_day"]
     assert sample.personas["persona"].dtype == "str"
+    assert str(sample.personas["churn_day"].dtype) == "datetime64[ns, UTC]"
     exp = sample.experiment
     assert list(exp.columns) == ["user_id", "variant", "converted", "revenue", "pre_period_revenue"]
     assert exp["converted"].dtype == bool
@@ -334,24 +335,34 @@ def test_persona_medians_are_ordered_as_planted(features: pd.DataFrame) -> None:
 
 def test_kmeans_on_default_features_recovers_the_personas() -> None:
     # The app's pipeline: clean, default features, preprocess (with and without the
-    # suggested log transforms), K-means with k=6. Measured ARI (bots excluded) at
-    # 5,000 users, seed 42: 0.898 without logs, 0.910 with the suggested logs (seeds
-    # 0-3 give 0.90-0.91 too).
+    # suggested log transforms), K-means with k=6. Users who churn change behaviour
+    # (shallower visits, then silence in the last weeks), so they are scored apart:
+    # the personas are recovered among the users who stay, and a churner is either in
+    # their persona's cluster or in the dormant users' one. Measured at 5,000 users,
+    # seed 42: ARI (bots and churners excluded) 0.878 without logs, 0.882 with the
+    # suggested logs, as on all users before the sample had churn (0.877, 0.888); on
+    # all users now 0.794 and 0.819. 97-99 % of the churners are in one of the two
+    # clusters (seeds 0 and 1 alike).
     sample = generate_sample(n_users=5000, days=90, seed=42)
     events = clean_events(sample.events, guess_mapping(sample.events.columns)).events
     roles = guess_event_roles(events["event"].unique())
     table = user_features(events, FeatureConfig(event_roles=roles))
-    truth = sample.personas.set_index("user_id")["persona"]
+    truth = sample.personas.set_index("user_id")
     features = tuple(table.default_selection())
     _, suggested = suggest_log(table.frame, features)
     for log_features in ((), tuple(suggested)):
         pre = Preprocessor(PreprocessConfig(features=features, log_features=log_features))
         matrix = pre.fit_transform(table.frame)
-        persona = truth.loc[pre.index_]
-        people = (persona != BOT).to_numpy()
+        persona = truth["persona"].loc[pre.index_].to_numpy()
+        churned = truth["churn_day"].loc[pre.index_].notna().to_numpy()
+        stay = (persona != BOT) & ~churned
         labels = KMeans(6, n_init=10, random_state=0).fit_predict(matrix)
-        ari = adjusted_rand_score(persona[people], labels[people])
+        ari = adjusted_rand_score(persona[stay], labels[stay])
         assert ari >= 0.8, (log_features, ari)
+        clusters = pd.Series(labels[stay]).groupby(persona[stay]).agg(lambda c: c.mode()[0])
+        home = clusters.reindex(persona[churned]).to_numpy()
+        placed = (labels[churned] == home) | (labels[churned] == clusters["dormant"])
+        assert placed.mean() >= 0.9, (log_features, placed.mean())
 
 
 def test_bargain_hunters_use_coupons_before_purchases(sessionized, sample) -> None:
