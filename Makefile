@@ -45,6 +45,8 @@ bench: setup
 	$(PY) -m bench.bench_rules
 	$(PY) -m bench.bench_segmentation
 	$(PY) -m bench.bench_journeys
+	$(PY) -m bench.bench_predict
+	$(PY) -m bench.bench_recommend
 
 lint: setup
 	$(PY) -m ruff check .

@@ -49,6 +49,11 @@ def pages() -> dict[str, list]:
             st.Page("pages/patterns.py", title="Patterns", icon=":material/timeline:"),
             st.Page("pages/retention.py", title="Retention", icon=":material/event_repeat:"),
         ],
+        "Predict": [
+            st.Page("pages/propensity.py", title="Propensity", icon=":material/trending_down:"),
+            st.Page("pages/recommendations.py", title="Recommendations",
+                    icon=":material/recommend:"),
+        ],
         "Personalize": [st.Page("pages/rules.py", title="Rules", icon=":material/rule:")],
         "Test": [st.Page("pages/experiments.py", title="Experiments",
                          icon=":material/science:")],

@@ -17,13 +17,25 @@ import argparse
 import os
 import sys
 
-from core.cli import abtest, cluster, features, journeys, predict, report, rules, sample, score
+from core.cli import (
+    abtest,
+    cluster,
+    features,
+    journeys,
+    predict,
+    recommend,
+    report,
+    rules,
+    sample,
+    score,
+)
 from core.cli.common import EXIT_BUG, EXIT_DATA, EXIT_INTERRUPTED, EXIT_USAGE
 from core.common.errors import PersonaLensError
 
 #: Every sub-command module, in the order ``--help`` lists them. Each adds its parsers
 #: through ``register(subparsers)`` and sets ``func`` (parsed arguments -> exit code).
-COMMANDS = (sample, features, cluster, score, report, rules, abtest, journeys, predict)
+COMMANDS = (sample, features, cluster, score, report, rules, abtest, journeys, predict,
+            recommend)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -36,7 +36,8 @@ SHOWN = {"app.py": [FILE], "pages/data.py": [FILE, COLUMN],
          "pages/experiments.py": [FILE]}
 PAGES = ["pages/home.py", "pages/data.py", "pages/features.py", "pages/segments.py",
          "pages/clustering.py", "pages/map.py", "pages/personas.py", "pages/rules.py",
-         "pages/experiments.py", "pages/export.py"]
+         "pages/experiments.py", "pages/export.py", "pages/propensity.py",
+         "pages/recommendations.py"]
 #: Markdown that would render: a link or image, an HTML tag, emphasis, LaTeX, a
 #: directive, an icon, a bare address.
 RENDERS = [re.compile(p) for p in (
