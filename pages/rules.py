@@ -30,11 +30,15 @@ from core.rules import (
     simulate,
     starter_rules,
     window_counts_needed,
+    with_items,
 )
 from core.rules.grammar import RuleSyntaxError, format_rule, parse_rule
-from core.workspace.rules import store_rules
+from core.rules.model import RECOMMENDATION_MODULES
+from core.workspace.recommend import check_settings, recommend_settings
+from core.workspace.rules import recommended_items, shows_recommendations, store_rules
 from ui.downloads import download_button
 from ui.errors import show_notices, shows_errors
+from ui.recommend import recommendations
 from ui.rules import rule_context, stored_rules
 from ui.state import require_features, workspace
 from ui.text import code, inert
@@ -442,6 +446,14 @@ with shows_errors():
                      for slot, w in explanation.winners.items() if w]
             st.markdown(f"User **{inert(explanation.user_id)}** sees: " +
                         ("; ".join(shown) if shown else "nothing from these rules") + ".")
+            if any(by_id[w].action.module in RECOMMENDATION_MODULES
+                   for w in explanation.winners.values() if w):
+                with shows_errors():
+                    picks = recommendations(ws, recommend_settings(ws)).for_user(user_id)
+                    st.markdown(f"**Recommended items** ({code('recommendation_carousel')}, "
+                                "Recommendations page settings):\n" + "\n".join(
+                                    f"{r.rank}. {code(r.item)}: {inert(r.reason)}"
+                                    for r in picks.itertuples()))
             for verdict in explanation.verdicts:
                 with st.container(border=True):
                     st.markdown(f"{OUTCOME_ICONS[verdict.outcome]} **{inert(verdict.name)}** "
@@ -464,8 +476,26 @@ with shows_errors():
     download_button("Download rules (JSON)", key="rules.download_json", version=rules_json,
                     build=lambda: rules_json, container=downloads, file_name="rules.json",
                     mime="application/json", icon=":material/download:")
-    download_button("Download evaluation (CSV)", key="rules.download_csv", version=version,
-                    build=lambda: safe_csv_bytes(evaluation_table(sim, context), index=False),
+    serves_items = shows_recommendations(rule_set)
+    if serves_items:
+        # Without items to recommend (no item column...), the evaluation has no items.
+        with shows_errors():
+            serves_items = False
+            check_settings(ws, recommend_settings(ws))
+            serves_items = True
+            st.caption(f"Users served {code('recommendation_carousel')} get their "
+                       "recommended items (Recommendations page settings) in the `items` "
+                       "column.")
+
+    def evaluation_csv() -> bytes:
+        table = evaluation_table(sim, context)
+        if serves_items:
+            recs = recommendations(ws, recommend_settings(ws))
+            table = with_items(table, recommended_items(ws, recs.table))
+        return safe_csv_bytes(table, index=False)
+
+    download_button("Download evaluation (CSV)", key="rules.download_csv",
+                    version=(version, ws.version("recommend")), build=evaluation_csv,
                     container=downloads, file_name="actions.csv", mime="text/csv",
                     icon=":material/download:")
     download_button("Download hold-out groups (CSV)", key="rules.download_holdouts",

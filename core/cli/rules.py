@@ -34,6 +34,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     parser.add_argument("--holdouts", type=TABLE_OUTPUT,
                         help="also write the hold-out group of every user for "
                                            "every rule with a hold-out here (CSV/Parquet)")
+    parser.add_argument("--recommendations", type=INPUT_FILE,
+                        help="per-user recommendations (the CSV of `python -m core "
+                             "recommend`): users served recommendation_carousel get "
+                             "their items in an items column")
     parser.set_defaults(func=cmd_rules)
 
 
@@ -50,6 +54,7 @@ def cmd_rules(args: argparse.Namespace) -> int:
     context = context_from_file(args.input, rule_set, args.personas, args.segments)
     simulation = simulate(rule_set, context)
     table = evaluation_table(simulation, context)
+    table = _with_recommended_items(table, rule_set, args.recommendations)
     write_table(table, out, index=False)
     n = len(context.users)
     print(f"Evaluated {len(simulation.rules)} rule(s) on {n:,} users: "
@@ -65,6 +70,32 @@ def cmd_rules(args: argparse.Namespace) -> int:
         write_table(holdout_table(simulation.rules, context.users), holdouts, index=False)
         print(f"Wrote hold-out groups to {holdouts}.")
     return EXIT_OK
+
+
+def _with_recommended_items(table: pd.DataFrame, rule_set, path: str | None) -> pd.DataFrame:
+    """The table with the users' recommended items when a file of them is given; a note
+    when a rule shows them and none is."""
+    import sys
+
+    from core.data.readers import read_path
+    from core.rules import with_items
+    from core.rules.model import RECOMMENDATION_MODULES
+
+    if path is None:
+        if any(r.enabled and r.action.module in RECOMMENDATION_MODULES for r in rule_set.rules):
+            print("  note: a rule shows recommendation_carousel; pass --recommendations "
+                  "recs.csv (from `python -m core recommend`) to list each user's items.",
+                  file=sys.stderr)
+        return table
+    recs = read_path(path).frame
+    missing = {"user_id", "rank", "item"} - set(recs.columns)
+    if missing:
+        raise DataError(f"The recommendations file has no {', '.join(sorted(missing))} "
+                        "column; write it with `python -m core recommend`.")
+    recs = recs.assign(user_id=recs["user_id"].astype(str)).sort_values(["user_id", "rank"])
+    items = recs.groupby("user_id", sort=False)["item"].agg(
+        lambda values: "; ".join(map(str, values)))
+    return with_items(table, items)
 
 
 def context_from_file(input_path: str, rule_set, personas: str | None = None,

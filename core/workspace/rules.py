@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+import pandas as pd
+
 from core.common.notices import Notice
 from core.features.signals import SIGNAL_DEFINITIONS, behavior_signals, data_now
 from core.rules import RuleContext, RuleSet, WindowCount, build_context, event_names, with_counts
-from core.rules.model import stamp_times
+from core.rules.model import RECOMMENDATION_MODULES, stamp_times
 from core.workspace.segments import workspace_segments
 from core.workspace.store import Workspace, require_features
 
@@ -50,3 +52,33 @@ def store_rules(ws: Workspace, rule_set: RuleSet) -> None:
     ws.rules.rule_set = stamp_times(ws.rules.rule_set, rule_set, now)
     ws.changed("rules")
     ws.save()
+
+
+def shows_recommendations(rule_set: RuleSet) -> bool:
+    """Whether an enabled rule shows a module of recommended items."""
+    return any(r.enabled and r.action.module in RECOMMENDATION_MODULES for r in rule_set.rules)
+
+
+def recommended_items(ws: Workspace, table: pd.DataFrame | None = None) -> pd.Series:
+    """Each user's recommended items, "item; item; ...", under the Recommendations
+    page's settings (what a rule showing ``recommendation_carousel`` serves).
+
+    Parameters
+    ----------
+    table : DataFrame, optional
+        The recommendations' table (``user_id``, ``rank``, ``item``) when the caller has
+        it (the Rules page caches it); built from the workspace otherwise.
+
+    Raises
+    ------
+    ConfigError
+        The data cannot be recommended from (no event log, no item column, nothing
+        weighted).
+    """
+    if table is None:
+        from core.workspace.recommend import build_recommendations, recommend_settings
+
+        table = build_recommendations(ws, recommend_settings(ws)).table
+    table = table.sort_values(["user_id", "rank"])
+    return table.groupby("user_id", sort=False)["item"].agg(
+        lambda items: "; ".join(map(str, items))).rename("items")

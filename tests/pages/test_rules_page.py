@@ -197,3 +197,26 @@ def test_why_picks_a_user_from_a_persona(home):
     picker.set_value(members[0]).run()
     _no_errors(at)
     assert any(f"User **{members[0]}** sees" in m.value for m in at.markdown)
+
+
+def test_a_carousel_rule_shows_each_users_recommended_items(home):
+    from core.workspace.recommend import build_recommendations, recommend_settings
+    from core.workspace.rules import recommended_items
+
+    at = _rules_page()
+    rule = "sessions >= 1 -> show recommendation_carousel in slot home_carousel"
+    at.text_input(key="rules.text_name").set_value("Picks")
+    at.text_area(key="rules.text").set_value(rule).run()
+    at.button(key="rules.text_add").click().run()
+    _no_errors(at)
+    assert any("recommended items" in c.value and "items" in c.value for c in at.caption)
+    ws = at.session_state["workspace"]
+    recs = build_recommendations(ws, recommend_settings(ws))
+    user = str(recs.table["user_id"].iloc[0])
+    at.text_input(key="rules.user").set_value(user).run()
+    _no_errors(at)
+    listed = next(m.value for m in at.markdown if m.value.startswith("**Recommended items**"))
+    first = recs.for_user(user).iloc[0]
+    assert f"1. `{first['item']}`" in listed
+    items = recommended_items(ws)
+    assert items[user].split("; ")[0] == first["item"]

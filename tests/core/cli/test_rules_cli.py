@@ -82,3 +82,24 @@ def test_a_broken_rules_file_exits_3(files, capsys):
     code = main(["rules", str(bad), str(files / "events.parquet"), "-o", str(files / "x.csv")])
     assert code == 3
     assert "at $.rules[0].action.cap.per" in capsys.readouterr().err
+
+
+def test_a_carousel_rule_lists_the_recommended_items(files, capsys):
+    rule = parse_rule("sessions >= 1 -> show recommendation_carousel in slot home_carousel")
+    path = files / "carousel.json"
+    path.write_bytes(rules_json_bytes(RuleSet([Rule("picks", "Picks", rule.condition,
+                                                    rule.action)])))
+    recs = files / "recs.csv"
+    assert main(["recommend", str(files / "events.parquet"), "-o", str(recs), "-n", "3"]) == 0
+    out = files / "carousel.csv"
+    capsys.readouterr()
+    assert main(["rules", str(path), str(files / "events.parquet"), "-o", str(out)]) == 0
+    assert "pass --recommendations" in capsys.readouterr().err
+    assert main(["rules", str(path), str(files / "events.parquet"), "-o", str(out),
+                 "--recommendations", str(recs)]) == 0
+    actions = pd.read_csv(out, dtype={"user_id": str}).set_index("user_id")
+    table = pd.read_csv(recs, dtype={"user_id": str}).sort_values(["user_id", "rank"])
+    expected = table.groupby("user_id")["item"].agg("; ".join)
+    shown = actions["items"].dropna()
+    assert len(shown) > 0
+    assert (shown == expected.loc[shown.index]).all()
