@@ -1,6 +1,8 @@
-"""The Propensity page in the real app after clustering, at 1440 and 1024 pixels: fit
-and test the models, read the evaluation tabs, save the scores, and find each persona's
-share at risk on the Personas page; screenshots of each step for a person to look at."""
+"""The Predict pages in the real app after clustering, at 1440 and 1024 pixels: fit and
+test the propensity models, read the evaluation tabs, save the scores, find each
+persona's share at risk on the Personas page, then the Recommendations page's
+evaluation, persona items and one user's list; screenshots of each step for a person
+to look at."""
 
 from __future__ import annotations
 
@@ -55,4 +57,18 @@ def test_fit_save_and_see_risk_on_personas(app_server, page):
     _nav(page, "Personas")
     page.get_by_text("Churn risk:").first.wait_for(timeout=60_000)
     shoot(page, "115_personas_with_risk_1024")
+
+    _nav(page, "Recommendations")
+    page.get_by_text("One user's recommendations").wait_for(timeout=120_000)
+    page.locator(".js-plotly-plot").nth(1).wait_for(timeout=60_000)
+    _wait_idle(page)
+    no_bug(page)
+    assert page.get_by_test_id("stAlertContentError").count() == 0
+    assert page.get_by_text("Popularity").count() >= 1
+    for width in (1440, 1024):
+        page.set_viewport_size({"width": width, "height": 1000})
+        _wait_idle(page)
+        shoot(page, f"116_recommendations_{width}")
+        if found := page.evaluate(CUT_OFF):
+            cut[f"recommendations {width}"] = found
     assert cut == {}, cut

@@ -15,7 +15,8 @@ PAGES = {"Home": "Next:", "Data": "Load report", "Features": "Correlations",
          "Personas": "What sets",
          "Rules": "Write a rule", "Experiments": "Experiment data",
          "Export": "Workspace", "Funnels": "Split by", "Paths": "Split by",
-         "Patterns": "Split by", "Retention": "Split by", "Propensity": "Learn at"}
+         "Patterns": "Split by", "Retention": "Split by", "Propensity": "Learn at",
+         "Recommendations": "Offline evaluation"}
 #: Text that the page shows cut off with an ellipsis or clipped by its box.
 CUT_OFF = """() => [...document.querySelectorAll(
     '[data-testid="stMetric"] *, button, button *, [data-testid="stWidgetLabel"] *, '
