@@ -126,13 +126,30 @@ def features_at(events: pd.DataFrame, cutoff: pd.Timestamp,
 
 def model_features(table: pd.DataFrame, chosen: tuple[str, ...]) -> list[str]:
     """The features the models use: the chosen ones, or every informative numeric
-    column (never a score of another model)."""
+    column (never a score of another model), each once: a column equal to an earlier
+    one (``count_purchase`` and ``purchases``) would split its coefficient in two."""
     if chosen:
         missing = [f for f in chosen if f not in table.columns]
         if missing:
             raise ConfigError(f"Feature(s) not in the table at the cutoff: {', '.join(missing)}.")
         return list(chosen)
-    return [c for c in table.columns if c not in PREDICTION_COLUMNS and informative(table[c])]
+    candidates = [c for c in table.columns
+                  if c not in PREDICTION_COLUMNS and informative(table[c])]
+    return [c for c in candidates if c not in duplicate_columns(table[candidates])]
+
+
+def duplicate_columns(table: pd.DataFrame) -> dict[str, str]:
+    """Each column equal to an earlier one (values and missing places), with that one."""
+    seen: dict[int, str] = {}
+    duplicates = {}
+    for column in table.columns:
+        key = int(pd.util.hash_pandas_object(table[column], index=False).sum())
+        first = seen.get(key)
+        if first is not None and table[column].equals(table[first]):
+            duplicates[column] = first
+        else:
+            seen.setdefault(key, column)
+    return duplicates
 
 
 def evaluate_propensity(events: pd.DataFrame, feature_config: FeatureConfig,
@@ -169,6 +186,7 @@ def evaluate_tables(config: PropensityConfig, train_table: pd.DataFrame,
     cutoffs (rows: the labelled users)."""
     report = progress or (lambda f, m: None)
     features = model_features(train_table, config.features)
+    same = {c: f for c, f in duplicate_columns(train_table).items() if f in features}
     evaluations = {}
     for i, key in enumerate(config.models):
         report(0.8 * i / len(config.models), f"Fitting {MODELS[key].name}")
@@ -182,9 +200,13 @@ def evaluate_tables(config: PropensityConfig, train_table: pd.DataFrame,
     logistic = evaluations.get("logistic")
     coef = coefficients(logistic.model) if logistic else None
     report(1.0, "Done")
+    notices = _notices(config.labels, train_y, test_y, evaluations, best)
+    if same and not config.features:
+        notices.append(Notice("duplicate_features", "Left out as copies of another feature: "
+                              + ", ".join(f"{c} (= {f})" for c, f in same.items()) + ".",
+                              "info"))
     return PropensityResult(config, features, train_y, test_y, test_table[features],
-                            evaluations, best, importance, coef,
-                            _notices(config.labels, train_y, test_y, evaluations, best))
+                            evaluations, best, importance, coef, notices)
 
 
 def _evaluate(key: str, x_train: pd.DataFrame, y_train: pd.Series, x_test: pd.DataFrame,

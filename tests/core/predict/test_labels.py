@@ -95,3 +95,13 @@ def test_no_event_after_the_cutoff_changes_the_features():
                         config)
     pd.testing.assert_frame_equal(before.sort_index(), after.sort_index())
     assert set(before.index) == set(base.loc[base["ts"] < cutoff, "user_id"])
+
+
+def test_a_copy_of_a_feature_is_used_once():
+    from core.predict.propensity import duplicate_columns, model_features
+
+    table = pd.DataFrame({"purchases": [1.0, 2, np.nan, 4], "count_purchase": [1.0, 2, np.nan, 4],
+                          "sessions": [3.0, 1, 2, 5], "almost": [1.0, 2, 3, 4]})
+    assert duplicate_columns(table) == {"count_purchase": "purchases"}
+    assert model_features(table, ()) == ["purchases", "sessions", "almost"]
+    assert model_features(table, ("count_purchase",)) == ["count_purchase"]
