@@ -27,11 +27,12 @@ chromium:
 	     DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -q chromium; fi
 
 # The browser tests spend most of their time waiting on the app and Chromium, so they
-# run in a second process beside the others (one core each); their report is printed
-# when both are done, and both must pass.
+# run in a second process beside the others (one core each), with the few long tests
+# marked beside_browser, so that both take about as long; their report is printed when
+# both are done, and both must pass.
 test: setup chromium
-	@$(PY) -m pytest -m browser > .browser-tests.log 2>&1 & browser=$$!; \
-	$(PY) -m pytest -m "not browser"; others=$$?; \
+	@$(PY) -m pytest -m "browser or beside_browser" > .browser-tests.log 2>&1 & browser=$$!; \
+	$(PY) -m pytest -m "not browser and not beside_browser"; others=$$?; \
 	wait $$browser; browser_status=$$?; \
 	echo "---- browser tests ----"; cat .browser-tests.log; \
 	exit $$(( others || browser_status ))

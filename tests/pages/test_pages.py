@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pytest
 from streamlit.testing.v1 import AppTest
 
 from core.personas.profiles import profile_clusters
@@ -318,6 +319,7 @@ def test_map_page_2d_and_3d(home):
     assert any("Selection works on the 2-D view" in c.value for c in at.caption)
 
 
+@pytest.mark.beside_browser
 def test_map_page_umap_preview_then_full_and_tsne_sample(home):
     at = AppTest.from_file(APP, default_timeout=UMAP_TIMEOUT).run()
     at.switch_page("pages/map.py").run()
