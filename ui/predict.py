@@ -5,13 +5,12 @@ without fitting again."""
 from __future__ import annotations
 
 import json
-from collections import OrderedDict
 
 import streamlit as st
 
 from core.predict import PropensityConfig, PropensityResult, label_users
 from core.workspace.predict import run_propensity
-from ui.progress import progress_bar
+from ui.kept import is_kept, kept
 
 
 def version(ws) -> str:
@@ -26,37 +25,22 @@ def version(ws) -> str:
 EVALUATIONS_KEPT = 6
 
 
-@st.cache_resource(show_spinner=False)
-def _evaluations() -> OrderedDict:
-    return OrderedDict()
-
-
 def _key(ws, config: PropensityConfig) -> tuple[str, str]:
     return version(ws), json.dumps(config.to_dict(), sort_keys=True)
 
 
 def cached_evaluation(ws, config: PropensityConfig) -> PropensityResult:
     """The evaluation of ``config``, fitted once per data version and settings, with a
-    progress bar while it is fitted. Not ``st.cache_resource`` on the fit itself: that
-    would record the progress bar's updates and fail to replay them, so evaluations are
-    kept in a small store."""
-    key, store = _key(ws, config), _evaluations()
-    if key not in store:
-        update, close = progress_bar("Fitting and testing the models")
-        try:
-            store[key] = run_propensity(ws, config, update)
-        finally:
-            close()
-        while len(store) > EVALUATIONS_KEPT:
-            store.popitem(last=False)
-    store.move_to_end(key)
-    return store[key]
+    progress bar while it is fitted."""
+    return kept("propensity", _key(ws, config),
+                lambda progress: run_propensity(ws, config, progress),
+                "Fitting and testing the models", EVALUATIONS_KEPT)
 
 
 def has_evaluation(ws, config: PropensityConfig) -> bool:
     """Whether ``config`` was already evaluated on this data (so the page shows it
     without a click)."""
-    return _key(ws, config) in _evaluations()
+    return is_kept("propensity", _key(ws, config))
 
 
 @st.cache_data(show_spinner=False, max_entries=16)

@@ -14,7 +14,6 @@ the UMAP maps are).
 from __future__ import annotations
 
 import json
-from collections import OrderedDict
 
 import streamlit as st
 
@@ -28,7 +27,7 @@ from core.workspace.recommend import (
     workspace_interactions,
 )
 from ui.errors import shows_errors
-from ui.progress import progress_bar
+from ui.kept import kept
 
 #: The parts of a workspace the recommendations read.
 PARTS = ("data", "clusters", "personas")
@@ -97,22 +96,8 @@ def persona_tables(ws, settings: RecommendSettings):
                            settings, interactions(ws, settings))
 
 
-@st.cache_resource(show_spinner=False)
-def _evaluations() -> OrderedDict:
-    return OrderedDict()
-
-
 def evaluation(ws, settings: RecommendSettings) -> Evaluation:
     """The offline evaluation of every method, with a progress bar while it runs."""
-    key = (version(ws), settings_key(settings, "evaluation"))
-    kept = _evaluations()
-    if key not in kept:
-        update, close = progress_bar("Evaluating every method on a time split")
-        try:
-            kept[key] = evaluate_workspace(ws, settings, update)
-        finally:
-            close()
-        while len(kept) > EVALUATIONS_KEPT:
-            kept.popitem(last=False)
-    kept.move_to_end(key)
-    return kept[key]
+    return kept("recommend", (version(ws), settings_key(settings, "evaluation")),
+                lambda progress: evaluate_workspace(ws, settings, progress),
+                "Evaluating every method on a time split", EVALUATIONS_KEPT)

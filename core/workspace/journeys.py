@@ -11,7 +11,7 @@ import pandas as pd
 from core.common.errors import ConfigError
 from core.data.mapping import FUNNEL_STEPS
 from core.workspace.segments import save_segment, segment_memberships
-from core.workspace.store import Workspace
+from core.workspace.store import Workspace, require_events
 
 GroupBy = Literal["everyone", "persona", "segment"]
 #: What each way of splitting is called on the pages and in the report.
@@ -20,20 +20,8 @@ GROUP_LABELS = {"everyone": "Everyone", "persona": "Persona",
 
 
 def journey_events(ws: Workspace) -> pd.DataFrame:
-    """The workspace's cleaned, sessionized events.
-
-    Raises
-    ------
-    ConfigError
-        The workspace holds a per-user table (no events) or nothing.
-    """
-    events = ws.events
-    if events is None:
-        what = ("a per-user table, which has no events" if ws.features is not None
-                else "no data yet")
-        raise ConfigError(f"Journeys need an event log; this workspace holds {what}. Load "
-                          "events (one row per event) on the Data page.")
-    return events
+    """The workspace's cleaned, sessionized events (see :func:`require_events`)."""
+    return require_events(ws, "Journeys need an event log")
 
 
 def role_event(ws: Workspace, role: str, present: set[str]) -> str | None:

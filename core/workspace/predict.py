@@ -30,19 +30,16 @@ from core.predict import (
     score_users,
 )
 from core.predict.models import Model
-from core.workspace.journeys import journey_events, role_event
-from core.workspace.store import Workspace, now_utc, require_features
+from core.workspace.journeys import role_event
+from core.workspace.store import Workspace, now_utc, require_events, require_features
 
 #: The default horizon in days, shortened for short logs.
 DEFAULT_HORIZON = 14
 
 
 def propensity_events(ws: Workspace) -> pd.DataFrame:
-    """The workspace's events, or a ConfigError saying that propensity needs them."""
-    try:
-        return journey_events(ws)
-    except ConfigError as exc:
-        raise ConfigError(str(exc).replace("Journeys need", "Propensity models need")) from exc
+    """The workspace's events (see :func:`core.workspace.store.require_events`)."""
+    return require_events(ws, "Propensity models need an event log")
 
 
 def default_spec(ws: Workspace, target: str) -> LabelSpec:

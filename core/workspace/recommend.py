@@ -36,7 +36,7 @@ from core.recommend.interactions import DEFAULT_ITEM_COLUMN, check_weights, item
 from core.recommend.methods import available
 from core.recommend.persona_items import DEFAULT_MIN_SUPPORT
 from core.recommend.reasons import phrase_book
-from core.workspace.store import Workspace
+from core.workspace.store import Workspace, require_events
 
 #: Default weight of each funnel role's event: a cart add says more than a view, a
 #: purchase most. Checkout is left out: it usually names no product.
@@ -123,21 +123,9 @@ class RecommendSettings:
 
 # ------------------------------------------------------------------------------ reading
 def recommend_events(ws: Workspace) -> pd.DataFrame:
-    """The workspace's events.
-
-    Raises
-    ------
-    ConfigError
-        The workspace holds a per-user table (no events) or nothing.
-    """
-    events = ws.events
-    if events is None:
-        what = ("a per-user table, which has no events" if ws.features is not None
-                else "no data yet")
-        raise ConfigError(f"Recommendations need an event log with the items users viewed "
-                          f"or bought; this workspace holds {what}. Load events (one row per "
-                          "event) on the Data page.")
-    return events
+    """The workspace's events (see :func:`core.workspace.store.require_events`)."""
+    return require_events(ws, "Recommendations need an event log with the items users "
+                              "viewed or bought")
 
 
 def event_names(ws: Workspace) -> list[str]:

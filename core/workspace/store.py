@@ -294,6 +294,28 @@ def list_workspaces(limit: int = 20) -> list[dict[str, Any]]:
     return sorted(found, key=lambda d: d["updated"], reverse=True)[:limit]
 
 
+def require_events(ws: Workspace, needs: str) -> pd.DataFrame:
+    """The workspace's cleaned, sessionized events.
+
+    Parameters
+    ----------
+    needs : str
+        What needs them, for the message: "Journeys need an event log".
+
+    Raises
+    ------
+    ConfigError
+        The workspace holds a per-user table (no events) or nothing.
+    """
+    events = ws.events
+    if events is None:
+        what = ("a per-user table, which has no events" if ws.features is not None
+                else "no data yet")
+        raise ConfigError(f"{needs}; this workspace holds {what}. Load events (one row per "
+                          "event) on the Data page.")
+    return events
+
+
 def require_features(ws: Workspace) -> pd.DataFrame:
     """The workspace's feature table.
 
