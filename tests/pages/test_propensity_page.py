@@ -66,3 +66,8 @@ def test_horizon_past_the_end_is_refused_in_place(home):
     assert len(errors) == 1 and "past the data's last event" in errors[0]
     assert at.button(key="propensity.run").disabled
     assert at.title[0].value == "Propensity"
+    # Conversion counts the workspace's purchase events by default.
+    at.segmented_control(key="propensity.target").set_value("conversion").run()
+    no_errors(at)
+    assert at.multiselect(key="propensity.conversion.events").value == ["purchase"]
+    assert any("converted" in (m.delta or "") for m in at.metric)
