@@ -9,6 +9,7 @@ the characters typed.
 from __future__ import annotations
 
 import html
+import math
 
 import plotly.graph_objects as go
 
@@ -38,3 +39,12 @@ def style(fig: go.Figure, title: str, height: int = HEIGHT) -> go.Figure:
     fig.update_layout(title=title, height=height, margin=MARGIN, template="plotly_white",
                       title_font_size=15)
     return fig
+
+
+def short_number(value: float, missing: str = "n/a") -> str:
+    """A number as prose shows it: 1,234 · 12.3 · 0.12 (``missing`` when not finite)."""
+    if value is None or not math.isfinite(value):
+        return missing
+    if abs(value) >= 100:
+        return f"{value:,.0f}"
+    return f"{value:.1f}" if abs(value) >= 1 else f"{value:.2f}"

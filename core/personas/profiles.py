@@ -18,6 +18,7 @@ import pandas as pd
 
 from core.common.errors import DataError
 from core.common.notices import Notice
+from core.common.style import short_number
 from core.features.table import informative
 from core.segment.labels import NOISE_LABEL, label_order, sorted_labels
 
@@ -172,14 +173,6 @@ def profile_clusters(features: pd.DataFrame, labels: pd.Series,
     return profiles
 
 
-def _fmt(value: float) -> str:
-    if not np.isfinite(value):
-        return "n/a"
-    if abs(value) >= 100:
-        return f"{value:,.0f}"
-    return f"{value:.1f}" if abs(value) >= 1 else f"{value:.2f}"
-
-
 def describe_difference(feature: str, z: float, cluster_mean: float, everyone_mean: float,
                         nonnegative: bool = True) -> str:
     """Say in words how a cluster differs on one feature.
@@ -189,11 +182,11 @@ def describe_difference(feature: str, z: float, cluster_mean: float, everyone_me
     differences and features that can be negative read in standard deviations.
     """
     label = feature_label(feature)
-    values = f" ({_fmt(cluster_mean)} vs {_fmt(everyone_mean)})"
+    values = f" ({short_number(cluster_mean)} vs {short_number(everyone_mean)})"
     if nonnegative and everyone_mean > 0 and np.isfinite(cluster_mean):
         ratio = cluster_mean / everyone_mean
         if ratio == 0:
-            return f"no {label} (average {_fmt(everyone_mean)})"
+            return f"no {label} (average {short_number(everyone_mean)})"
         if ratio >= RATIO_WORDS:
             return f"{ratio:.1f}× more {label} than average" + values
         if ratio <= 1 / RATIO_WORDS:

@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 from sklearn.metrics import roc_auc_score
 
+from core.common.style import short_number
 from core.predict.evaluate import weighted_auc_ap
 from core.predict.models import LogisticModel, Model
 
@@ -78,16 +79,9 @@ class Reason:
     def sentence(self, outcome: str) -> str:
         """E.g. 'days since last event 41 (typical 6) raises the churn risk'."""
         verb = "raises" if self.push > 0 else "lowers"
-        return (f"{readable(self.feature)} {_fmt(self.value)} (typical {_fmt(self.typical)}) "
-                f"{verb} the {outcome}")
-
-
-def _fmt(value: float) -> str:
-    if not np.isfinite(value):
-        return "missing"
-    if abs(value) >= 100:
-        return f"{value:,.0f}"
-    return f"{value:.1f}" if abs(value) >= 1 else f"{value:.2f}"
+        value = short_number(self.value, "missing")
+        typical = short_number(self.typical, "missing")
+        return f"{readable(self.feature)} {value} (typical {typical}) {verb} the {outcome}"
 
 
 def user_reasons(model: Model, row: pd.DataFrame, typical: pd.Series,
