@@ -107,13 +107,8 @@ def _events_and_config(args: argparse.Namespace):
 
 
 def _spec(args: argparse.Namespace, events, roles: dict):
-    import pandas as pd
+    from core.predict.labels import default_spec
 
-    from core.predict import LabelSpec
-
-    first, last = events["ts"].min(), events["ts"].max()
-    horizon = args.horizon or max(1, min(14, int((last - first).days) // 4))
-    cutoff = args.cutoff or f"{(last - pd.Timedelta(days=horizon)).floor('D'):%Y-%m-%d}"
     targets: tuple[str, ...] = ()
     if args.target == "conversion":
         present = set(events["event"].astype(str).unique())
@@ -121,8 +116,8 @@ def _spec(args: argparse.Namespace, events, roles: dict):
         if not targets:
             raise ConfigError("No purchase events were recognised: name the events that "
                               "count as converting with --events.")
-    active = args.active_within or (2 * horizon if args.target == "churn" else None)
-    return LabelSpec(args.target, cutoff, horizon, targets, active)
+    return default_spec(events, args.target, targets, args.horizon, args.cutoff,
+                        args.active_within)
 
 
 def cmd_fit(args: argparse.Namespace) -> int:
@@ -136,7 +131,7 @@ def cmd_fit(args: argparse.Namespace) -> int:
     result = evaluate_propensity(events, feature_config, config,
                                  verbose_progress(args.verbose))
     key = args.model or result.best
-    model, base_rate = fit_final(events, feature_config, config, key, result.features)
+    model, base_rate = fit_final(result, key)
     table = result.metrics_table()
     document = model_document(config, feature_config, key, base_rate, model,
                               table.round(6).to_dict(orient="records"))

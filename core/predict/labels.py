@@ -25,6 +25,8 @@ from core.common.errors import ConfigError, DataError
 
 Target = Literal["churn", "conversion"]
 TARGETS: tuple[Target, ...] = ("churn", "conversion")
+#: The default horizon in days, shortened for short logs.
+DEFAULT_HORIZON = 14
 #: The smallest number of users of each class a model can learn from.
 MIN_CLASS_USERS = 10
 
@@ -79,6 +81,22 @@ class LabelSpec:
         """The earlier cutoff the models learn from: one horizon before the test cutoff,
         so that its labels end where the test features end."""
         return self.cutoff_ts - pd.Timedelta(days=self.horizon_days)
+
+
+def default_spec(events: pd.DataFrame, target: Target, purchase_events: tuple[str, ...] = (),
+                 horizon: int | None = None, cutoff: str | None = None,
+                 active_within_days: int | None = None) -> LabelSpec:
+    """Settings that fit this data, for whatever is not given: a horizon of
+    :data:`DEFAULT_HORIZON` days at most and a quarter of the period, the latest cutoff
+    whose horizon the log covers, ``purchase_events`` as the conversion events, and for
+    churn only users active in the two horizons before the cutoff."""
+    first, last = data_period(events)
+    days = max(1, int((last - first).days))
+    horizon = horizon or max(1, min(DEFAULT_HORIZON, days // 4))
+    cutoff = cutoff or f"{(last - pd.Timedelta(days=horizon)).floor('D'):%Y-%m-%d}"
+    active = active_within_days or (2 * horizon if target == "churn" else None)
+    targets = tuple(purchase_events) if target == "conversion" else ()
+    return LabelSpec(target, cutoff, horizon, targets, active)
 
 
 def utc(ts: pd.Series) -> pd.Series:

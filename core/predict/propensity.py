@@ -238,17 +238,13 @@ def _notices(spec: LabelSpec, train_y: pd.Series, test_y: pd.Series,
     return out
 
 
-def fit_final(events: pd.DataFrame, feature_config: FeatureConfig, config: PropensityConfig,
-              key: str, features: list[str]) -> tuple[Model, float]:
+def fit_final(result: PropensityResult, key: str) -> tuple[Model, float]:
     """The model that scores users: ``key`` fitted at the test cutoff (the latest labels
-    the data has), and the share of users positive there."""
-    spec = config.labels
-    y = label_users(events, spec, spec.cutoff_ts)
-    check_balance(y, "test")
-    table = features_at(events, spec.cutoff_ts, feature_config).loc[y.index]
-    x = table[[RECENCY]] if key == "recency" else table[features]
-    model = fit_model(key, x, y.to_numpy(), config.seed)
-    return model, float(y.mean())
+    the data has, on the evaluation's own test users and features), and the share of
+    users positive there."""
+    y = result.test_labels
+    x = result.test_features[[RECENCY]] if key == "recency" else result.test_features
+    return fit_model(key, x, y.to_numpy(), result.config.seed), float(y.mean())
 
 
 def score_users(model: Model, features: pd.DataFrame, target: str, base_rate: float,

@@ -29,12 +29,10 @@ from core.predict import (
     population_now,
     score_users,
 )
+from core.predict.labels import default_spec as labels_default_spec
 from core.predict.models import Model
 from core.workspace.journeys import role_event
 from core.workspace.store import Workspace, now_utc, require_events, require_features
-
-#: The default horizon in days, shortened for short logs.
-DEFAULT_HORIZON = 14
 
 
 def propensity_events(ws: Workspace) -> pd.DataFrame:
@@ -43,20 +41,11 @@ def propensity_events(ws: Workspace) -> pd.DataFrame:
 
 
 def default_spec(ws: Workspace, target: str) -> LabelSpec:
-    """Settings that fit this data: the latest cutoff whose horizon the log covers, a
-    horizon of at most a quarter of the period, the workspace's purchase events for
-    conversion, and for churn only users active in the two horizons before the cutoff."""
+    """Settings that fit this data (:func:`core.predict.labels.default_spec`), with the
+    workspace's purchase event for conversion."""
     events = propensity_events(ws)
-    first, last = events["ts"].min(), events["ts"].max()
-    days = max(1, int((last - first).days))
-    horizon = max(1, min(DEFAULT_HORIZON, days // 4))
-    cutoff = (last - pd.Timedelta(days=horizon)).floor("D")
-    present = set(events["event"].astype(str).unique())
-    purchase = role_event(ws, "purchase", present)
-    targets = (purchase,) if target == "conversion" and purchase else ()
-    return LabelSpec(target=target, cutoff=f"{cutoff:%Y-%m-%d}", horizon_days=horizon,
-                     target_events=targets,
-                     active_within_days=2 * horizon if target == "churn" else None)
+    purchase = role_event(ws, "purchase", set(events["event"].astype(str).unique()))
+    return labels_default_spec(events, target, (purchase,) if purchase else ())
 
 
 def run_propensity(ws: Workspace, config: PropensityConfig,
@@ -94,8 +83,7 @@ def save_propensity(ws: Workspace, result: PropensityResult, key: str,
         raise ConfigError(f"'{key}' was not evaluated; choose one of "
                           f"{', '.join(result.evaluations)}.")
     config = result.config
-    events = propensity_events(ws)
-    model, base_rate = fit_final(events, ws.feature_info.config, config, key, result.features)
+    model, base_rate = fit_final(result, key)
     target = config.labels.target
     entry = {"config": config.to_dict(), "model_key": key, "model": model.to_json(),
              "base_rate": base_rate, "threshold": threshold, "saved": now_utc(),
