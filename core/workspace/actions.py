@@ -60,10 +60,9 @@ SAMPLE_NAME = "Sample: online shop"
 
 
 def new_workspace() -> Workspace:
-    """A new empty workspace, saved (so its id opens it again)."""
-    ws = Workspace()
-    ws.save()
-    return ws
+    """A new empty workspace. Nothing is written until its first step is saved, so a
+    visit that does nothing leaves nothing on disk."""
+    return Workspace()
 
 
 # resetting ------------------------------------------------------------------------------

@@ -1,10 +1,12 @@
 """The workspace: everything an analysis has produced, saved to disk after each step
 so that a browser refresh or an app restart loses nothing.
 
-A workspace is a folder holding ``workspace.json`` (typed sections, see
-:mod:`core.workspace.sections`, and a format version, see
-:mod:`core.workspace.migrations`) and Parquet files (events, features, cluster labels,
-saved segments, the experiment table). Nothing in it is executable; nothing is unpickled.
+A workspace is a folder of whole revisions (see :mod:`core.workspace.revisions`), each
+holding ``workspace.json`` (typed sections, see :mod:`core.workspace.sections`, and a
+format version, see :mod:`core.workspace.migrations`) and Parquet files (events,
+features, cluster labels, saved segments, the experiment table). A save writes a new
+revision and switches it in atomically; a save from a copy that is behind is refused.
+Nothing in it is executable; nothing is unpickled.
 
 Every part has a revision counter (:data:`PARTS`) that the actions raise when they change
 it; cache keys in ``ui/`` are built from them (:meth:`Workspace.version`). Only
@@ -20,12 +22,14 @@ import shutil
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
-from core.common.errors import ConfigError, DataError
+from core.common.errors import ConfigError, DataError, ReadOnlyWorkspace, WorkspaceConflict
+from core.workspace import revisions
 from core.personas.state import PersonaState
 from core.segment.runs import ClusterRun
 from core.workspace.migrations import FORMAT_VERSION, migrate
@@ -92,6 +96,12 @@ class Workspace:
     #: When each step last finished (shown on Home).
     steps: dict[str, str] = field(default_factory=dict)
     revisions: dict[str, int] = field(default_factory=dict)
+    #: The revision on disk this copy was read from or last saved as (0: never saved).
+    saved_revision: int = 0
+    #: Why this copy may not be saved (a viewer's), or None.
+    read_only: str | None = field(default=None, repr=False)
+    #: Who owns a workspace saved for the first time (team mode), or None.
+    owner: str | None = field(default=None, repr=False)
     _frames: dict[str, pd.DataFrame | None] = field(default_factory=dict, repr=False)
     _dirty: set[str] = field(default_factory=set, repr=False)
     #: What the last persona refresh reported, with the fingerprint it was for (kept in
@@ -104,14 +114,38 @@ class Workspace:
     def folder(self) -> Path:
         return home() / self.id
 
+    @property
+    def is_saved(self) -> bool:
+        """Whether this workspace exists on disk (a visit saves nothing until a step)."""
+        return self.saved_revision > 0 or self._legacy_files
+
+    @property
+    def _legacy_files(self) -> bool:
+        return self.saved_revision == 0 and (self.folder / revisions.SETTINGS_FILE).exists()
+
     def frame(self, name: str) -> pd.DataFrame | None:
-        """Return a stored frame (see :data:`FRAMES`), or None."""
+        """Return a stored frame (see :data:`FRAMES`), or None.
+
+        Raises
+        ------
+        WorkspaceConflict
+            When the revision this copy was read from has been removed since (the copy is
+            several saves behind): reading a newer revision's frame would mix the two.
+        """
         if name not in FRAMES:
             raise KeyError(name)
         if name not in self._frames:
-            path = self.folder / f"{name}.parquet"
-            self._frames[name] = pd.read_parquet(path) if path.exists() else None
+            self._frames[name] = self._read_frame(name)
         return self._frames[name]
+
+    def _read_frame(self, name: str) -> pd.DataFrame | None:
+        if not self.is_saved:
+            return None
+        source = revisions.revision_folder(self.folder, self.saved_revision)
+        if not (source / revisions.SETTINGS_FILE).exists():
+            raise WorkspaceConflict(revisions.CONFLICT_MESSAGE)
+        path = source / f"{name}.parquet"
+        return pd.read_parquet(path) if path.exists() else None
 
     def set_frame(self, name: str, frame: pd.DataFrame | None) -> None:
         """Replace a frame; it is written on the next :meth:`save`."""
@@ -230,23 +264,56 @@ class Workspace:
             steps={str(k): str(v) for k, v in steps.items()},
             revisions={str(k): int(v) for k, v in revisions.items() if k in PARTS})
 
-    def save(self) -> None:
-        """Write the settings and any changed frames, atomically per file."""
+    def save(self, before_commit: Callable[[Path], None] | None = None) -> None:
+        """Save everything as the next revision, switched in atomically.
+
+        Frames that did not change since the revision this copy was read from are carried
+        over as hard links; changed ones are written. ``before_commit(folder)`` may look at
+        the written revision and raise to refuse it (the disk quota does).
+
+        Raises
+        ------
+        ReadOnlyWorkspace
+            When the copy is a viewer's (:attr:`read_only`).
+        WorkspaceConflict
+            When another tab or analyst saved the workspace since this copy was read; the
+            newer revision stays as it is.
+        """
+        if self.read_only:
+            raise ReadOnlyWorkspace(self.read_only)
+        head = revisions.head_revision(self.folder)
+        if (head or 0) != self.saved_revision:
+            raise WorkspaceConflict(revisions.CONFLICT_MESSAGE)
         self.updated = now_utc()
-        self.folder.mkdir(parents=True, exist_ok=True)
-        for name in sorted(self._dirty):
-            path = self.folder / f"{name}.parquet"
-            frame = self._frames.get(name)
-            if frame is None:
-                path.unlink(missing_ok=True)
-            else:
-                tmp = path.with_suffix(".parquet.tmp")
-                frame.to_parquet(tmp)
-                tmp.replace(path)
+        number = self.saved_revision + 1
+        tmp = revisions.start_revision(self.folder)
+        try:
+            self._write_revision(tmp, number)
+            if before_commit is not None:
+                before_commit(tmp)
+        except BaseException:
+            revisions.discard(tmp)
+            raise
+        revisions.commit_revision(self.folder, tmp, number)
+        self.saved_revision = number
         self._dirty.clear()
-        tmp = self.folder / "workspace.json.tmp"
-        tmp.write_text(json.dumps(self.to_json(), indent=2, default=str), encoding="utf-8")
-        tmp.replace(self.folder / "workspace.json")
+        revisions.prune(self.folder)
+
+    def _write_revision(self, tmp: Path, number: int) -> None:
+        previous = revisions.revision_folder(self.folder, self.saved_revision)
+        for name in FRAMES:
+            file = f"{name}.parquet"
+            if name not in self._dirty:
+                if self.is_saved:
+                    revisions.keep_file(previous, tmp, file)
+                continue
+            frame = self._frames.get(name)
+            if frame is not None:
+                frame.to_parquet(tmp / file)
+                revisions.flush_file(tmp / file)
+        settings = {**self.to_json(), "saved_revision": number}
+        revisions.write_durably(tmp / revisions.SETTINGS_FILE,
+                                json.dumps(settings, indent=2, default=str))
 
     @classmethod
     def load(cls, workspace_id: str) -> Workspace:
@@ -259,39 +326,64 @@ class Workspace:
         """
         if not _ID_PATTERN.match(workspace_id or ""):
             raise DataError(f"'{workspace_id}' is not a workspace id.")
-        path = home() / workspace_id / "workspace.json"
-        if not path.exists():
+        folder = home() / workspace_id
+        number = revisions.head_revision(folder)
+        if number is None:
             raise DataError(f"Workspace {workspace_id} was not found; it may have been deleted.")
-        try:
-            data = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, json.JSONDecodeError) as exc:
-            raise DataError(f"Workspace {workspace_id} is damaged ({exc}); start a new one.") \
-                from exc
-        return cls.from_json(data)
+        data = read_settings(folder, number)
+        if data is None:
+            raise DataError(f"Workspace {workspace_id} is damaged; start a new one.")
+        ws = cls.from_json(data)
+        ws.saved_revision = number
+        return ws
 
     def delete(self) -> None:
         """Remove the workspace folder from disk."""
         shutil.rmtree(self.folder, ignore_errors=True)
 
 
-def list_workspaces(limit: int = 20) -> list[dict[str, Any]]:
-    """Return summaries of saved workspaces, most recently updated first."""
-    root = home()
-    if not root.exists():
-        return []
+def list_workspaces(limit: int = 20, visible: Callable[[str], bool] | None = None
+                    ) -> list[dict[str, Any]]:
+    """Return summaries of saved workspaces, most recently updated first.
+
+    Parameters
+    ----------
+    visible : callable, optional
+        Given a workspace id, whether to list it (team mode lists only the analyst's own
+        and those shared with them); all are listed without it.
+    """
     found = []
-    for path in root.glob("*/workspace.json"):
-        try:
-            data = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, json.JSONDecodeError):
-            continue
-        if not isinstance(data, dict):
+    for folder in saved_folders():
+        data = read_settings(folder)
+        if data is None or (visible is not None and not visible(folder.name)):
             continue
         # Format 1 kept the dataset under "dataset", format 2 under "data".
         section = data.get("data") or data.get("dataset") or {}
         found.append({"id": data.get("id"), "updated": data.get("updated", ""),
                       "dataset": section.get("name") or "(no data)"})
     return sorted(found, key=lambda d: d["updated"], reverse=True)[:limit]
+
+
+def saved_folders() -> list[Path]:
+    """The folders of every workspace on disk (well-formed ids only)."""
+    root = home()
+    if not root.is_dir():
+        return []
+    return [p for p in root.iterdir() if p.is_dir() and _ID_PATTERN.match(p.name)]
+
+
+def read_settings(folder: Path, number: int | None = None) -> dict[str, Any] | None:
+    """The ``workspace.json`` of a revision (the newest by default), or None when there is
+    none or it cannot be read."""
+    number = revisions.head_revision(folder) if number is None else number
+    if number is None:
+        return None
+    path = revisions.revision_folder(folder, number) / revisions.SETTINGS_FILE
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError):
+        return None
+    return data if isinstance(data, dict) else None
 
 
 def require_events(ws: Workspace, needs: str) -> pd.DataFrame:

@@ -60,7 +60,8 @@ def test_box_select_on_the_map_saves_a_segment(app_server, page):
     heatmap.get_by_text(str(count), exact=True).first.wait_for()
     # And the saved segment on disk holds exactly the selected users.
     ws_id = re.search(r"ws=([0-9a-f]{12})", page.url).group(1)
-    saved = pd.read_parquet(app_server["home"] / "workspaces" / ws_id / "segments.parquet")
+    newest = max((app_server["home"] / "workspaces" / ws_id).glob("rev-*"))
+    saved = pd.read_parquet(newest / "segments.parquet")
     assert (saved["segment"] == "Middle of the map").sum() == count
     shoot(page, "09_segments")
 

@@ -107,7 +107,7 @@ def test_segment_csv_and_workspace_round_trip(app_server, page, tmp_path, monkey
     assert new_id != ws.id
     assert metric(page, "Rows to export") == "5,000"
     shoot(page, "21_export_imported")
-    folder = app_server["home"] / "workspaces" / new_id
+    folder = max((app_server["home"] / "workspaces" / new_id).glob("rev-*"))
     assert set(pd.read_parquet(folder / "features.parquet").index) == set(ws.features.index)
     assert pd.read_parquet(folder / "clusters.parquet")["cluster"].equals(
         ws.clusters["cluster"])

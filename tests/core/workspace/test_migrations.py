@@ -99,8 +99,10 @@ def test_a_format_1_workspace_saves_as_the_current_format_and_reopens(home):
     ws = Workspace.load(V1_ID)
     clustered_matrix(ws)  # rebuilds the fit
     ws.save()
-    data = json.loads((home / "workspaces" / V1_ID / "workspace.json").read_text())
+    folder = home / "workspaces" / V1_ID
+    data = json.loads((folder / "rev-000001" / "workspace.json").read_text())
     assert data["format_version"] == FORMAT_VERSION
+    assert not (folder / "workspace.json").exists()  # moved into the revision
     assert data["clustering"]["fitted"]["labels"] == ["Cluster 1", "Cluster 2", "Cluster 3",
                                                       "Cluster 4"]
     again = Workspace.load(V1_ID)

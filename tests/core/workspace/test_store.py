@@ -40,10 +40,11 @@ def test_files_are_json_and_parquet_only(home):
     ws.set_frame("events", pd.DataFrame({"user_id": ["a"], "ts": pd.to_datetime(
         ["2024-01-01"], utc=True), "event": ["x"]}))
     ws.save()
-    names = sorted(p.name for p in (home / "workspaces" / ws.id).iterdir())
-    assert names == ["events.parquet", "workspace.json"]
-    data = json.loads((home / "workspaces" / ws.id / "workspace.json").read_text())
-    assert data["format_version"] == FORMAT_VERSION
+    revision = home / "workspaces" / ws.id / "rev-000001"
+    assert sorted(p.name for p in (home / "workspaces" / ws.id).iterdir()) == ["rev-000001"]
+    assert sorted(p.name for p in revision.iterdir()) == ["events.parquet", "workspace.json"]
+    data = json.loads((revision / "workspace.json").read_text())
+    assert data["format_version"] == FORMAT_VERSION and data["saved_revision"] == 1
 
 
 def test_bad_ids_and_damaged_files_are_refused(home):
@@ -53,7 +54,7 @@ def test_bad_ids_and_damaged_files_are_refused(home):
         Workspace.load("0123456789ab")
     ws = Workspace()
     ws.save()
-    (home / "workspaces" / ws.id / "workspace.json").write_text("{broken")
+    (home / "workspaces" / ws.id / "rev-000001" / "workspace.json").write_text("{broken")
     with pytest.raises(DataError, match="damaged"):
         Workspace.load(ws.id)
 
@@ -71,7 +72,7 @@ def test_reset_forgets_data_and_removes_frames(home):
 def test_list_newest_first(home):
     first = Workspace(data=DataSection(name="one"))
     first.save()
-    path = home / "workspaces" / first.id / "workspace.json"
+    path = home / "workspaces" / first.id / "rev-000001" / "workspace.json"
     data = json.loads(path.read_text())
     path.write_text(json.dumps({**data, "updated": "2024-01-01T00:00:00Z"}))
     second = Workspace(data=DataSection(name="two"))
