@@ -97,13 +97,14 @@ def load_events_into(
     event_roles: dict[str, list[str]] | None = None,
     sample: dict[str, int] | None = None,
     progress: Progress | None = None,
+    save: bool = True,
 ) -> Workspace:
     """Clean an event log, build its features and store both in the workspace.
 
     Parameters
     ----------
     ws : Workspace
-        Updated in place and saved.
+        Updated in place and saved (unless ``save`` is False).
     raw : DataFrame
         The table as read by :mod:`core.data.readers`.
     source_name : str
@@ -118,6 +119,9 @@ def load_events_into(
         Size, days and seed when the data is the generated sample.
     progress : callable, optional
         ``progress(fraction, message)``.
+    save : bool
+        False keeps the result in memory only: the sample a visit starts with is saved
+        with the visit's first step, so a visit that does nothing writes nothing.
 
     Returns
     -------
@@ -140,16 +144,18 @@ def load_events_into(
     ws.set_frame("events", events)
     ws.mark_step("load")
     compute_features_into(ws, FeatureConfig(event_roles=roles, time_zone=report.time_zone),
-                          progress=scaled(progress, 0.7, 1.0))
+                          progress=scaled(progress, 0.7, 1.0), save=save)
     return ws
 
 
 def load_sample_into(ws: Workspace, events: pd.DataFrame, n_users: int, days: int,
-                     seed: int, progress: Progress | None = None) -> Workspace:
+                     seed: int, progress: Progress | None = None,
+                     save: bool = True) -> Workspace:
     """Load generated sample events (from :func:`core.data.sample.generate_sample`)."""
     return load_events_into(ws, events, SAMPLE_NAME, guess_mapping(events.columns),
                             LoadConfig(), sample={"users": n_users, "days": days,
-                                                  "seed": seed}, progress=progress)
+                                                  "seed": seed}, progress=progress,
+                            save=save)
 
 
 def load_user_table_into(ws: Workspace, raw: pd.DataFrame, source_name: str,
@@ -202,10 +208,11 @@ def exclude_suspected_bots(ws: Workspace, progress: Progress | None = None) -> i
 
 # features ---------------------------------------------------------------------------------
 def compute_features_into(ws: Workspace, config: FeatureConfig,
-                          progress: Progress | None = None) -> Workspace:
+                          progress: Progress | None = None, save: bool = True) -> Workspace:
     """Recompute the feature table of the workspace's events with ``config``.
 
-    The selection of features is kept where the features still exist.
+    The selection of features is kept where the features still exist. ``save=False``
+    keeps the result in memory (see :func:`load_events_into`).
     """
     events = ws.events
     if events is None:
@@ -230,7 +237,8 @@ def compute_features_into(ws: Workspace, config: FeatureConfig,
     forget_clusters(ws)
     ws.changed("features")
     ws.mark_step("features")
-    ws.save()
+    if save:
+        ws.save()
     if progress:
         progress(1.0, "Done")
     return ws

@@ -100,8 +100,9 @@ class Workspace:
     saved_revision: int = 0
     #: Why this copy may not be saved (a viewer's), or None.
     read_only: str | None = field(default=None, repr=False)
-    #: Who owns a workspace saved for the first time (team mode), or None.
-    owner: str | None = field(default=None, repr=False)
+    #: Checks a revision holding new data before it is switched in (the disk quota, see
+    #: :func:`core.workspace.housekeeping.quota_guard`); in memory only.
+    guard: Callable[[Path], None] | None = field(default=None, repr=False)
     _frames: dict[str, pd.DataFrame | None] = field(default_factory=dict, repr=False)
     _dirty: set[str] = field(default_factory=set, repr=False)
     #: What the last persona refresh reported, with the fingerprint it was for (kept in
@@ -269,7 +270,8 @@ class Workspace:
 
         Frames that did not change since the revision this copy was read from are carried
         over as hard links; changed ones are written. ``before_commit(folder)`` may look at
-        the written revision and raise to refuse it (the disk quota does).
+        the written revision and raise to refuse it; by default :attr:`guard` does, when
+        the revision holds new events or features.
 
         Raises
         ------
@@ -284,6 +286,8 @@ class Workspace:
         head = revisions.head_revision(self.folder)
         if (head or 0) != self.saved_revision:
             raise WorkspaceConflict(revisions.CONFLICT_MESSAGE)
+        if before_commit is None and self._dirty & {"events", "features"}:
+            before_commit = self.guard
         self.updated = now_utc()
         number = self.saved_revision + 1
         tmp = revisions.start_revision(self.folder)
