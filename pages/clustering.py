@@ -32,6 +32,7 @@ from core.segment.runs import (
 from core.workspace import actions
 from core.workspace.segments import segment_memberships
 from ui.cache import features_version, preprocessed, run_comparison
+from ui.editing import edit_lock
 from ui.errors import show_notices, shows_errors
 from ui.progress import progress_bar
 from ui.state import require_features, workspace
@@ -143,7 +144,8 @@ def sweep_section(pre: PreprocessConfig) -> None:
         "Algorithm for the sweep", options, format_func=algorithms.label,
         index=1 if len(features) > MINIBATCH_SUGGESTED_ABOVE else 0,
         key="cluster.sweep_algorithm")
-    if cols[2].button("Run sweep", key="cluster.sweep", icon=":material/query_stats:"):
+    if cols[2].button("Run sweep", key="cluster.sweep", icon=":material/query_stats:",
+                      **edit_lock()):
         update, close = progress_bar("Sweep")
         with shows_errors():
             actions.sweep_into(ws, pre, list(range(low, high + 1)), algorithm, update)
@@ -208,7 +210,8 @@ def fit_section(pre: PreprocessConfig) -> ClusterConfig:
         st.caption(f"{spec.label} will run on a stratified sample of "
                    f"{MAX_EXACT_ROWS:,} of {n:,} users; the rest are assigned afterwards.")
     shown = ClusterConfig(algorithm=algorithm, random_state=seed, **params)
-    if st.button("Cluster", type="primary", key="cluster.fit", icon=":material/hub:"):
+    if st.button("Cluster", type="primary", key="cluster.fit", icon=":material/hub:",
+                 **edit_lock()):
         update, close = progress_bar("Clustering")
         with shows_errors():
             actions.cluster_into(ws, pre, shown, update)
@@ -327,7 +330,7 @@ def stability_section(draw) -> None:
     cols = st.columns([1.5, 3])
     runs = cols[0].number_input("Bootstrap refits", 3, 50, 10, key="cluster.runs")
     if cols[0].button("Check stability", key="cluster.stability",
-                      icon=":material/verified:"):
+                      icon=":material/verified:", **edit_lock()):
         update, close = progress_bar("Stability")
         with shows_errors():
             actions.stability_into(ws, int(runs), update)

@@ -23,12 +23,15 @@ from core.data.mapping import (
 )
 from core.data.readers import UPLOAD_TYPES, RawTable
 from core.data.timestamps import UNIT_LABELS
-from core.workspace import actions
+from core.workspace import access, actions
+from core.workspace.housekeeping import human_bytes, usage
 from core.workspace.store import Workspace, list_workspaces
+from ui.auth import current_deployment, identity
 from ui.cache import read_upload, sample_events
+from ui.editing import edit_lock
 from ui.errors import show_notices, shows_errors
 from ui.progress import progress_bar
-from ui.state import replace_workspace, workspace
+from ui.state import delete_saved, new_workspace, open_saved, workspace
 from ui.text import inert
 
 NONE = "— none —"
@@ -185,8 +188,9 @@ def load_options(mapping: ColumnMapping, columns: list[str]) -> LoadConfig:
 def upload_section(ws: Workspace) -> None:
     uploaded = st.file_uploader(
         "Event log or per-user table", type=UPLOAD_TYPES, key="data.upload",
-        help="CSV/TSV, Parquet, JSON lines or Excel (.xlsx). Exports from GA4, Segment, "
-             "Mixpanel, Amplitude and Snowplow are recognised by their column names.")
+        **edit_lock(help="CSV/TSV, Parquet, JSON lines or Excel (.xlsx). Exports from GA4, "
+                         "Segment, Mixpanel, Amplitude and Snowplow are recognised by their "
+                         "column names."))
     limit_mb = st.get_option("server.maxUploadSize")
     st.caption(f"Files up to {limit_mb:,} MB. For a bigger export, convert it to Parquet "
                "(usually 5-10x smaller) or export fewer days or a sample of users; the "
@@ -237,7 +241,8 @@ def file_section(ws: Workspace, raw: RawTable) -> None:
     mapping = mapping_widgets(raw)
     roles = funnel_widgets(raw, mapping)
     config = load_options(mapping, [str(c) for c in raw.frame.columns])
-    if st.button("Load events", type="primary", key="data.load", icon=":material/play_arrow:"):
+    if st.button("Load events", type="primary", key="data.load", icon=":material/play_arrow:",
+                 **edit_lock()):
         update, close = progress_bar("Loading")
         with shows_errors():
             actions.load_events_into(ws, raw.frame, raw.name, mapping, config, roles,
@@ -258,7 +263,8 @@ def user_table_form(ws: Workspace, raw: RawTable, guessed_user: str | None) -> N
                             key="data.user_table.user_id")
     st.caption("Numeric columns become the features directly; sessions and behavioral "
                "features are skipped.")
-    if st.button("Load per-user table", type="primary", key="data.load_users"):
+    if st.button("Load per-user table", type="primary", key="data.load_users",
+                 **edit_lock()):
         with shows_errors():
             actions.load_user_table_into(ws, raw.frame, raw.name, user_col)
             st.session_state["data.loaded_message"] = (
@@ -283,7 +289,7 @@ def sample_section(ws: Workspace) -> None:
     if n_users > 50_000:
         st.caption(f"About {int(n_users) * 55:,} events: generating takes a few seconds.")
     if st.button("Load sample", type="primary", key="data.sample.load",
-                 icon=":material/science:"):
+                 icon=":material/science:", **edit_lock()):
         update, close = progress_bar("Sample")
         with shows_errors():
             update(0.02, "Generating events")
@@ -299,24 +305,50 @@ def sample_section(ws: Workspace) -> None:
 
 
 def workspaces_section(ws: Workspace) -> None:
-    st.caption("Every step is saved as it finishes. Reopen an earlier analysis here; the "
-               "page address (…?ws=id) also brings it back after a refresh or a restart.")
-    saved = [w for w in list_workspaces() if w["id"] != ws.id]
+    team = current_deployment().team
+    st.caption("Every step is saved as it finishes (a visit saves nothing until its first "
+               "step). Reopen an earlier analysis here; the page address (…?ws=id) also "
+               "brings it back after a refresh or a restart."
+               + (" Listed: your workspaces and those shared with you." if team else ""))
+    usage_line(ws)
+    who = identity()
+    saved = [w for w in list_workspaces(visible=access.visible_to(who) if team else None)
+             if w["id"] != ws.id]
     if st.button("Start a new empty workspace", key="data.new_workspace",
                  icon=":material/add:"):
-        replace_workspace(actions.new_workspace())
+        new_workspace()
         st.rerun()
     if not saved:
         st.caption("No other saved workspaces.")
         return
     for item in saved[:10]:
-        cols = st.columns([3, 2, 1])
-        cols[0].markdown(f"**{inert(item['dataset'])}** · `{item['id']}`")
+        granted = access.read_access(item["id"]).role(who) if team else "owner"
+        cols = st.columns([3, 2, 1, 1])
+        whose = "" if granted == "owner" else f" · shared with you ({granted})"
+        cols[0].markdown(f"**{inert(item['dataset'])}** · `{item['id']}`{whose}")
         cols[1].caption(f"saved {item['updated'].replace('T', ' ').rstrip('Z')} UTC")
         if cols[2].button("Open", key=f"data.open.{item['id']}"):
             with shows_errors():
-                replace_workspace(Workspace.load(item["id"]))
+                open_saved(item["id"])
                 st.rerun()
+        if granted == "owner" and cols[3].button(
+                "Delete", key=f"data.delete.{item['id']}", icon=":material/delete:",
+                help="Removes the workspace and its files from the server; it cannot be "
+                     "undone."):
+            delete_saved(item["id"])
+            st.rerun()
+
+
+def usage_line(ws: Workspace) -> None:
+    """How much disk this analyst's workspaces use, against the quota when there is one."""
+    deployment = current_deployment()
+    if deployment.quota_bytes is None:
+        return
+    owner = identity()
+    used = usage(owner, deployment.team)
+    share = used / deployment.quota_bytes
+    st.progress(min(share, 1.0), text=f"Your workspaces use {human_bytes(used)} of "
+                f"{human_bytes(deployment.quota_bytes)} ({share:.0%}).")
 
 
 def key_once(ws: Workspace) -> None:
@@ -389,8 +421,9 @@ def report_section(ws: Workspace) -> None:
     if report.suspected_bot_count and st.button(
             f"Exclude the {report.suspected_bot_count:,} suspected bot(s)",
             key="data.exclude_bots", icon=":material/smart_toy:",
-            help="Drop their events (counted in the load report) and recompute the "
-                 "features. Listed: " + ", ".join(map(inert, report.suspected_bots[:10]))):
+            **edit_lock(help="Drop their events (counted in the load report) and recompute "
+                        "the features. Listed: "
+                        + ", ".join(map(inert, report.suspected_bots[:10])))):
         with shows_errors():
             actions.exclude_suspected_bots(ws)
             st.session_state["data.loaded_message"] = (

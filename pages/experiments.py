@@ -36,6 +36,7 @@ from core.experiments.words import CORRECTION_NAMES, fmt_p, fmt_pct, fmt_value, 
 from core.workspace import actions
 from ui import experiments as ui
 from ui.downloads import download_button, frame_version
+from ui.editing import edit_lock
 from ui.errors import show_notices, shows_errors
 from ui.state import workspace
 from ui.text import inert
@@ -63,16 +64,17 @@ with st.expander("Experiment data", icon=":material/upload_file:",
     params = ui.sample_parameters(ws)
     cols[0].button("Load the sample experiment", key="experiments.load_sample",
                    on_click=load_sample, type="primary",
-                   help=f"{params['n_users']:,} users, {params['days']} days, seed "
-                        f"{params['seed']}: the same users as the workspace's sample.")
+                   **edit_lock(help=f"{params['n_users']:,} users, {params['days']} days, "
+                               f"seed {params['seed']}: the same users as the workspace's "
+                               "sample."))
     upload = cols[1].file_uploader("Or upload per-user or aggregated rows", UPLOAD_TYPES,
-                                   key="experiments.upload")
+                                   key="experiments.upload", **edit_lock())
     if upload is not None:
         with shows_errors():
             raw = ui.read_upload(upload.getvalue(), upload.name)
             st.caption(f"{inert(upload.name)}: {len(raw):,} rows, columns "
                        f"{', '.join(map(inert, raw.columns[:12]))}")
-            if st.button("Use this file", key="experiments.use_upload"):
+            if st.button("Use this file", key="experiments.use_upload", **edit_lock()):
                 _store(raw, {"name": upload.name})
                 st.rerun()
 

@@ -19,6 +19,7 @@ from core.workspace.segment_export import (
     segment_export,
 )
 from ui.downloads import download_button, frame_version
+from ui.editing import edit_lock
 from ui.errors import show_notices, shows_errors
 from ui.share import model_key, workspace_model
 from ui.state import replace_workspace, workspace
@@ -168,8 +169,9 @@ def workspace_section() -> None:
         if st.button("Import", key="share.import", type="primary", disabled=upload is None,
                      icon=":material/upload:"):
             with shows_errors():
-                bundle = open_bundle(upload.getvalue(), save=True)
-                replace_workspace(bundle.workspace)
+                bundle = open_bundle(upload.getvalue())
+                replace_workspace(bundle.workspace)  # owned by who imports it
+                actions.save_as_is(bundle.workspace)
                 st.session_state["share.imported"] = (bundle.workspace.id, bundle.summary)
                 st.rerun()
     imported_id, summary = st.session_state.get("share.imported", (None, None))
@@ -187,7 +189,7 @@ def shared_tick() -> None:
     """The Share step of Home, ticked here once the results went out."""
     done = "export" in ws.steps
     st.checkbox("Shared: the segments or the report went out", value=done,
-                key="share.shared", help="Ticks the Share step on Home.",
+                key="share.shared", **edit_lock(help="Ticks the Share step on Home."),
                 on_change=lambda: actions.mark_shared(ws, bool(st.session_state["share.shared"])))
     if done:
         st.caption(f"Ticked {ws.steps['export'].replace('T', ' ').rstrip('Z')} UTC.")

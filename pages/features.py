@@ -13,6 +13,7 @@ from core.features.table import FeatureConfig, informative
 from core.workspace import actions
 from ui.cache import correlation_figure, feature_summary, features_version
 from ui.downloads import download_button
+from ui.editing import edit_lock
 from ui.errors import show_notices, shows_errors
 from ui.progress import progress_bar
 from ui.state import require_features, workspace
@@ -61,7 +62,7 @@ def settings_form() -> None:
                                       int(config.trend_window_days), 1, key="features.window")
         top_n = cols[2].number_input("Counts for the top N event types", 0, 50,
                                      int(config.top_event_types), 1, key="features.top_n")
-        if st.form_submit_button("Recompute features", type="primary"):
+        if st.form_submit_button("Recompute features", type="primary", **edit_lock()):
             new = FeatureConfig(event_roles=roles, top_event_types=int(top_n),
                                 engagement_weights={"clicks": w_clicks,
                                                     "scroll_depth": w_scroll,
@@ -100,7 +101,8 @@ if flat:
 selected = st.multiselect(
     "Features used for segmentation and maps", numeric,
     default=[c for c in ws.feature_info.selected if c in numeric], key="features.selected",
-    help="Choose behavior measures; the choice is saved and used by the next steps.")
+    **edit_lock(help="Choose behavior measures; the choice is saved and used by the next "
+                     "steps."))
 if selected != ws.feature_info.selected:
     with shows_errors():
         actions.set_selected_features(ws, selected)

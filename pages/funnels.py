@@ -16,6 +16,7 @@ from core.journeys.flow_charts import funnel_chart, time_to_convert_chart
 from core.journeys.funnels import ALPHA, CONVENTION_ANY, CONVENTION_ORDERED, MAX_STEPS
 from core.workspace.journeys import funnel_events, group_options, save_dropped
 from ui.downloads import download_button
+from ui.editing import edit_lock
 from ui.errors import show_notices, shows_errors
 from ui.journeys import cached_funnel, event_counts, events_or_stop, split_picker, version
 from ui.state import workspace
@@ -305,9 +306,10 @@ if st.session_state.get("funnels.drop_default") != default_name:
     st.session_state["funnels.drop_name"] = default_name
 name = cols[1].text_input("Segment name", key="funnels.drop_name")
 if st.button("Save these users as a segment", key="funnels.save_dropped",
-             icon=":material/group_add:", disabled=dropped[drop_step] == 0,
-             help="They reached the step before and not this one; as a segment they can "
-                  "be used on the Segments, Rules and Export pages."):
+             icon=":material/group_add:", **edit_lock(
+                 disabled=dropped[drop_step] == 0,
+                 help="They reached the step before and not this one; as a segment they "
+                      "can be used on the Segments, Rules and Export pages.")):
     with shows_errors():
         size = save_dropped(ws, name, dropped_at(result, int(drop_step)))
         st.success(f"Saved {size:,} users as the segment '{inert(name.strip())}'. It is "

@@ -28,6 +28,7 @@ from ui.cache import (
     umap_map,
 )
 from ui.downloads import download_button, frame_version
+from ui.editing import edit_lock
 from ui.errors import shows_errors
 from ui.progress import progress_bar
 from ui.state import require_features, workspace
@@ -225,7 +226,8 @@ with shows_errors():
         cols = st.columns([2, 1, 1])
         name = cols[0].text_input("Segment name", key="map.segment_name",
                                   placeholder="e.g. Night-time bargain hunters")
-        if cols[1].button("Save as segment", type="primary", key="map.save_segment"):
+        if cols[1].button("Save as segment", type="primary", key="map.save_segment",
+                          **edit_lock()):
             size = save_segment(ws, name, [str(u) for u in selected])
             st.success(f"Saved segment '{inert(name)}' with {size:,} users.",
                        icon=":material/bookmark_added:")

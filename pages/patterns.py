@@ -21,6 +21,7 @@ from core.journeys.sequences import (
 )
 from core.workspace.pattern_features import add_pattern_feature
 from ui.downloads import download_button
+from ui.editing import edit_lock
 from ui.errors import show_notices, shows_errors
 from ui.journeys import cached_distinguishing, cached_patterns, events_or_stop, split_picker
 from ui.journeys import version as journey_version
@@ -210,7 +211,7 @@ def feature_section(frequent: pd.DataFrame, group_part: pd.DataFrame | None) -> 
     name = pattern_feature_name(pattern)
     exists = name in ws.features.columns if ws.features is not None else False
     clicked = row.button("Add as a feature", key="patterns.add_feature", type="primary",
-                         icon=":material/add_column_right:")
+                         icon=":material/add_column_right:", **edit_lock())
     st.caption(f"Column {code(name)}: " + inert(pattern_definition(
         pattern, unit, max_gap, collapse_repeats=bool(collapse))) +
         (" It is a feature already; adding it again replaces it." if exists else ""))

@@ -14,6 +14,7 @@ from core.workspace.predict import persona_risk
 from core.workspace.report import build_report
 from core.workspace.report_predict import risk_text
 from ui.downloads import download_button
+from ui.editing import edit_lock
 from ui.errors import show_notices, shows_errors
 from ui.persona_cache import cluster_profiles
 from ui.share import model_key, workspace_model
@@ -164,7 +165,7 @@ def card(label: str) -> None:
                           key=f"{key}.preferred_content")
             st.text_area("Recommended action", info.get("action", ""), key=f"{key}.action",
                          height=80)
-            if st.form_submit_button("Save", icon=":material/save:"):
+            if st.form_submit_button("Save", icon=":material/save:", **edit_lock()):
                 save_edits(label)
 
 

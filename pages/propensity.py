@@ -26,6 +26,7 @@ from core.workspace.predict import (
     saved_model,
 )
 from ui.downloads import download_button
+from ui.editing import edit_lock
 from ui.errors import show_notices, shows_errors
 from ui.journeys import events_or_stop
 from ui.predict import (
@@ -175,7 +176,7 @@ def saved_scores(target: str) -> None:
                     help=None if sql_ok else "Gradient boosting (200 trees) has no single "
                                               "SQL expression; save the logistic model.")
     if files.button("Remove the saved scores", key="propensity.forget",
-                    icon=":material/delete:"):
+                    icon=":material/delete:", **edit_lock()):
         forget_propensity(ws, target)
         st.rerun()
 
@@ -290,7 +291,7 @@ use = row.selectbox("Score with", list(result.evaluations),
                     index=list(result.evaluations).index(result.best),
                     format_func=lambda k: MODELS[k].name, key="propensity.use", width=260)
 if row.button(f"Save {target} scores to the feature table", icon=":material/save:",
-              key="propensity.save"):
+              key="propensity.save", **edit_lock()):
     with shows_errors(), st.spinner("Fitting at the cutoff and scoring every user..."):
         save_propensity(ws, result, use)
         st.rerun()

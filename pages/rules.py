@@ -37,6 +37,7 @@ from core.rules.model import RECOMMENDATION_MODULES
 from core.workspace.recommend import check_settings, recommend_settings
 from core.workspace.rules import recommended_items, shows_recommendations, store_rules
 from ui.downloads import download_button
+from ui.editing import can_edit, edit_lock
 from ui.errors import show_notices, shows_errors
 from ui.recommend import recommendations
 from ui.rules import rule_context, stored_rules
@@ -131,7 +132,7 @@ def text_rule_editor(rule_set: RuleSet, vocabulary, base) -> None:
                    delta_arrow="off", width="content")
         editing = st.session_state.get("rules.editing")
         label = f"Save changes to '{inert(editing)}'" if editing else "Add rule"
-        if row.button(label, key="rules.text_add", type="primary"):
+        if row.button(label, key="rules.text_add", type="primary", **edit_lock()):
             add_rule(rule_set, text_name, parsed.condition, parsed.action)
     with st.expander("Syntax and names", icon=":material/help:"):
         st.markdown(
@@ -205,7 +206,8 @@ def form_rule_editor(rule_set: RuleSet, vocabulary) -> None:
             form_rule = parse_rule(format_rule(condition, action), vocabulary)
             st.caption("The same rule as text:")
             st.code(format_rule(form_rule.condition, form_rule.action), language=None)
-    if st.button("Add rule from the form", key="rules.form.add", disabled=form_rule is None):
+    if st.button("Add rule from the form", key="rules.form.add",
+                 **edit_lock(disabled=form_rule is None)):
         add_rule(rule_set, form_name, form_rule.condition, form_rule.action)
 
 
@@ -244,7 +246,7 @@ def starter_section(rule_set: RuleSet) -> None:
                 "rule": st.column_config.TextColumn("Rule", width="large")})
         chosen = [c.rule for c, on in zip(checks, ticked["add"], strict=True) if on]
         if st.button(f"Add {len(chosen)} starter rule(s)", key="rules.starters",
-                     disabled=not chosen):
+                     **edit_lock(disabled=not chosen)):
             updated = rule_set
             for rule in chosen:
                 updated = updated.upsert(rule)
@@ -355,7 +357,7 @@ with shows_errors():
     list_key = "rules.list." + str(abs(hash(tuple(zip(listing["Id"], listing["Enabled"],
                                                       strict=True)))))
     edited = st.data_editor(listing, hide_index=True, width="stretch", key=list_key,
-                            disabled=["Id", "Name", "Rule"],
+                            disabled=["Id", "Name", "Rule"] if can_edit() else True,
                             column_config={"Rule": st.column_config.TextColumn(width="large")})
     if edited["Enabled"].tolist() != listing["Enabled"].tolist():
         switched = RuleSet([Rule(r.id, r.name, r.condition, r.action, bool(on), r.description)
@@ -372,7 +374,7 @@ with shows_errors():
                args=(by_id[chosen],))
     remove = row.multiselect("Remove rules", list(by_id), key="rules.remove",
                              format_func=lambda i: by_id[i].name, width=260)
-    if row.button("Remove", key="rules.remove_button", disabled=not remove):
+    if row.button("Remove", key="rules.remove_button", **edit_lock(disabled=not remove)):
         save(rule_set.without(remove), f"Removed {len(remove)} rule(s).")
         st.rerun()
 
@@ -503,9 +505,10 @@ with shows_errors():
                     build=lambda: safe_csv_bytes(holdout_table(sim.rules, sim.users),
                                                  index=False),
                     file_name="holdouts.csv", mime="text/csv", icon=":material/download:")
-    upload = st.file_uploader("Import rules (JSON)", type=["json"], key="rules.import")
+    upload = st.file_uploader("Import rules (JSON)", type=["json"], key="rules.import",
+                              **edit_lock())
     if upload is not None and st.button("Replace the rules with the file",
-                                        key="rules.import_button"):
+                                        key="rules.import_button", **edit_lock()):
         imported = read_rules(upload.getvalue())
         save(imported, f"Imported {len(imported.rules)} rule(s).")
         st.rerun()

@@ -34,6 +34,7 @@ from core.workspace.segments import (
     set_segment_rules,
     workspace_preset_checks,
 )
+from ui.editing import edit_lock
 from ui.errors import shows_errors
 from ui.state import require_features, workspace
 from ui.text import inert
@@ -143,7 +144,8 @@ with shows_errors():
             "Presets", list(library), key="segments.presets",
             format_func=lambda n: f"{n} — {library[n][0].description or library[n][0].text()}"
                                   f" ({percent(library[n][1])} of users here)")
-        if st.button("Add presets", key="segments.add_presets", disabled=not chosen):
+        if st.button("Add presets", key="segments.add_presets",
+                     **edit_lock(disabled=not chosen)):
             add_rules([library[n][0] for n in chosen])
             st.session_state["segments.added"] = f"Added {len(chosen)} segment(s)."
             st.rerun()
@@ -159,9 +161,9 @@ with shows_errors():
             cols[0].warning(note, icon=":material/tune:")
             if check.suggestion and cols[1].button(
                     f"Use {check.suggestion_kind.replace('this data' + chr(39) + 's ', '')}",
-                    key=f"segments.percentile.{i}",
-                    help=f"Adds {', '.join(r.name for r in check.suggestion)} with these "
-                         "thresholds (replacing a saved segment of the same name)."):
+                    key=f"segments.percentile.{i}", **edit_lock(
+                        help=f"Adds {', '.join(r.name for r in check.suggestion)} with these "
+                             "thresholds (replacing a saved segment of the same name).")):
                 add_rules(list(check.suggestion))
                 st.session_state["segments.added"] = (
                     f"Added {inert(check.name)} with thresholds from this data "
@@ -221,7 +223,7 @@ with shows_errors():
         live_size(records, combine, negate)
         buttons = st.container(horizontal=True)  # wraps instead of clipping labels
         if buttons.button("Save changes" if editing else "Save segment", type="primary",
-                          key="segments.save"):
+                          key="segments.save", **edit_lock()):
             # An incomplete condition is said under the button; the segments below stay.
             with shows_errors():
                 rule = rule_from_rows(name, records, combine, negate, int(priority))
@@ -287,7 +289,8 @@ with shows_errors():
     elif target is not None:
         new_name = cols[1].text_input("New name", key="segments.rename_to",
                                       placeholder="A selection from the Map: rename it")
-        if cols[2].button("Rename", key="segments.rename", disabled=not new_name):
+        if cols[2].button("Rename", key="segments.rename",
+                          **edit_lock(disabled=not new_name)):
             with shows_errors():
                 shown = rename_selection(ws, target, new_name)
                 st.session_state["segments.added"] = f"Renamed to '{inert(shown)}'."
@@ -300,7 +303,7 @@ with shows_errors():
         st.markdown(f"Delete {', '.join(repr(n) for n in map(inert, remove))} for good? "
                     "Rules and experiments that use them will no longer find them.")
         if st.button("Delete", type="primary", key="segments.remove_button",
-                     disabled=not remove):
+                     **edit_lock(disabled=not remove)):
             deleted = delete_segments(ws, remove)
             st.session_state["segments.added"] = f"Deleted {len(deleted)} segment(s)."
             st.rerun()

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import uuid
 from pathlib import Path
 
 import streamlit as st
@@ -29,8 +30,10 @@ PAGE_ICON = Path(__file__).resolve().parent / "assets" / "icon.png"
 _running = threading.local()
 
 
-def pages() -> dict[str, list]:
-    """The navigation sections and their pages (each URL is the page's file name)."""
+def pages(team: bool = False) -> dict[str, list]:
+    """The navigation sections and their pages (each URL is the page's file name); team
+    mode adds the Sharing page."""
+    sharing = [st.Page("pages/sharing.py", title="Sharing", icon=":material/group:")]
     return {
         "": [st.Page("pages/home.py", title="Home", icon=":material/home:", default=True)],
         "Prepare": [
@@ -57,26 +60,39 @@ def pages() -> dict[str, list]:
         "Personalize": [st.Page("pages/rules.py", title="Rules", icon=":material/rule:")],
         "Test": [st.Page("pages/experiments.py", title="Experiments",
                          icon=":material/science:")],
-        "Share": [st.Page("pages/export.py", title="Export", icon=":material/ios_share:")],
+        "Share": [st.Page("pages/export.py", title="Export", icon=":material/ios_share:"),
+                  *(sharing if team else [])],
     }
 
 
 def run() -> None:
-    """Set up the page, start the UMAP warm-up, show the sidebar and run the chosen page."""
+    """Set up the page, sign in (team mode), start the UMAP warm-up and the clean-up, show
+    the sidebar and run the chosen page."""
+    from core.common.errors import PersonaLensError
+    from ui.auth import account_in_sidebar, current_deployment, require_sign_in
     from ui.downloads import keep_files
-    from ui.sidebar import dataset_summary
-    from ui.state import workspace
+    from ui.housekeeping import clean_up_now_and_then
+    from ui.sidebar import dataset_summary, newer_revision_banner
+    from ui.state import sync_url, workspace
     from ui.warmup import warm_up_at_start
 
     st.set_page_config(page_title="Persona Lens", page_icon=PAGE_ICON, layout="wide")
     keep_files()  # first: a run interrupted below must not delete a shown button's file
+    require_sign_in()
     warm_up_at_start()
+    clean_up_now_and_then()
     # Every page listed: with more than ten, Streamlit would fold some under "View more".
-    navigation = st.navigation(pages(), expanded=True)
+    navigation = st.navigation(pages(current_deployment().team), expanded=True)
     _running.active = True
     try:
-        dataset_summary(workspace())
+        account_in_sidebar()
+        ws = workspace()
+        dataset_summary(ws)
+        newer_revision_banner(ws)
         navigation.run()
+        sync_url(ws)  # a step saved during this run puts the id in the address
+    except PersonaLensError as exc:  # one no block on the page caught (a refused save)
+        st.error(inert(exc), icon=":material/error:")
     except Exception as exc:  # Streamlit's reruns and stops are not Exceptions
         show_bug(exc)
     finally:
@@ -88,12 +104,19 @@ BUG_MESSAGE = "This is a bug in Persona Lens"
 
 
 def show_bug(exc: Exception) -> None:
-    """Say on the page that something failed, without a traceback (it goes to the server
-    log): what ran before stays on the page, and the other pages still work."""
-    LOG.error("A page failed", exc_info=exc)
-    st.error(f"Something went wrong here ({inert(type(exc).__name__)}: {inert(exc)}). "
-             f"{BUG_MESSAGE}, not in your data; the server log has the details. Your "
-             "workspace is saved and the other pages still work.", icon=":material/bug_report:")
+    """Say on the page that something failed, with an incident id and without a traceback
+    (both go to the server log): what ran before stays on the page, and the other pages
+    still work. In team mode the visitor sees no detail of the error (it may name server
+    paths); in local mode the analyst is the server's owner and sees its type and text."""
+    from ui.auth import current_deployment
+
+    incident = uuid.uuid4().hex[:8]
+    LOG.error("Incident %s: a page failed", incident, exc_info=exc)
+    detail = "" if current_deployment().team else \
+        f" ({inert(type(exc).__name__)}: {inert(exc)})"
+    st.error(f"Something went wrong here{detail}. {BUG_MESSAGE}, not in your data; the "
+             f"server log has the details under incident **{incident}**. What you saved "
+             "is kept and the other pages still work.", icon=":material/bug_report:")
 
 
 def ensure_router() -> None:

@@ -1,4 +1,5 @@
-"""The sidebar shown on every page: what data is loaded."""
+"""The sidebar shown on every page: what data is loaded, and whether this copy of the
+workspace is the newest."""
 
 from __future__ import annotations
 
@@ -10,7 +11,12 @@ from ui.text import inert
 
 def dataset_summary(ws: Workspace) -> None:
     """Show the loaded dataset's name, users, events and date range."""
+    from ui.state import role
+
     with st.sidebar:
+        if role() == "view":
+            st.info("**View only.** You can look at every page and download; changes are "
+                    "off.", icon=":material/visibility:")
         st.caption("LOADED DATA")
         info = ws.data
         if not info.loaded:
@@ -23,4 +29,22 @@ def dataset_summary(ws: Workspace) -> None:
         st.markdown("  \n".join(line for line in lines if line))
         if info.first_ts:
             st.caption(f"{info.first_ts[:10]} → {info.last_ts[:10]} (UTC)")
-        st.caption(f"Workspace `{ws.id}` · saved {ws.updated[11:16]} UTC")
+        if ws.is_saved:
+            st.caption(f"Workspace `{ws.id}` · saved {ws.updated[11:16]} UTC")
+        else:
+            st.caption("Not saved yet: the workspace is saved with your first step.")
+
+
+def newer_revision_banner(ws: Workspace) -> None:
+    """Say so when another tab or analyst saved this workspace since this tab read it."""
+    from ui.state import newer_on_disk, reload_workspace
+
+    if not newer_on_disk(ws):
+        return
+    with st.container(border=True):
+        st.warning("This workspace changed in another tab or by another analyst. Reload to "
+                   "see the latest; this tab cannot save until then.",
+                   icon=":material/sync_problem:")
+        if st.button("Reload the latest", key="state.reload", icon=":material/refresh:"):
+            reload_workspace()
+            st.rerun()

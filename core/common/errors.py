@@ -20,17 +20,17 @@ class FileTooLargeError(DataError):
     """The input file is larger than the configured limit."""
 
 
-class WorkspaceConflict(PersonaLensError):
+class WorkspaceConflictError(PersonaLensError):
     """The workspace was saved by another tab or analyst since this copy was read."""
 
 
-class ReadOnlyWorkspace(PersonaLensError):
+class ReadOnlyWorkspaceError(PersonaLensError):
     """The workspace is open for viewing only; nothing in it may change."""
 
 
-class AccessDenied(PersonaLensError):
+class AccessDeniedError(PersonaLensError):
     """The signed-in analyst may not open (or change the sharing of) this workspace."""
 
 
-class QuotaExceeded(ConfigError):
+class QuotaExceededError(ConfigError):
     """Saving would take the owner's workspaces over their disk quota."""

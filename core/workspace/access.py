@@ -24,7 +24,7 @@ from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from typing import Literal
 
-from core.common.errors import AccessDenied, ConfigError
+from core.common.errors import AccessDeniedError, ConfigError
 from core.workspace.store import home, now_utc
 
 Role = Literal["owner", "edit", "view"]
@@ -119,12 +119,12 @@ def claim(workspace_id: str, owner: str | None) -> None:
 
     Raises
     ------
-    AccessDenied
+    AccessDeniedError
         When the workspace already belongs to someone else.
     """
     with changing(workspace_id) as current:
         if current.owner and current.owner != owner:
-            raise AccessDenied("This workspace id belongs to someone else; start a new "
+            raise AccessDeniedError("This workspace id belongs to someone else; start a new "
                                "workspace.")
         current.owner = current.owner or owner
         current.opened = now_utc()
@@ -142,7 +142,7 @@ def share(workspace_id: str, by: str, person: str, role: Role) -> str:
 
     Raises
     ------
-    AccessDenied
+    AccessDeniedError
         When ``by`` is not the owner.
     ConfigError
         When the person or the role is not valid, or the owner shares with themselves.
@@ -210,7 +210,7 @@ def audit(event: str, **fields: str) -> None:
 def _require_owner(current: AccessList, by: str, workspace_id: str) -> None:
     if current.owner is None or by != current.owner:
         refuse(workspace_id, by, "not the owner")
-        raise AccessDenied("Only the workspace's owner can change who may open it.")
+        raise AccessDeniedError("Only the workspace's owner can change who may open it.")
 
 
 def _digest(token: str) -> str:

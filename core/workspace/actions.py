@@ -14,7 +14,7 @@ from typing import Any
 
 import pandas as pd
 
-from core.common.errors import ConfigError
+from core.common.errors import ConfigError, DataError
 from core.common.notices import Notice
 from core.common.progress import Progress, scaled
 from core.data.bots import suspected_bots
@@ -54,7 +54,13 @@ from core.workspace.sections import (
     StabilitySection,
     SweepSection,
 )
-from core.workspace.store import FRAMES, Workspace, now_utc, require_features
+from core.workspace.store import (
+    FRAMES,
+    Workspace,
+    is_workspace_id,
+    now_utc,
+    require_features,
+)
 
 SAMPLE_NAME = "Sample: online shop"
 
@@ -63,6 +69,24 @@ def new_workspace() -> Workspace:
     """A new empty workspace. Nothing is written until its first step is saved, so a
     visit that does nothing leaves nothing on disk."""
     return Workspace()
+
+
+def delete_workspace(workspace_id: str) -> None:
+    """Remove a saved workspace and its files from disk.
+
+    Raises
+    ------
+    DataError
+        When the id is not a workspace id.
+    """
+    if not is_workspace_id(workspace_id):
+        raise DataError(f"'{workspace_id}' is not a workspace id.")
+    Workspace(id=workspace_id).delete()
+
+
+def save_as_is(ws: Workspace) -> None:
+    """Save a workspace that was built elsewhere (an imported export) as it is."""
+    ws.save()
 
 
 # resetting ------------------------------------------------------------------------------
@@ -350,7 +374,7 @@ def record_experiment_analysis(ws: Workspace, spec: ExperimentSpec,
         raise ConfigError("Load an experiment table first.")
     if section.spec != spec or section.summary != summary:
         section.spec, section.summary = spec, summary
-        ws.save()
+        ws.keep()
 
 
 def mark_shared(ws: Workspace, shared: bool) -> None:

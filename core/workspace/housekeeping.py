@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from core.common.errors import QuotaExceeded
+from core.common.errors import QuotaExceededError
 from core.workspace import revisions
 from core.workspace.access import read_access
 from core.workspace.deployment import Deployment
@@ -59,7 +59,7 @@ def quota_guard(deployment: Deployment, owner: str | None) -> Callable[[Path], N
                   if p.is_file() and p.stat().st_nlink == 1)
         used = usage(owner, deployment.team)
         if used + new > quota:
-            raise QuotaExceeded(
+            raise QuotaExceededError(
                 f"This would take your workspaces to {human_bytes(used + new)}, over the "
                 f"quota of {human_bytes(quota)} (they use {human_bytes(used)} now). Delete "
                 "workspaces you no longer need on the Data page, or load a smaller file; "

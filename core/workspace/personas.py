@@ -74,7 +74,7 @@ def refresh_personas(ws: Workspace, save: bool = True,
     ws._refresh = (state.fingerprint, refresh)
     ws.changed("personas")
     if save:
-        ws.save()
+        ws.keep()
     return refresh
 
 

@@ -238,7 +238,7 @@ def save_settings(ws: Workspace, settings: RecommendSettings) -> None:
     check_weights(settings.weights)
     ws.recommend.settings = settings.to_dict()
     ws.changed("recommend")
-    ws.save()
+    ws.keep()
 
 
 # ---------------------------------------------------------------------------- computing

@@ -28,7 +28,7 @@ import time
 import uuid
 from pathlib import Path
 
-from core.common.errors import WorkspaceConflict
+from core.common.errors import WorkspaceConflictError
 
 SETTINGS_FILE = "workspace.json"
 #: Revisions kept besides the newest: a tab that read one of them can still load its
@@ -105,7 +105,7 @@ def commit_revision(folder: Path, tmp: Path, number: int) -> None:
 
     Raises
     ------
-    WorkspaceConflict
+    WorkspaceConflictError
         When revision ``number`` exists already: another save from the same revision
         came first. ``tmp`` is removed; nothing of the two is mixed.
     """
@@ -120,7 +120,7 @@ def commit_revision(folder: Path, tmp: Path, number: int) -> None:
         _fsync_folder(folder)
     except OSError as exc:
         shutil.rmtree(tmp, ignore_errors=True)
-        raise WorkspaceConflict(CONFLICT_MESSAGE) from exc
+        raise WorkspaceConflictError(CONFLICT_MESSAGE) from exc
 
 
 def discard(tmp: Path) -> None:

@@ -20,18 +20,23 @@ import os
 import re
 import shutil
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
-from core.common.errors import ConfigError, DataError, ReadOnlyWorkspace, WorkspaceConflict
-from core.workspace import revisions
+from core.common.errors import (
+    ConfigError,
+    DataError,
+    ReadOnlyWorkspaceError,
+    WorkspaceConflictError,
+)
 from core.personas.state import PersonaState
 from core.segment.runs import ClusterRun
+from core.workspace import revisions
 from core.workspace.migrations import FORMAT_VERSION, migrate
 from core.workspace.sections import (
     ClusterSection,
@@ -103,6 +108,8 @@ class Workspace:
     #: Checks a revision holding new data before it is switched in (the disk quota, see
     #: :func:`core.workspace.housekeeping.quota_guard`); in memory only.
     guard: Callable[[Path], None] | None = field(default=None, repr=False)
+    #: Called once before the first save writes anything (team mode records the owner).
+    before_first_save: Callable[[], None] | None = field(default=None, repr=False)
     _frames: dict[str, pd.DataFrame | None] = field(default_factory=dict, repr=False)
     _dirty: set[str] = field(default_factory=set, repr=False)
     #: What the last persona refresh reported, with the fingerprint it was for (kept in
@@ -129,7 +136,7 @@ class Workspace:
 
         Raises
         ------
-        WorkspaceConflict
+        WorkspaceConflictError
             When the revision this copy was read from has been removed since (the copy is
             several saves behind): reading a newer revision's frame would mix the two.
         """
@@ -144,7 +151,7 @@ class Workspace:
             return None
         source = revisions.revision_folder(self.folder, self.saved_revision)
         if not (source / revisions.SETTINGS_FILE).exists():
-            raise WorkspaceConflict(revisions.CONFLICT_MESSAGE)
+            raise WorkspaceConflictError(revisions.CONFLICT_MESSAGE)
         path = source / f"{name}.parquet"
         return pd.read_parquet(path) if path.exists() else None
 
@@ -275,17 +282,19 @@ class Workspace:
 
         Raises
         ------
-        ReadOnlyWorkspace
+        ReadOnlyWorkspaceError
             When the copy is a viewer's (:attr:`read_only`).
-        WorkspaceConflict
+        WorkspaceConflictError
             When another tab or analyst saved the workspace since this copy was read; the
             newer revision stays as it is.
         """
         if self.read_only:
-            raise ReadOnlyWorkspace(self.read_only)
+            raise ReadOnlyWorkspaceError(self.read_only)
         head = revisions.head_revision(self.folder)
         if (head or 0) != self.saved_revision:
-            raise WorkspaceConflict(revisions.CONFLICT_MESSAGE)
+            raise WorkspaceConflictError(revisions.CONFLICT_MESSAGE)
+        if head is None and self.before_first_save is not None:
+            self.before_first_save()
         if before_commit is None and self._dirty & {"events", "features"}:
             before_commit = self.guard
         self.updated = now_utc()
@@ -302,6 +311,20 @@ class Workspace:
         self.saved_revision = number
         self._dirty.clear()
         revisions.prune(self.folder)
+
+    def keep(self) -> None:
+        """Save a change that follows from looking at the workspace (personas refreshed
+        for new clusters, the latest experiment analysis, a page's settings).
+
+        A viewer's copy, or one that is behind (the page says so and offers a reload),
+        keeps it in memory only instead of refusing the page.
+        """
+        if self.read_only:
+            return
+        try:
+            self.save()
+        except WorkspaceConflictError:
+            return
 
     def _write_revision(self, tmp: Path, number: int) -> None:
         previous = revisions.revision_folder(self.folder, self.saved_revision)
@@ -366,6 +389,11 @@ def list_workspaces(limit: int = 20, visible: Callable[[str], bool] | None = Non
         found.append({"id": data.get("id"), "updated": data.get("updated", ""),
                       "dataset": section.get("name") or "(no data)"})
     return sorted(found, key=lambda d: d["updated"], reverse=True)[:limit]
+
+
+def is_workspace_id(text: str | None) -> bool:
+    """Whether ``text`` has the form of a workspace id (so it is safe in a path)."""
+    return bool(_ID_PATTERN.match(text or ""))
 
 
 def saved_folders() -> list[Path]:

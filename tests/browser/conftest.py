@@ -75,7 +75,7 @@ def _serve(tmp_path_factory, extra_args: list[str], extra_env: dict | None = Non
     url = f"http://127.0.0.1:{port}"
     try:
         _wait_healthy(url, process)
-        yield {"url": url, "home": home, "log": Path(log.name)}
+        yield {"url": url, "home": home, "log": Path(log.name), "process": process}
     finally:
         process.terminate()
         try:
@@ -152,6 +152,16 @@ def shoot(page, name: str) -> Path:
     page.screenshot(path=str(path), full_page=True)
     page.set_viewport_size(size)
     return path
+
+
+def save_a_step(page) -> str:
+    """Take the cheapest step that saves (tick "Shared" on Home); return the workspace id
+    the address then carries (a visit saves nothing before its first step)."""
+    import re
+
+    page.get_by_test_id("stCheckbox").filter(has_text="Shared").first.click()
+    page.wait_for_url(re.compile(r"ws=[0-9a-f]{12}"), timeout=60_000)
+    return re.search(r"ws=([0-9a-f]{12})", page.url).group(1)
 
 
 def no_bug(page) -> None:

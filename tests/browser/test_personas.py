@@ -12,7 +12,7 @@ from core.segment.clustering import ClusterConfig
 from core.segment.preprocess import PreprocessConfig, suggest_log
 from core.workspace import actions
 from core.workspace.store import Workspace
-from tests.browser.conftest import shoot
+from tests.browser.conftest import save_a_step, shoot
 
 pytestmark = pytest.mark.browser
 NEW_NAME = "Sunday readers & <friends>"
@@ -36,11 +36,13 @@ def _cluster_on_disk(home, ws_id: str, monkeypatch) -> Workspace:
 
 def test_rename_download_and_open_the_report_offline(app_server, page, browser, tmp_path,
                                                      monkeypatch):
-    page.goto(app_server["url"] + "/personas")
+    page.goto(app_server["url"])
+    page.get_by_role("heading", name="Persona Lens").wait_for(timeout=90_000)
+    saved_id = save_a_step(page)  # a visit saves nothing before its first step
+    page.goto(f"{app_server['url']}/personas?ws={saved_id}")
     page.get_by_role("heading", name="Personas").first.wait_for(timeout=90_000)
     page.get_by_text("There are no clusters yet").wait_for(timeout=90_000)
-    page.wait_for_url(re.compile(r"ws=[0-9a-f]{12}"))
-    ws_id = re.search(r"ws=([0-9a-f]{12})", page.url).group(1)
+    ws_id = saved_id
     ws = _cluster_on_disk(app_server["home"], ws_id, monkeypatch)
 
     page.goto(f"{app_server['url']}/personas?ws={ws_id}")

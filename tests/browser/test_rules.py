@@ -14,7 +14,7 @@ from core.rules import condition_mask, holdout_hash, schema
 from core.rules.grammar import parse_rule
 from core.workspace.rules import context_from_workspace
 from core.workspace.store import Workspace
-from tests.browser.conftest import shoot
+from tests.browser.conftest import save_a_step, shoot
 from tests.browser.test_widths import CUT_OFF
 
 pytestmark = pytest.mark.browser
@@ -29,7 +29,10 @@ def _metric(page, label: str) -> str:
 
 
 def test_write_a_rule_explain_a_user_and_export(app_server, page, monkeypatch, tmp_path):
-    page.goto(app_server["url"] + "/rules")
+    page.goto(app_server["url"])
+    page.get_by_role("heading", name="Persona Lens").wait_for(timeout=90_000)
+    saved_id = save_a_step(page)  # a visit saves nothing before its first step
+    page.goto(f"{app_server['url']}/rules?ws={saved_id}")
     page.get_by_role("heading", name="Rules").first.wait_for(timeout=90_000)
     page.get_by_text("No rules yet").wait_for(timeout=60_000)
 

@@ -13,7 +13,7 @@ from core.segment.clustering import ClusterConfig
 from core.segment.preprocess import PreprocessConfig
 from core.workspace import actions
 from core.workspace.store import Workspace
-from tests.browser.conftest import shoot
+from tests.browser.conftest import save_a_step, shoot
 
 pytestmark = pytest.mark.browser
 #: Starts with "=", so the CSV must neutralise it.
@@ -42,9 +42,10 @@ def cluster_on_disk(home, ws_id: str, monkeypatch) -> Workspace:
 
 
 def test_segment_csv_and_workspace_round_trip(app_server, page, tmp_path, monkeypatch):
-    page.goto(app_server["url"] + "/export")
-    page.get_by_role("heading", name="Export").first.wait_for(timeout=90_000)
-    ws = cluster_on_disk(app_server["home"], workspace_id(page), monkeypatch)
+    page.goto(app_server["url"])
+    page.get_by_role("heading", name="Persona Lens").wait_for(timeout=90_000)
+    saved_id = save_a_step(page)  # a visit saves nothing before its first step
+    ws = cluster_on_disk(app_server["home"], saved_id, monkeypatch)
     expected = int((ws.clusters["cluster"] == "Cluster 2").sum())
 
     # A new session restores the clustered workspace from disk by the URL's id.
