@@ -11,7 +11,7 @@ from typing import Literal
 
 import streamlit as st
 
-from core.common.errors import PersonaLensError
+from core.common.errors import PersonaLensError, WorkspaceConflictError
 from core.common.notices import Notice
 from ui.text import inert
 
@@ -20,10 +20,15 @@ from ui.text import inert
 def shows_errors() -> Iterator[None]:
     """Show a PersonaLensError raised inside the block as ``st.error``; the page goes on.
 
-    Any other exception is a bug and propagates.
+    A save refused because another tab saved first puts back the tab's copy as it was
+    read (:func:`ui.state.undo_refused_save`). Any other exception is a bug and propagates.
     """
     try:
         yield
+    except WorkspaceConflictError:
+        from ui.state import undo_refused_save
+
+        undo_refused_save()
     except PersonaLensError as exc:
         st.error(inert(exc), icon=":material/error:")
 

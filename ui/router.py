@@ -68,12 +68,12 @@ def pages(team: bool = False) -> dict[str, list]:
 def run() -> None:
     """Set up the page, sign in (team mode), start the UMAP warm-up and the clean-up, show
     the sidebar and run the chosen page."""
-    from core.common.errors import PersonaLensError
+    from core.common.errors import PersonaLensError, WorkspaceConflictError
     from ui.auth import account_in_sidebar, current_deployment, require_sign_in
     from ui.downloads import keep_files
     from ui.housekeeping import clean_up_now_and_then
     from ui.sidebar import dataset_summary, newer_revision_banner
-    from ui.state import sync_url, workspace
+    from ui.state import sync_url, undo_refused_save, workspace
     from ui.warmup import warm_up_at_start
 
     st.set_page_config(page_title="Persona Lens", page_icon=PAGE_ICON, layout="wide")
@@ -91,6 +91,8 @@ def run() -> None:
         newer_revision_banner(ws)
         navigation.run()
         sync_url(ws)  # a step saved during this run puts the id in the address
+    except WorkspaceConflictError:  # a save no block on the page caught
+        undo_refused_save()
     except PersonaLensError as exc:  # one no block on the page caught (a refused save)
         st.error(inert(exc), icon=":material/error:")
     except Exception as exc:  # Streamlit's reruns and stops are not Exceptions

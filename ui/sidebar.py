@@ -37,11 +37,15 @@ def dataset_summary(ws: Workspace) -> None:
 
 def newer_revision_banner(ws: Workspace) -> None:
     """Say so when another tab or analyst saved this workspace since this tab read it."""
-    from ui.state import newer_on_disk, reload_workspace
+    from core.workspace.revisions import CONFLICT_MESSAGE
+    from ui.state import CONFLICT_FLASH, newer_on_disk, reload_workspace
 
+    refused = st.session_state.pop(CONFLICT_FLASH, False)
     if not newer_on_disk(ws):
         return
     with st.container(border=True):
+        if refused:
+            st.error(CONFLICT_MESSAGE, icon=":material/block:")
         st.warning("This workspace changed in another tab or by another analyst. Reload to "
                    "see the latest; this tab cannot save until then.",
                    icon=":material/sync_problem:")

@@ -188,6 +188,26 @@ def reload_workspace() -> None:
     st.session_state[STATE_KEY] = fresh
 
 
+CONFLICT_FLASH = "state.conflict"
+
+
+def undo_refused_save() -> None:
+    """After a save was refused because another tab saved first: put back this tab's copy
+    as it was read (its own changes could not be saved, and showing them would pretend
+    they were), say why at the top and run the page again."""
+    ws: Workspace | None = st.session_state.get(STATE_KEY)
+    if ws is None or not ws.is_saved:
+        return
+    try:
+        back = Workspace.load(ws.id, revision=ws.saved_revision)
+    except PersonaLensError:  # that revision is gone: the latest is all there is
+        back = Workspace.load(ws.id)
+    _apply_role(back, role())
+    st.session_state[STATE_KEY] = back
+    st.session_state[CONFLICT_FLASH] = True
+    st.rerun()
+
+
 def newer_on_disk(ws: Workspace) -> bool:
     """Whether another tab or analyst saved this workspace since this session read it."""
     if not ws.is_saved:

@@ -343,18 +343,21 @@ class Workspace:
                                 json.dumps(settings, indent=2, default=str))
 
     @classmethod
-    def load(cls, workspace_id: str) -> Workspace:
-        """Load a saved workspace by id.
+    def load(cls, workspace_id: str, revision: int | None = None) -> Workspace:
+        """Load a saved workspace by id: its newest revision, or ``revision``.
 
         Raises
         ------
         DataError
-            When the id is malformed, the workspace does not exist or its file is damaged.
+            When the id is malformed, the workspace (or that revision, removed once newer
+            ones came) does not exist or its file is damaged.
         """
         if not _ID_PATTERN.match(workspace_id or ""):
             raise DataError(f"'{workspace_id}' is not a workspace id.")
         folder = home() / workspace_id
         number = revisions.head_revision(folder)
+        if revision is not None:
+            number = revision if revision in revisions.saved_revisions(folder) else None
         if number is None:
             raise DataError(f"Workspace {workspace_id} was not found; it may have been deleted.")
         data = read_settings(folder, number)

@@ -164,6 +164,21 @@ def save_a_step(page) -> str:
     return re.search(r"ws=([0-9a-f]{12})", page.url).group(1)
 
 
+def tooltip(page, widget, text: str) -> None:
+    """Hover ``widget`` until its tooltip shows ``text`` (a first hover right after a
+    rerun can land before the tooltip is bound)."""
+    tip = page.get_by_text(text).first
+    for _ in range(5):
+        page.mouse.move(5, 5)
+        widget.hover(force=True)
+        try:
+            tip.wait_for(timeout=3000)
+            return
+        except Exception:  # playwright's TimeoutError: hover again
+            continue
+    tip.wait_for(timeout=3000)
+
+
 def no_bug(page) -> None:
     """No traceback and no bug message (ui.router.show_bug) on the page."""
     from ui.router import BUG_MESSAGE

@@ -11,7 +11,7 @@ from urllib.parse import quote
 
 import pytest
 
-from tests.browser.conftest import _serve, no_bug, save_a_step, shoot
+from tests.browser.conftest import _serve, no_bug, save_a_step, shoot, tooltip
 from ui.state import DENIED_TITLE, VIEW_ONLY_HELP
 from ui.text import JOINER
 
@@ -83,21 +83,6 @@ def _refused(page) -> None:
     assert page.get_by_text("LOADED DATA").count() == 0
 
 
-def _tooltip(page, widget, text: str) -> None:
-    """Hover ``widget`` until its tooltip shows ``text`` (a first hover right after a
-    rerun can land before the tooltip is bound)."""
-    tip = page.get_by_text(text).first
-    for _ in range(5):
-        page.mouse.move(5, 5)
-        widget.hover(force=True)
-        try:
-            tip.wait_for(timeout=3000)
-            return
-        except Exception:  # noqa: BLE001 (playwright's TimeoutError; try again)
-            continue
-    tip.wait_for(timeout=3000)
-
-
 def _audit(server) -> list[dict]:
     path = server["home"] / "workspaces" / "audit.log"
     return [json.loads(line) for line in path.read_text().splitlines()]
@@ -139,7 +124,7 @@ def test_owners_shares_links_and_sign_out(browser, team_server, oidc):
     fit = ana.get_by_role("button", name="Cluster", exact=True)
     fit.wait_for()
     assert fit.is_disabled()
-    _tooltip(ana, fit, VIEW_ONLY_HELP)
+    tooltip(ana, fit, VIEW_ONLY_HELP)
     shoot(ana, "123_team_viewer_clustering")
     _nav(ana, "Features")
     assert ana.get_by_test_id("stMultiSelect").filter(

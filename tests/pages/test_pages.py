@@ -22,16 +22,21 @@ def _app() -> AppTest:
     return AppTest.from_file(APP, default_timeout=TIMEOUT)
 
 
-def test_home_starts_with_the_sample(home):
+def test_home_starts_with_the_sample_and_saves_it_with_the_first_step(home):
     at = _app().run()
     _no_errors(at)
     assert at.title[0].value == "Persona Lens"
-    ws_id = at.query_params["ws"][0] if isinstance(at.query_params["ws"], list) \
-        else at.query_params["ws"]
-    ws = Workspace.load(ws_id)
-    assert ws.data.name == "Sample: online shop"
-    assert ws.data.users == 5000
-    assert set(ws.steps) == {"load", "features"}
+    ws = at.session_state["workspace"]
+    assert ws.data.name == "Sample: online shop" and ws.data.users == 5000
+    # A visit that does nothing writes nothing, and the address names no workspace.
+    assert not ws.is_saved and not (home / "workspaces").exists()
+    assert "ws" not in at.query_params
+    at.checkbox(key="home.shared").check().run()
+    _no_errors(at)
+    assert at.query_params["ws"] in (ws.id, [ws.id])
+    saved = Workspace.load(ws.id)
+    assert saved.data.users == 5000 and set(saved.steps) == {"load", "features", "export"}
+    assert len(saved.features) == 5000 and saved.events["user_id"].nunique() == 5000
 
 
 def test_data_page_shows_the_load_report(home):
