@@ -1,13 +1,18 @@
-# Persona Lens. `make run` starts the app; `make test` runs every test, browser ones included.
+# Persona Lens. `make run` starts the app for one analyst (this machine only); `make team`
+# starts it for a team (sign-in, owners, shares; see the README); `make test` runs every
+# test, browser ones included.
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cksum requirements.txt | cut -d' ' -f1)
 PORT ?= 8501
+# Team mode listens on every interface unless told otherwise (behind an HTTPS proxy, set
+# ADDRESS=127.0.0.1 and let the proxy reach it).
+ADDRESS ?= 0.0.0.0
 # Root installs directly; anyone else goes through sudo.
 SUDO := $(shell [ "$$(id -u)" = "0" ] || echo sudo)
 
-.PHONY: setup run test test-fast bench lint chromium clean
+.PHONY: setup run team test test-fast bench lint chromium clean
 
 setup: $(STAMP)
 
@@ -18,8 +23,14 @@ $(STAMP): requirements.txt
 	rm -f $(VENV)/.installed-*
 	touch $@
 
+# Local mode: only this machine can reach the app (127.0.0.1), nobody signs in.
 run: setup
-	$(PY) -m streamlit run app.py --server.port $(PORT)
+	$(PY) -m streamlit run app.py --server.port $(PORT) --server.address 127.0.0.1
+
+# Team mode: sign-in through the OpenID Connect provider in .streamlit/secrets.toml.
+team: setup
+	@[ -f .streamlit/secrets.toml ] || { echo "Team mode needs .streamlit/secrets.toml: copy .streamlit/secrets.example.toml and fill in your provider (README, Team mode)."; exit 2; }
+	PERSONA_LENS_MODE=team $(PY) -m streamlit run app.py --server.port $(PORT) --server.address $(ADDRESS)
 
 chromium:
 	@if [ -x /usr/bin/chromium ]; then echo "chromium: $$(/usr/bin/chromium --version 2>/dev/null)"; \
@@ -48,6 +59,7 @@ bench: setup
 	$(PY) -m bench.bench_journeys
 	$(PY) -m bench.bench_predict
 	$(PY) -m bench.bench_recommend
+	$(PY) -m bench.bench_workspace
 
 lint: setup
 	$(PY) -m ruff check .

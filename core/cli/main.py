@@ -28,6 +28,7 @@ from core.cli import (
     rules,
     sample,
     score,
+    workspaces,
 )
 from core.cli.common import EXIT_BUG, EXIT_DATA, EXIT_INTERRUPTED, EXIT_USAGE
 from core.common.errors import PersonaLensError
@@ -35,7 +36,7 @@ from core.common.errors import PersonaLensError
 #: Every sub-command module, in the order ``--help`` lists them. Each adds its parsers
 #: through ``register(subparsers)`` and sets ``func`` (parsed arguments -> exit code).
 COMMANDS = (sample, features, cluster, score, report, rules, abtest, journeys, predict,
-            recommend)
+            recommend, workspaces)
 
 
 def build_parser() -> argparse.ArgumentParser:
