@@ -9,7 +9,8 @@ from typing import Any
 
 import streamlit as st
 
-from ui.state import STATE_KEY, VIEW_ONLY_HELP, newer_on_disk, role
+from core.workspace.session import VIEW_ONLY_HELP
+from ui.state import STATE_KEY, newer_on_disk, role
 
 BEHIND_HELP = ("Another tab or analyst saved this workspace since this tab read it: press "
                "**Reload the latest** at the top first, so that nothing of the two is mixed.")

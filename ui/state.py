@@ -15,8 +15,7 @@ import os
 import streamlit as st
 
 from core.common.errors import AccessDeniedError, PersonaLensError
-from core.workspace import access, actions, revisions
-from core.workspace.housekeeping import quota_guard
+from core.workspace import access, actions, revisions, session
 from core.workspace.store import Workspace, is_workspace_id
 from ui.auth import current_deployment, identity
 from ui.cache import sample_events
@@ -43,7 +42,7 @@ def workspace() -> Workspace:
     if ws is not None and current_deployment().team and ws.is_saved:
         _apply_role(ws, _role_or_deny(ws.id, who))
     if ws is None:
-        ws = _restore_from_url(who) or _fresh(who)
+        ws = _restore_from_url(who) or _fresh()
         st.session_state[STATE_KEY] = ws
     sync_url(ws)
     return ws
@@ -93,21 +92,13 @@ def _denied_page(who: str | None) -> None:
         st.rerun()
 
 
-VIEW_ONLY_HELP = ("You can view this workspace and download from it; only its owner and "
-                  "the people it is shared with for editing can change it.")
-
-
 def _apply_role(ws: Workspace, granted: str) -> None:
     st.session_state[ROLE_KEY] = granted
-    ws.read_only = VIEW_ONLY_HELP if granted == "view" else None
-    owner = access.read_access(ws.id).owner if ws.is_saved else identity()
-    ws.guard = quota_guard(current_deployment(), owner)
+    session.prepare(ws, granted, current_deployment(), identity())
 
 
-def _fresh(who: str | None) -> Workspace:
+def _fresh() -> Workspace:
     ws = Workspace()
-    if current_deployment().team:
-        ws.before_first_save = lambda: access.claim(ws.id, who)
     _apply_role(ws, "owner")
     if autoload_enabled():
         load_default_sample(ws)
@@ -134,9 +125,6 @@ def sync_url(ws: Workspace) -> None:
 def replace_workspace(ws: Workspace, granted: str = "owner") -> None:
     """Switch this session to another workspace (``granted``: the session's role on it)."""
     st.query_params.pop("link", None)
-    if not ws.is_saved and current_deployment().team:
-        who = identity()
-        ws.before_first_save = lambda: access.claim(ws.id, who)
     _apply_role(ws, granted)
     st.session_state[STATE_KEY] = ws
     sync_url(ws)

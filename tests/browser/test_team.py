@@ -11,8 +11,9 @@ from urllib.parse import quote
 
 import pytest
 
+from core.workspace.session import VIEW_ONLY_HELP
 from tests.browser.conftest import _serve, no_bug, save_a_step, shoot, tooltip
-from ui.state import DENIED_TITLE, VIEW_ONLY_HELP
+from ui.state import DENIED_TITLE
 from ui.text import JOINER
 
 pytestmark = pytest.mark.browser

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from core.common.errors import AccessDenied, ConfigError
+from core.common.errors import AccessDeniedError, ConfigError
 from core.workspace import access
 from core.workspace.deployment import deployment
 from core.workspace.store import Workspace, list_workspaces
@@ -47,9 +47,9 @@ def test_only_the_owner_and_the_shared_see_a_workspace(home):
 def test_only_the_owner_changes_the_shares_and_the_attempt_is_logged(home):
     ws = _owned("bo@example.com", "b.csv")
     access.share(ws.id, "bo@example.com", "ana@example.com", "edit")
-    with pytest.raises(AccessDenied, match="Only the workspace's owner"):
+    with pytest.raises(AccessDeniedError, match="Only the workspace's owner"):
         access.share(ws.id, "ana@example.com", "eve@example.com", "edit")
-    with pytest.raises(AccessDenied):
+    with pytest.raises(AccessDeniedError):
         access.create_link(ws.id, "ana@example.com")
     refused = [e for e in _audit(home) if e["event"] == "refused"]
     assert len(refused) == 2 and refused[0]["identity"] == "ana@example.com"
@@ -71,7 +71,7 @@ def test_a_view_link_works_until_it_is_revoked_and_only_its_hash_is_stored(home)
 
 def test_an_id_owned_by_someone_else_cannot_be_claimed(home):
     ws = _owned("bo@example.com", "b.csv")
-    with pytest.raises(AccessDenied, match="belongs to someone else"):
+    with pytest.raises(AccessDeniedError, match="belongs to someone else"):
         access.claim(ws.id, "ana@example.com")
     assert access.read_access(ws.id).owner == "bo@example.com"
 
@@ -103,3 +103,24 @@ def test_the_deployment_comes_from_the_environment(monkeypatch):
     monkeypatch.setenv("PERSONA_LENS_MODE", "public")
     with pytest.raises(ConfigError, match="'local' or 'team'"):
         deployment()
+
+
+def test_a_session_copy_gets_its_role_quota_and_owner(home):
+    from core.common.errors import ReadOnlyWorkspaceError
+    from core.workspace.deployment import Deployment
+    from core.workspace.session import VIEW_ONLY_HELP, prepare
+
+    team = Deployment(mode="team", quota_bytes=10**9)
+    fresh = Workspace()
+    prepare(fresh, "owner", team, "ana@example.com")
+    assert not (home / fresh.id).exists()
+    fresh.save()
+    assert access.read_access(fresh.id).owner == "ana@example.com"
+    viewer = Workspace.load(fresh.id)
+    prepare(viewer, "view", team, "bo@example.com")
+    with pytest.raises(ReadOnlyWorkspaceError, match="only its owner"):
+        viewer.save()
+    assert viewer.read_only == VIEW_ONLY_HELP and viewer.guard is not None
+    local = Workspace()
+    prepare(local, "owner", Deployment(), None)
+    assert local.guard is None and local.before_first_save is None

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 import pandas as pd
 import pytest
 
-from core.common.errors import QuotaExceeded
+from core.common.errors import QuotaExceededError
 from core.data.sample import generate_sample
 from core.workspace import access, actions
 from core.workspace.deployment import Deployment
@@ -88,7 +88,7 @@ def test_the_quota_refuses_a_load_over_it_and_nothing_is_saved(home, sample):
     team = Deployment(mode="team", quota_bytes=int(used * 1.5))
     second = _visit(sample)
     second.guard = quota_guard(team, "ana@example.com")
-    with pytest.raises(QuotaExceeded, match="over the quota of") as refused:
+    with pytest.raises(QuotaExceededError, match="over the quota of") as refused:
         second.save()
     assert "Delete workspaces you no longer need" in str(refused.value)
     assert not second.is_saved and not list((home / second.id).glob("rev-*"))

@@ -12,7 +12,7 @@ import time
 import pandas as pd
 import pytest
 
-from core.common.errors import ReadOnlyWorkspace, WorkspaceConflict
+from core.common.errors import ReadOnlyWorkspaceError, WorkspaceConflictError
 from core.workspace import revisions
 from core.workspace.sections import DataSection
 from core.workspace.store import Workspace, list_workspaces
@@ -62,7 +62,7 @@ def test_a_copy_that_is_behind_is_refused_and_nothing_is_mixed(home):
     tab_a.save()
     tab_b.set_frame("clusters", pd.DataFrame({"cluster": ["9", "9"]},
                                              index=pd.Index(["a", "b"], name="user_id")))
-    with pytest.raises(WorkspaceConflict, match="changed in another tab"):
+    with pytest.raises(WorkspaceConflictError, match="changed in another tab"):
         tab_b.save()
     on_disk = Workspace.load(ws.id)
     assert on_disk.data.name == "second.csv" and on_disk.saved_revision == 2
@@ -78,12 +78,12 @@ def test_of_two_saves_racing_from_one_revision_exactly_one_wins(home):
             copy.data = DataSection(name=f"copy {number}", users=2)
         start, outcomes = threading.Barrier(2), []
 
-        def save(copy):
+        def save(copy, start=start, outcomes=outcomes):
             start.wait()
             try:
                 copy.save()
                 outcomes.append(copy.data.name)
-            except WorkspaceConflict:
+            except WorkspaceConflictError:
                 outcomes.append("refused")
 
         threads = [threading.Thread(target=save, args=(c,)) for c in copies]
@@ -132,7 +132,7 @@ def test_old_revisions_are_pruned_and_a_copy_far_behind_is_told_to_reload(home):
         ws.data = DataSection(name=f"step {number}", users=2)
         ws.save()
     assert revisions.saved_revisions(home / ws.id) == [3, 4, 5]
-    with pytest.raises(WorkspaceConflict, match="reload"):
+    with pytest.raises(WorkspaceConflictError, match="reload"):
         behind.features  # noqa: B018 (its revision is gone: reading the newest would mix)
 
 
@@ -140,7 +140,7 @@ def test_a_viewer_copy_cannot_save(home):
     ws = _saved()
     viewer = Workspace.load(ws.id)
     viewer.read_only = "You can view this workspace; only its owner and editors change it."
-    with pytest.raises(ReadOnlyWorkspace, match="only its owner"):
+    with pytest.raises(ReadOnlyWorkspaceError, match="only its owner"):
         viewer.save()
     assert revisions.head_revision(home / ws.id) == 1
 
