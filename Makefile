@@ -42,8 +42,8 @@ chromium:
 # marked beside_browser, so that both take about as long; their report is printed when
 # both are done, and both must pass.
 test: setup chromium
-	@$(PY) -m pytest -m "browser or beside_browser" > .browser-tests.log 2>&1 & browser=$$!; \
-	$(PY) -m pytest -m "not browser and not beside_browser"; others=$$?; \
+	@$(PY) -m pytest -m "browser or beside_browser" --durations=15 > .browser-tests.log 2>&1 & browser=$$!; \
+	$(PY) -m pytest -m "not browser and not beside_browser" --durations=15; others=$$?; \
 	wait $$browser; browser_status=$$?; \
 	echo "---- browser tests ----"; cat .browser-tests.log; \
 	exit $$(( others || browser_status ))
