@@ -37,7 +37,7 @@ from core.workspace import actions
 from ui import experiments as ui
 from ui.downloads import download_button, frame_version
 from ui.editing import edit_lock
-from ui.errors import show_notices, shows_errors
+from ui.errors import guarded, show_notices, shows_errors
 from ui.state import workspace
 from ui.text import inert
 
@@ -63,7 +63,7 @@ with st.expander("Experiment data", icon=":material/upload_file:",
     cols = st.columns([3, 4])
     params = ui.sample_parameters(ws)
     cols[0].button("Load the sample experiment", key="experiments.load_sample",
-                   on_click=load_sample, type="primary",
+                   on_click=guarded(load_sample), type="primary",
                    **edit_lock(help=f"{params['n_users']:,} users, {params['days']} days, "
                                f"seed {params['seed']}: the same users as the workspace's "
                                "sample."))

@@ -20,7 +20,7 @@ from core.workspace.segment_export import (
 )
 from ui.downloads import download_button, frame_version
 from ui.editing import edit_lock
-from ui.errors import show_notices, shows_errors
+from ui.errors import guarded, show_notices, shows_errors
 from ui.share import model_key, workspace_model
 from ui.state import replace_workspace, workspace
 from ui.text import code, inert
@@ -190,7 +190,8 @@ def shared_tick() -> None:
     done = "export" in ws.steps
     st.checkbox("Shared: the segments or the report went out", value=done,
                 key="share.shared", **edit_lock(help="Ticks the Share step on Home."),
-                on_change=lambda: actions.mark_shared(ws, bool(st.session_state["share.shared"])))
+                on_change=guarded(
+                    lambda: actions.mark_shared(ws, bool(st.session_state["share.shared"]))))
     if done:
         st.caption(f"Ticked {ws.steps['export'].replace('T', ' ').rstrip('Z')} UTC.")
 

@@ -6,6 +6,7 @@ import streamlit as st
 
 from core.workspace import actions
 from ui.editing import edit_lock
+from ui.errors import guarded
 from ui.state import workspace
 
 ws = workspace()
@@ -98,7 +99,7 @@ for step, title, target, link, text in STEPS:
             cols[2].caption(f"done {ws.steps[step].replace('T', ' ').rstrip('Z')} UTC")
         if step == "export":
             cols[2].checkbox("Shared", value=done[step], key="home.shared",
-                             on_change=_toggle_shared, **edit_lock(
+                             on_change=guarded(_toggle_shared), **edit_lock(
                                  help="Tick when the segments or the report went out."))
         cols[2].page_link(target, label=link, icon=":material/arrow_forward:")
 

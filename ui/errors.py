@@ -5,13 +5,13 @@ shown inert (never rendered as Markdown)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Literal
+from typing import Any, Literal
 
 import streamlit as st
 
-from core.common.errors import PersonaLensError, WorkspaceConflictError
+from core.common.errors import PersonaLensError, QuotaExceededError, WorkspaceConflictError
 from core.common.notices import Notice
 from ui.text import inert
 
@@ -20,8 +20,9 @@ from ui.text import inert
 def shows_errors() -> Iterator[None]:
     """Show a PersonaLensError raised inside the block as ``st.error``; the page goes on.
 
-    A save refused because another tab saved first puts back the tab's copy as it was
-    read (:func:`ui.state.undo_refused_save`). Any other exception is a bug and propagates.
+    A save refused because another tab saved first, or by the disk quota, puts back the
+    tab's copy as it was saved (:func:`ui.state.undo_refused_save`). Any other exception
+    is a bug and propagates.
     """
     try:
         yield
@@ -29,8 +30,28 @@ def shows_errors() -> Iterator[None]:
         from ui.state import undo_refused_save
 
         undo_refused_save()
+    except QuotaExceededError as exc:
+        from ui.state import undo_refused_save
+
+        undo_refused_save(str(exc))
     except PersonaLensError as exc:
         st.error(inert(exc), icon=":material/error:")
+
+
+def guarded(action: Callable[..., None]) -> Callable[..., None]:
+    """A widget callback that saves, made safe: Streamlit runs callbacks outside the page,
+    so a refused save (another tab saved first, the quota, a viewer) would fail there;
+    instead the change is undone and said at the top of the run that follows."""
+    def run(*args: Any, **kwargs: Any) -> None:
+        from ui.state import undo_refused_save
+
+        try:
+            action(*args, **kwargs)
+        except WorkspaceConflictError:
+            undo_refused_save(rerun=False)
+        except PersonaLensError as exc:
+            undo_refused_save(str(exc), rerun=False)
+    return run
 
 
 ICONS = {"error": ":material/report:", "warning": ":material/warning:", "info": ":material/info:"}

@@ -68,7 +68,11 @@ def pages(team: bool = False) -> dict[str, list]:
 def run() -> None:
     """Set up the page, sign in (team mode), start the UMAP warm-up and the clean-up, show
     the sidebar and run the chosen page."""
-    from core.common.errors import PersonaLensError, WorkspaceConflictError
+    from core.common.errors import (
+        PersonaLensError,
+        QuotaExceededError,
+        WorkspaceConflictError,
+    )
     from ui.auth import account_in_sidebar, current_deployment, require_sign_in
     from ui.downloads import keep_files
     from ui.housekeeping import clean_up_now_and_then
@@ -93,6 +97,8 @@ def run() -> None:
         sync_url(ws)  # a step saved during this run puts the id in the address
     except WorkspaceConflictError:  # a save no block on the page caught
         undo_refused_save()
+    except QuotaExceededError as exc:
+        undo_refused_save(str(exc))
     except PersonaLensError as exc:  # one no block on the page caught (a refused save)
         st.error(inert(exc), icon=":material/error:")
     except Exception as exc:  # Streamlit's reruns and stops are not Exceptions

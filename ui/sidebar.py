@@ -36,10 +36,14 @@ def dataset_summary(ws: Workspace) -> None:
 
 
 def newer_revision_banner(ws: Workspace) -> None:
-    """Say so when another tab or analyst saved this workspace since this tab read it."""
+    """Say so when another tab or analyst saved this workspace since this tab read it, and
+    why a save of the last run was refused."""
     from core.workspace.revisions import CONFLICT_MESSAGE
-    from ui.state import CONFLICT_FLASH, newer_on_disk, reload_workspace
+    from ui.state import CONFLICT_FLASH, REFUSED_FLASH, newer_on_disk, reload_workspace
 
+    said = st.session_state.pop(REFUSED_FLASH, None)
+    if said:  # a save refused for another reason (the quota): nothing was kept
+        st.error(inert(said), icon=":material/block:")
     refused = st.session_state.pop(CONFLICT_FLASH, False)
     if not newer_on_disk(ws):
         return

@@ -73,13 +73,25 @@ def _role_or_deny(ws_id: str, who: str | None) -> str:
     """The session's role on a workspace; without one, the refusal page (and a log line)."""
     granted = None
     if is_workspace_id(ws_id):
-        granted = access.read_access(ws_id).role(who, st.query_params.get("link"))
+        granted = access.read_access(ws_id).role(who, _link_token())
     if granted is None:
         access.refuse(str(ws_id)[:40], who, "not shared with them")
         st.session_state.pop(STATE_KEY, None)
         _denied_page(who)
         st.stop()
     return granted
+
+
+LINK_KEY = "workspace.link"
+
+
+def _link_token() -> str | None:
+    """The view-only link this session came with: from the address, kept for the session
+    (a page change may drop the address's parameters)."""
+    token = st.query_params.get("link")
+    if token:
+        st.session_state[LINK_KEY] = token
+    return st.session_state.get(LINK_KEY)
 
 
 def _denied_page(who: str | None) -> None:
@@ -118,6 +130,9 @@ def sync_url(ws: Workspace) -> None:
     if ws.is_saved:
         if st.query_params.get("ws") != ws.id:
             st.query_params["ws"] = ws.id
+        token = st.session_state.get(LINK_KEY)
+        if token and st.query_params.get("link") != token:
+            st.query_params["link"] = token
     elif "ws" in st.query_params:
         del st.query_params["ws"]
 
@@ -125,6 +140,7 @@ def sync_url(ws: Workspace) -> None:
 def replace_workspace(ws: Workspace, granted: str = "owner") -> None:
     """Switch this session to another workspace (``granted``: the session's role on it)."""
     st.query_params.pop("link", None)
+    st.session_state.pop(LINK_KEY, None)
     _apply_role(ws, granted)
     st.session_state[STATE_KEY] = ws
     sync_url(ws)
@@ -179,21 +195,35 @@ def reload_workspace() -> None:
 CONFLICT_FLASH = "state.conflict"
 
 
-def undo_refused_save() -> None:
-    """After a save was refused because another tab saved first: put back this tab's copy
-    as it was read (its own changes could not be saved, and showing them would pretend
-    they were), say why at the top and run the page again."""
+REFUSED_FLASH = "state.refused"
+
+
+def undo_refused_save(message: str | None = None, rerun: bool = True) -> None:
+    """After a save was refused (another tab saved first, or the disk quota): put back this
+    tab's copy as it was saved (its change could not be saved, and showing it would
+    pretend it was), say why at the top and run the page again.
+
+    ``message`` is what to say; None means the conflict (said by the reload banner).
+    ``rerun=False`` in a widget callback, which Streamlit follows with a run anyway.
+    """
     ws: Workspace | None = st.session_state.get(STATE_KEY)
-    if ws is None or not ws.is_saved:
+    if ws is None:
         return
-    try:
-        back = Workspace.load(ws.id, revision=ws.saved_revision)
-    except PersonaLensError:  # that revision is gone: the latest is all there is
-        back = Workspace.load(ws.id)
-    _apply_role(back, role())
+    if ws.is_saved:
+        try:
+            back = Workspace.load(ws.id, revision=ws.saved_revision)
+        except PersonaLensError:  # that revision is gone: the latest is all there is
+            back = Workspace.load(ws.id)
+        _apply_role(back, role())
+    else:
+        back = _fresh()
     st.session_state[STATE_KEY] = back
-    st.session_state[CONFLICT_FLASH] = True
-    st.rerun()
+    if message is None:
+        st.session_state[CONFLICT_FLASH] = True
+    else:
+        st.session_state[REFUSED_FLASH] = message
+    if rerun:
+        st.rerun()
 
 
 def newer_on_disk(ws: Workspace) -> bool:

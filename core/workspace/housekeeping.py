@@ -16,10 +16,16 @@ from core.workspace.deployment import Deployment
 from core.workspace.store import read_settings, saved_folders
 
 
-def folder_bytes(folder: Path) -> int:
-    """Bytes on disk under ``folder``; a file hard-linked into several revisions counts once."""
+def folder_bytes(folder: Path, saved_only: bool = False) -> int:
+    """Bytes on disk under ``folder``; a file hard-linked into several revisions counts once.
+
+    ``saved_only`` leaves out ``.tmp-`` folders (a save in progress, or one that died).
+    """
     seen, total = set(), 0
     for path in folder.rglob("*"):
+        if saved_only and any(part.startswith(".tmp-") for part in
+                              path.relative_to(folder).parts):
+            continue
         try:
             info = path.lstat()
         except FileNotFoundError:
@@ -32,7 +38,7 @@ def folder_bytes(folder: Path) -> int:
 
 def usage(owner: str | None, team: bool) -> int:
     """Bytes used by ``owner``'s workspaces (in local mode: by every workspace)."""
-    return sum(folder_bytes(f) for f in saved_folders()
+    return sum(folder_bytes(f, saved_only=True) for f in saved_folders()
                if not team or read_access(f.name).owner == owner)
 
 

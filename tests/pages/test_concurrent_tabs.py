@@ -9,8 +9,8 @@ from core.data.sample import generate_sample
 from core.workspace import actions
 from core.workspace.revisions import CONFLICT_MESSAGE
 from core.workspace.store import Workspace
-from tests.pages.apptest import APP, TIMEOUT
-from ui.state import CONFLICT_FLASH
+from tests.pages.apptest import APP, TIMEOUT, shown
+from ui.state import CONFLICT_FLASH, REFUSED_FLASH
 
 
 def test_a_save_refused_after_a_race_puts_back_what_the_tab_read(home, monkeypatch):
@@ -56,9 +56,28 @@ def test_the_banner_says_a_save_was_refused_and_offers_the_reload(home):
     at = AppTest.from_function(_banner_script, default_timeout=TIMEOUT)
     at.query_params["ws"] = ws.id
     at.session_state[CONFLICT_FLASH] = True
+    at.session_state[REFUSED_FLASH] = "Over the quota: nothing was saved."
     at.run()
-    assert [e.value for e in at.error] == [CONFLICT_MESSAGE]
+    assert [shown(e.value) for e in at.error] == ["Over the quota: nothing was saved.",
+                                                  CONFLICT_MESSAGE]
     assert "changed in another tab" in at.warning[0].value
     at.button(key="state.reload").click().run()
     assert at.session_state["workspace"].saved_revision == 2
     assert [e.value for e in at.error] == []  # said once
+
+
+def test_a_step_over_the_quota_is_refused_in_place_and_nothing_is_kept(home, monkeypatch):
+    monkeypatch.setenv("PERSONA_LENS_QUOTA_MB", "1")  # the sample's first save needs ~4 MB
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT).run()
+    visit = at.session_state["workspace"]
+    at.checkbox(key="home.shared").check().run()
+    assert [e.value for e in at.exception] == []
+    # Said at the top of the next run by the router's banner (AppTest runs Home alone).
+    said = at.session_state[REFUSED_FLASH]
+    assert "over the quota of 1 MB" in said and "(they use 0 B now)" in said
+    assert "nothing was saved" in said
+    # The visit goes on with the sample, unsaved, as before the step; nothing on disk.
+    after = at.session_state["workspace"]
+    assert not after.is_saved and after.id != visit.id and after.data.users == 5000
+    assert not list((home / "workspaces").glob("*/rev-*"))
+    assert "export" not in after.steps
