@@ -122,7 +122,7 @@ def test_a_server_killed_during_a_save_reopens_at_the_previous_revision(
 
     watcher = threading.Thread(target=kill_midway, daemon=True)
     watcher.start()
-    _load_sample(page, 12_000)
+    _load_sample(page, 8_000)
     watcher.join(timeout=150)
     assert killed.is_set(), "the save was not caught in the middle"
     info["process"].wait(timeout=10)

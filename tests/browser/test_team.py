@@ -148,6 +148,9 @@ def test_owners_shares_links_and_sign_out(browser, team_server, oidc):
     assert re.fullmatch(rf"http://127\.0\.0\.1:\d+/\?ws={bo_ws}&link=[\w-]+", link), link
     ana.goto(link)
     ana.get_by_text("View only.").wait_for()
+    _nav(ana, "Segments")  # the link holds across pages, not only on the page it opened
+    ana.get_by_text("View only.").wait_for()
+    assert ana.get_by_role("heading", name=DENIED_TITLE).count() == 0
     bo.get_by_role("button", name="Revoke").first.click()
     bo.get_by_text("No links.").wait_for()
     _nav(ana, "Funnels")

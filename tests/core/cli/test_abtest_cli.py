@@ -1,4 +1,4 @@
-"""`python -m core abtest` on files shaped like real exports, run as a subprocess: the
+"""`python -m core abtest` on files shaped like real exports, run through its entry point: the
 guessed metrics and control are said on standard output, alarms sit next to the
 verdict (text and JSON), repeated users are counted once."""
 
@@ -6,21 +6,20 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 from pathlib import Path
 
 import pandas as pd
 import pytest
 from scipy import stats
 
+from tests.cli_run import run_cli
 from tests.core.experiments.test_real_files import _users, _with_repeats, export
 
 ROOT = Path(__file__).resolve().parents[3]
 
 
 def abtest(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "core", "abtest", *args], cwd=ROOT,
-                          text=True, capture_output=True, timeout=120)
+    return run_cli("abtest", *args)
 
 
 @pytest.fixture

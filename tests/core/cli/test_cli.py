@@ -1,4 +1,6 @@
-"""The command line: `python -m core sample|features`, run as a subprocess like a user would."""
+"""The command line: `python -m core sample|features|cluster|sweep`. One test runs it as a
+subprocess, as a user would; the others call the same entry point in this process (each
+subprocess would spend seconds importing pandas and scikit-learn again)."""
 
 from __future__ import annotations
 
@@ -11,21 +13,25 @@ import pytest
 
 from core.cli.common import parse_duration_minutes, parse_mapping
 from core.common.errors import ConfigError
+from tests.cli_run import run_cli
 
 ROOT = Path(__file__).resolve().parents[3]
 
 
-def run(*args: str) -> subprocess.CompletedProcess:
+def run_process(*args: str) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "core", *args], cwd=ROOT, text=True,
                           capture_output=True, timeout=120)
+
+
+run = run_cli
 
 
 def test_sample_then_features(tmp_path):
     events = tmp_path / "events.parquet"
     truth = tmp_path / "truth.csv"
     experiment = tmp_path / "ab.parquet"
-    done = run("sample", "-o", str(events), "--users", "300", "--seed", "5",
-               "--truth", str(truth), "--experiment", str(experiment))
+    done = run_process("sample", "-o", str(events), "--users", "300", "--seed", "5",
+                       "--truth", str(truth), "--experiment", str(experiment))
     assert done.returncode == 0, done.stderr
     assert "events of 300 users" in done.stdout
     assert len(pd.read_csv(truth)) == 300

@@ -4,8 +4,6 @@ summary for the report and the ``abtest`` command."""
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -22,6 +20,7 @@ from core.experiments.analysis import (
     sample_experiment,
 )
 from core.experiments.inputs import guess_columns, infer_types
+from tests.cli_run import run_cli
 
 ROOT = Path(__file__).resolve().parents[3]
 
@@ -214,8 +213,7 @@ def test_infer_types_reads_csv_text():
 
 
 def _cli(*args):
-    return subprocess.run([sys.executable, "-m", "core", "abtest", *args], cwd=ROOT,
-                          text=True, capture_output=True, timeout=120)
+    return run_cli("abtest", *args)
 
 
 def test_abtest_command_prints_the_same_numbers(tmp_path, sample):

@@ -141,7 +141,9 @@ def _copy(ws: Workspace) -> Workspace:
     for name in ("events", "features", "clusters", "segments"):
         ws.frame(name)
     other = copy.copy(ws)
-    other.id, other._frames, other._dirty = uuid.uuid4().hex[:12], dict(ws._frames), set()
+    other.id, other._frames = uuid.uuid4().hex[:12], dict(ws._frames)
+    # Not saved under its new id yet: its first save writes every frame.
+    other.saved_revision, other._dirty = 0, set(other._frames)
     return other
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import copy
 import re
 import subprocess
-import sys
 import uuid
 from html.parser import HTMLParser
 from pathlib import Path
@@ -23,6 +22,7 @@ from core.workspace.bundle import export_bundle
 from core.workspace.report import build_report
 from core.workspace.sections import ExperimentSection
 from core.workspace.store import Workspace
+from tests.cli_run import run_cli
 
 ROOT = Path(__file__).resolve().parents[3]
 ATTACK = "<script>alert(1)</script>"
@@ -183,8 +183,7 @@ def test_report_needs_clusters(ws):
 
 
 def run(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "core", *args], cwd=ROOT, text=True,
-                          capture_output=True, timeout=180)
+    return run_cli(*args)
 
 
 def test_cli_report_from_a_workspace_zip(ws, tmp_path):
