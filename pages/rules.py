@@ -386,10 +386,11 @@ with shows_errors():
                "skip the rule, as if it did not exist.")
     cols = st.columns(4)
     sessions = cols[0].number_input("Sessions per day", 1, 24,
-                                    rule_set.settings.sessions_per_day, key="rules.sessions")
+                                    rule_set.settings.sessions_per_day, key="rules.sessions",
+                                    **edit_lock())
     requests = cols[1].number_input("Slot requests per session", 1, 100,
                                     rule_set.settings.requests_per_session,
-                                    key="rules.requests")
+                                    key="rules.requests", **edit_lock())
     settings = ServeSettings(int(sessions), int(requests))
     if settings != rule_set.settings:
         rule_set = RuleSet(rule_set.rules, settings)

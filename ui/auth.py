@@ -31,7 +31,11 @@ def identity() -> str | None:
     """The signed-in analyst (their e-mail, else their subject), or None."""
     if not current_deployment().team or not st.user.is_logged_in:
         return None
-    claim = st.user.get("email") or st.user.get("sub")
+    email = st.user.get("email")
+    # An address the provider says it has not verified could be anyone's.
+    if email and st.user.get("email_verified") is False:
+        email = None
+    claim = email or st.user.get("sub")
     try:
         return normalise_identity(str(claim or ""))
     except PersonaLensError:

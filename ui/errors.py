@@ -11,7 +11,12 @@ from typing import Any, Literal
 
 import streamlit as st
 
-from core.common.errors import PersonaLensError, QuotaExceededError, WorkspaceConflictError
+from core.common.errors import (
+    PersonaLensError,
+    QuotaExceededError,
+    ReadOnlyWorkspaceError,
+    WorkspaceConflictError,
+)
 from core.common.notices import Notice
 from ui.text import inert
 
@@ -30,7 +35,7 @@ def shows_errors() -> Iterator[None]:
         from ui.state import undo_refused_save
 
         undo_refused_save()
-    except QuotaExceededError as exc:
+    except (QuotaExceededError, ReadOnlyWorkspaceError) as exc:
         from ui.state import undo_refused_save
 
         undo_refused_save(str(exc))

@@ -71,6 +71,7 @@ def run() -> None:
     from core.common.errors import (
         PersonaLensError,
         QuotaExceededError,
+        ReadOnlyWorkspaceError,
         WorkspaceConflictError,
     )
     from ui.auth import account_in_sidebar, current_deployment, require_sign_in
@@ -97,7 +98,7 @@ def run() -> None:
         sync_url(ws)  # a step saved during this run puts the id in the address
     except WorkspaceConflictError:  # a save no block on the page caught
         undo_refused_save()
-    except QuotaExceededError as exc:
+    except (QuotaExceededError, ReadOnlyWorkspaceError) as exc:
         undo_refused_save(str(exc))
     except PersonaLensError as exc:  # one no block on the page caught (a refused save)
         st.error(inert(exc), icon=":material/error:")

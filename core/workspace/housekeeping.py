@@ -115,7 +115,8 @@ def _expired(folder: Path, deployment: Deployment, now: datetime) -> bool:
         # Only a save that died (no revision) or an access list: nothing to open.
         return _idle_for(folder, None, now) > timedelta(hours=deployment.empty_hours)
     idle = _idle_for(folder, settings.get("updated"), now)
-    empty = not (settings.get("data") or settings.get("dataset") or {}).get("name")
+    newest = revisions.revision_folder(folder, revisions.head_revision(folder) or 0)
+    empty = not any(newest.glob("*.parquet"))  # no data of any kind, not only no events
     if empty and idle > timedelta(hours=deployment.empty_hours):
         return True
     return deployment.idle_days is not None and idle > timedelta(days=deployment.idle_days)

@@ -73,7 +73,15 @@ def start_revision(folder: Path) -> Path:
 
 
 def keep_file(previous: Path, tmp: Path, name: str) -> None:
-    """Carry an unchanged file into the new revision (a hard link where possible)."""
+    """Carry an unchanged file into the new revision (a hard link where possible).
+
+    Raises
+    ------
+    WorkspaceConflictError
+        When the previous revision was removed meanwhile (by saves from another tab).
+    """
+    if not (previous / SETTINGS_FILE).exists():
+        raise WorkspaceConflictError(CONFLICT_MESSAGE)
     source = previous / name
     if not source.exists():
         return
@@ -121,6 +129,11 @@ def commit_revision(folder: Path, tmp: Path, number: int) -> None:
     except OSError as exc:
         shutil.rmtree(tmp, ignore_errors=True)
         raise WorkspaceConflictError(CONFLICT_MESSAGE) from exc
+    # Saves that came meanwhile may have pruned ``number`` itself, leaving its slot free:
+    # a revision that is not the newest once switched in is not the workspace's.
+    if head_revision(folder) != number:
+        shutil.rmtree(target, ignore_errors=True)
+        raise WorkspaceConflictError(CONFLICT_MESSAGE)
 
 
 def discard(tmp: Path) -> None:

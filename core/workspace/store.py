@@ -110,6 +110,11 @@ class Workspace:
     guard: Callable[[Path], None] | None = field(default=None, repr=False)
     #: Called once before the first save writes anything (team mode records the owner).
     before_first_save: Callable[[], None] | None = field(default=None, repr=False)
+    #: Called at the start of every save; raises when the saver may no longer change the
+    #: workspace (team mode reads the access list again: a share revoked a moment ago).
+    authorize: Callable[[], None] | None = field(default=None, repr=False)
+    #: A random tag per part, new at every change (see :meth:`version`).
+    tags: dict[str, str] = field(default_factory=dict)
     _frames: dict[str, pd.DataFrame | None] = field(default_factory=dict, repr=False)
     _dirty: set[str] = field(default_factory=set, repr=False)
     #: What the last persona refresh reported, with the fingerprint it was for (kept in
@@ -207,14 +212,22 @@ class Workspace:
         return self.revisions.get(part, 0)
 
     def changed(self, *parts: str) -> None:
-        """Record that ``parts`` changed: their revision counters go up by one."""
+        """Record that ``parts`` changed: their revision counters go up by one and they get
+        a new random tag."""
         for part in parts:
             self.revisions[part] = self.revision(part) + 1
+            self.tags[part] = uuid.uuid4().hex[:8]
 
     def version(self, *parts: str) -> str:
-        """A cache key that changes whenever any of ``parts`` changes (all by default)."""
+        """A cache key that changes whenever any of ``parts`` changes (all by default).
+
+        Besides the counters it holds each part's random tag, so two copies that changed
+        the same part apart (a viewer's refused change, a tab that is behind) never share
+        a key, and caches never serve one copy's result to the other.
+        """
         chosen = parts or PARTS
-        return f"{self.id}:" + ",".join(f"{p}{self.revision(p)}" for p in chosen)
+        return f"{self.id}:" + ",".join(f"{p}{self.revision(p)}{self.tags.get(p, '')}"
+                                        for p in chosen)
 
     def mark_step(self, step: str) -> None:
         """Record that a step finished now."""
@@ -226,7 +239,7 @@ class Workspace:
         return {
             "format_version": FORMAT_VERSION, "id": self.id, "created": self.created,
             "updated": self.updated, "steps": dict(self.steps),
-            "revisions": dict(self.revisions),
+            "revisions": dict(self.revisions), "tags": dict(self.tags),
             "data": self.data.to_json(), "feature_info": self.feature_info.to_json(),
             "sweep": None if self.sweep is None else self.sweep.to_json(),
             "clustering": None if self.clustering is None else self.clustering.to_json(),
@@ -270,15 +283,17 @@ class Workspace:
             prediction=PredictSection.from_json(data.get("prediction")),
             recommend=RecommendSection.from_json(data.get("recommend")),
             steps={str(k): str(v) for k, v in steps.items()},
-            revisions={str(k): int(v) for k, v in revisions.items() if k in PARTS})
+            revisions={str(k): int(v) for k, v in revisions.items() if k in PARTS},
+            tags={str(k): str(v)[:16] for k, v in (data.get("tags") or {}).items()
+                  if k in PARTS} if isinstance(data.get("tags"), dict) else {})
 
     def save(self, before_commit: Callable[[Path], None] | None = None) -> None:
         """Save everything as the next revision, switched in atomically.
 
         Frames that did not change since the revision this copy was read from are carried
         over as hard links; changed ones are written. ``before_commit(folder)`` may look at
-        the written revision and raise to refuse it; by default :attr:`guard` does, when
-        the revision holds new events or features.
+        the written revision and raise to refuse it; by default :attr:`guard` does (the
+        disk quota).
 
         Raises
         ------
@@ -290,12 +305,14 @@ class Workspace:
         """
         if self.read_only:
             raise ReadOnlyWorkspaceError(self.read_only)
+        if self.authorize is not None:
+            self.authorize()
         head = revisions.head_revision(self.folder)
         if (head or 0) != self.saved_revision:
             raise WorkspaceConflictError(revisions.CONFLICT_MESSAGE)
         if head is None and self.before_first_save is not None:
             self.before_first_save()
-        if before_commit is None and self._dirty & {"events", "features"}:
+        if before_commit is None:
             before_commit = self.guard
         self.updated = now_utc()
         number = self.saved_revision + 1
@@ -363,6 +380,9 @@ class Workspace:
         data = read_settings(folder, number)
         if data is None:
             raise DataError(f"Workspace {workspace_id} is damaged; start a new one.")
+        if data.get("id") != workspace_id:
+            raise DataError(f"Workspace {workspace_id} is damaged (its settings name another "
+                            "id); start a new one.")
         ws = cls.from_json(data)
         ws.saved_revision = number
         return ws

@@ -124,3 +124,23 @@ def test_a_session_copy_gets_its_role_quota_and_owner(home):
     local = Workspace()
     prepare(local, "owner", Deployment(), None)
     assert local.guard is None and local.before_first_save is None
+
+
+def test_an_editor_whose_share_was_revoked_cannot_save_even_once(home):
+    from core.common.errors import ReadOnlyWorkspaceError
+    from core.workspace.deployment import Deployment
+    from core.workspace.session import prepare
+
+    team = Deployment(mode="team", quota_bytes=10**9)
+    ws = _owned("bo@example.com", "b.csv")
+    access.share(ws.id, "bo@example.com", "ana@example.com", "edit")
+    editor = Workspace.load(ws.id)
+    prepare(editor, "edit", team, "ana@example.com")
+    editor.data.name = "edited"
+    editor.save()  # allowed while shared
+    access.share(ws.id, "bo@example.com", "ana@example.com", "view")
+    editor.data.name = "after the downgrade"
+    with pytest.raises(ReadOnlyWorkspaceError, match="no longer change it"):
+        editor.save()
+    assert Workspace.load(ws.id).data.name == "edited"
+    assert _audit(home)[-1]["why"] == "save without an edit share"

@@ -107,3 +107,11 @@ def test_hard_links_are_counted_once(home):
     ws.data = DataSection(name="y")
     ws.save()
     assert folder_bytes(home / ws.id) < one * 1.2  # the features are linked, not copied
+
+
+def test_a_workspace_with_any_frame_is_not_empty(home):
+    only_experiment = Workspace()
+    only_experiment.set_frame("experiment", pd.DataFrame({"variant": ["a"], "y": [1]}))
+    only_experiment.save()
+    later = datetime.now(UTC) + timedelta(days=2)
+    assert clean_up(Deployment(empty_hours=24), now=later).removed == []

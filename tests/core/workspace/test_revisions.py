@@ -12,7 +12,7 @@ import time
 import pandas as pd
 import pytest
 
-from core.common.errors import ReadOnlyWorkspaceError, WorkspaceConflictError
+from core.common.errors import DataError, ReadOnlyWorkspaceError, WorkspaceConflictError
 from core.workspace import revisions
 from core.workspace.sections import DataSection
 from core.workspace.store import Workspace, list_workspaces
@@ -167,3 +167,39 @@ def test_a_workspace_saved_before_revisions_opens_and_moves_into_one(home):
     back = Workspace.load(ws.id)
     assert back.clusters["cluster"].tolist() == ["0", "1"]
     assert json.loads((folder / "rev-000001" / "workspace.json").read_text())["id"] == ws.id
+
+
+def test_a_commit_into_a_slot_freed_by_pruning_is_refused(home):
+    ws = _saved()
+    slow = Workspace.load(ws.id)  # reads revision 1, then takes long to write
+    tmp = revisions.start_revision(home / ws.id)
+    (tmp / "workspace.json").write_text("{}")
+    for number in range(4):  # meanwhile: revisions 2 to 5; pruning removes 2
+        ws.data = DataSection(name=f"step {number}", users=2)
+        ws.save()
+    assert revisions.saved_revisions(home / ws.id) == [3, 4, 5]
+    with pytest.raises(WorkspaceConflictError):
+        revisions.commit_revision(home / ws.id, tmp, slow.saved_revision + 1)
+    assert revisions.saved_revisions(home / ws.id) == [3, 4, 5]
+    assert Workspace.load(ws.id).data.name == "step 3"
+
+
+def test_two_copies_that_change_a_part_apart_never_share_a_cache_key(home):
+    ws = _saved()
+    one, two = Workspace.load(ws.id), Workspace.load(ws.id)
+    assert one.version() == two.version()  # the same revision read twice
+    one.changed("clusters")
+    two.changed("clusters")
+    assert one.revision("clusters") == two.revision("clusters")
+    assert one.version("clusters") != two.version("clusters")
+    one.save()
+    assert Workspace.load(ws.id).version() == one.version()  # the tag is saved
+
+
+def test_settings_naming_another_id_are_refused(home):
+    ws = _saved()
+    other = _saved()
+    target = home / ws.id / "rev-000001" / "workspace.json"
+    target.write_text((home / other.id / "rev-000001" / "workspace.json").read_text())
+    with pytest.raises(DataError, match="name another id"):
+        Workspace.load(ws.id)
