@@ -8,6 +8,7 @@ import re
 
 import pandas as pd
 import pytest
+from playwright.sync_api import expect
 
 from core.experiments.analysis import ExperimentSpec, analyse_experiment, sample_experiment
 from core.experiments.results import results_rows
@@ -35,7 +36,7 @@ def test_sample_experiment_verdict_bayes_and_download(app_server, page):
     rows = results_rows(expected)
     page.get_by_test_id("stMetric").filter(has_text="Chance to beat control").first.wait_for()
     chance = page.get_by_test_id("stMetric").filter(has_text="Chance to beat control")
-    assert chance.count() == 2
+    expect(chance).to_have_count(2)  # the rows are drawn one after the other
     assert chance.first.get_by_test_id("stMetricValue").inner_text() == (
         f"{rows[0].chance_to_beat * 100:.1f} %")
     p_value = page.get_by_test_id("stMetric").filter(has_text="Holm-adjusted p").first
