@@ -21,9 +21,10 @@ from core.common.engine import Scratch, quote_ident, quote_literal
 from core.common.errors import ConfigError, DataError
 from core.common.notices import Notice, notices_from_json
 from core.common.progress import Progress, silent
-from core.data import privacy
+from core.data import privacy, repeats
 from core.data.bots import LISTED_SUSPECTS, bot_message, suspected_bots
 from core.data.mapping import ROLE_LABELS, ColumnMapping
+from core.data.repeats import DEFAULT_DEBOUNCE_SECONDS
 from core.data.sessions import DEFAULT_SESSION_GAP_MINUTES, check_gap, session_numbers
 from core.data.timestamps import (
     ROW_ID,
@@ -39,16 +40,8 @@ from core.data.timestamps import (
 SAMPLE_BUCKETS = 1_000_000
 #: Salted so the sample does not line up with the hashes used for partitioning.
 SAMPLE_SALT = "persona-lens-sample"
-#: Typical double-fire of a tracker (double click, re-render) is well under a second.
-DEFAULT_DEBOUNCE_SECONDS = 1.0
-#: Rows sharing their user and instant with a different item: above this share the log
-#: holds line items of baskets or ratings made in bulk, not a clickstream, and repeats
-#: within a second are real (measured: 89 % of a grocery log's rows, 51 % of a rating
-#: log's, under 1 % of the sample shop's clickstream).
-SHARED_INSTANT_SHARE = 0.05
 #: A rule that drops more than this share of the rows is shown as a warning.
 LARGE_DROP_SHARE = 0.01
-MICROSECONDS_PER_DAY = 86_400_000_000
 
 DROP_REASONS: dict[str, str] = {
     "missing_user_id": "missing user id",
@@ -248,13 +241,66 @@ def clean_into(
     Returns the table name, the report and the pseudonym key (or None).
     """
     step = progress or silent
+    rows = clean_rows(s, source, mapping, config, step)
+    step(0.7, "Joining sessions to events")
+    has_file_sessions = bool(mapping.get("session_id"))
+    events = s.create("events", _events_sql(rows.typed, rows.decisions.register(s),
+                                            rows.columns, has_file_sessions))
+    key = None
+    if config.pseudonymise:
+        step(0.8, "Pseudonymising user ids")
+        key = pseudonym_key or privacy.new_key()
+        events = _pseudonymise(s, events, key)
+    counts = s.df(f"SELECT user_id, count(*) AS n FROM {events} GROUP BY user_id"
+                  ).set_index("user_id")["n"]
+    bots = flag_bots(counts, config, rows.dropped, rows.notices)
+    if config.exclude_bots and not bots.empty:
+        name = s.register(pd.DataFrame({"user_id": bots.index.astype(str)}), "bots")
+        events = s.create("events_people", f"SELECT * FROM {events} WHERE user_id NOT IN "
+                                          f"(SELECT user_id FROM {name})")
+    step(0.9, "Summarising")
+    report = build_report(summary_of(s, events), rows, source_name, config, mapping, bots)
+    step(1.0, "Done")
+    return events, report, key
+
+
+@dataclass
+class CleanRows:
+    """Typed rows and the decisions about them: what a load has found before the kept
+    rows are put together (as a table in :func:`clean_into`, as columns elsewhere)."""
+
+    #: The typed view: canonical names and types, a drop reason per row.
+    typed: str
+    #: The columns the events keep, in order.
+    columns: list[str]
+    decisions: Decisions
+    dropped: dict[str, int]
+    notices: list[Notice]
+    rows_read: int
+    users_without_consent: int
+    #: The debounce window in seconds and why.
+    window: tuple[float, str]
+    ts_info: TimestampInfo
+
+
+def clean_rows(s: Scratch, source: Source, mapping: ColumnMapping, config: LoadConfig,
+               progress: Progress = silent) -> CleanRows:
+    """Type the rows, count what is invalid and decide which rows are kept.
+
+    Raises
+    ------
+    ConfigError
+        When the mapping or the settings are invalid.
+    DataError
+        When no row survives.
+    """
     check_gap(config.session_gap_minutes)
     if config.debounce_seconds is not None and not config.debounce_seconds >= 0:
         raise ConfigError("The debounce window cannot be negative or missing; give 0 or more "
                           "seconds (0 keeps every repeat).")
     if not 0 < config.user_sample_share <= 1:
         raise ConfigError("The share of users to keep must be above 0 % and at most 100 %.")
-    step(0.05, "Reading columns")
+    progress(0.05, "Reading columns")
     raw, raw_columns = _register_source(s, source)
     mapping.validate(raw_columns)
     _check_pii(config, mapping, raw_columns)
@@ -266,45 +312,23 @@ def clean_into(
             f"Time on page column '{mapping.get('duration_s')}' is in milliseconds, as its "
             "name says; it was divided by 1,000 to give seconds."), level="info",
             subject="duration_s"))
-    step(0.15, "Typing columns")
+    progress(0.15, "Typing columns")
     typed, extras = _typed_view(s, raw, mapping, config, ts_info)
     dropped: dict[str, int] = dict.fromkeys(DROP_REASONS, 0)
-    rows_read, invalid = _count_invalid(s, typed, dropped)
+    rows_read, invalid, span = _count_invalid(s, typed, dropped)
     notices += _value_notices(s, raw, mapping, invalid, ts_info)
-    notices += _span_notices(s, typed, ts_info)
+    notices += _span_notices(span, ts_info)
     columns = ["user_id", "ts", "event", *[r for r in (*NUMERIC_ROLES, *TEXT_ROLES,
                "session_id") if mapping.get(r)], *extras]
-    step(0.35, "Dropping duplicates and repeated events")
+    progress(0.35, "Dropping duplicates and repeated events")
     consented = _consented_users(s, typed) if mapping.get("consent") else None
-    numbers, users_without_consent, window = _keep_and_number(
-        s, typed, config, mapping, consented, dropped, columns)
+    decisions, users_without_consent, window = _keep_and_number(
+        s, typed, config, mapping, consented, dropped, columns, rows_read)
     notices += _drop_notices(dropped, rows_read)
-    kept = rows_read - sum(dropped.values())
-    if kept == 0:
+    if rows_read - sum(dropped.values()) == 0:
         raise DataError(_nothing_left_message(rows_read, dropped, notices))
-    step(0.7, "Joining sessions to events")
-    events = s.create("events", _events_sql(typed, numbers, columns,
-                                            bool(mapping.get("session_id"))))
-    has_file_sessions = bool(mapping.get("session_id"))
-    key = None
-    if config.pseudonymise:
-        step(0.8, "Pseudonymising user ids")
-        key = pseudonym_key or privacy.new_key()
-        events = _pseudonymise(s, events, key)
-    events, bots = _bots(s, events, config, dropped, notices)
-    step(0.9, "Summarising")
-    report = _report(s, events, source_name, rows_read, dropped, notices,
-                     has_file_sessions, config, users_without_consent, ts_info)
-    report.debounce_seconds, report.debounce_reason = window
-    report.constant_event = None if mapping.get("event") else event_name_for(mapping, config)
-    report.time_zone, report.time_zone_reason = data_time_zone(config, ts_info)
-    if not config.exclude_bots:
-        report.suspected_bots = [str(u) for u in bots.index[:LISTED_SUSPECTS]]
-        report.suspected_bot_count, report.suspected_bot_events = len(bots), int(bots.sum())
-    report.pseudonymised = config.pseudonymise
-    report.pii_columns_dropped = list(config.pii_columns)
-    step(1.0, "Done")
-    return events, report, key
+    return CleanRows(typed, columns, decisions, dropped, notices, rows_read,
+                     users_without_consent, window, ts_info)
 
 
 def _check_pii(config: LoadConfig, mapping: ColumnMapping, columns: list[str]) -> None:
@@ -418,28 +442,34 @@ def _finite(q: str) -> str:
 
 
 def _count_invalid(s: Scratch, typed: str, dropped: dict[str, int]
-                   ) -> tuple[int, dict[str, int]]:
-    """Count rows per drop reason and invalid values per numeric role, in one scan."""
+                   ) -> tuple[int, dict[str, int], tuple[int, int, str | None, str | None]]:
+    """Count rows per drop reason and invalid values per numeric role, and the span of
+    the valid times (rows before 1990, after tomorrow, first, last), in one scan."""
     cols = s.columns(typed)
     flags = [f"__pl_{r}_invalid" for r in NUMERIC_ROLES if f"__pl_{r}_invalid" in cols]
     def count(condition: str) -> str:
         return f"count(*) FILTER (WHERE {condition})"
 
+    valid = "__pl_drop_reason IS NULL"
     parts = ["count(*)", *(count(f"__pl_drop_reason = '{r}'") for r in _ROW_REASONS),
              *(count(f) for f in flags),
              count("revenue < 0") if "revenue" in cols else "0",
              count("scroll_depth < 0 OR scroll_depth > 100") if "scroll_depth" in cols
-             else "0"]
+             else "0",
+             count(f"{valid} AND ts < TIMESTAMP '{PLAUSIBLE_FROM}'"),
+             count(f"{valid} AND ts > CAST(now() AS TIMESTAMP) + INTERVAL 1 DAY"),
+             f"strftime(min(ts) FILTER (WHERE {valid}), '%Y-%m-%d %H:%M')",
+             f"strftime(max(ts) FILTER (WHERE {valid}), '%Y-%m-%d %H:%M')"]
     row = s.rows(f"SELECT {', '.join(parts)} FROM {typed}")[0]
     for i, reason in enumerate(_ROW_REASONS):
         dropped[reason] = int(row[1 + i])
     first_flag = 1 + len(_ROW_REASONS)
     invalid = {f.removeprefix("__pl_").removesuffix("_invalid"): int(n)
                for f, n in zip(flags, row[first_flag:first_flag + len(flags)], strict=True)}
-    invalid["negative_revenue"] = int(row[-2])
-    invalid["scroll_out_of_range"] = int(row[-1])
+    invalid["negative_revenue"] = int(row[-6])
+    invalid["scroll_out_of_range"] = int(row[-5])
     invalid["unparseable_timestamp"] = dropped["unparseable_timestamp"]
-    return int(row[0]), invalid
+    return int(row[0]), invalid, (int(row[-4]), int(row[-3]), row[-2], row[-1])
 
 
 def _examples(s: Scratch, sql: str) -> str:
@@ -492,26 +522,23 @@ def _value_notices(s: Scratch, raw: str, mapping: ColumnMapping,
     return notices
 
 
-def _bots(s: Scratch, events: str, config: LoadConfig, dropped: dict[str, int],
-          notices: list[Notice]) -> tuple[str, pd.Series]:
-    """Flag the users who look like bots; drop them when asked (counted)."""
-    counts = s.df(f"SELECT user_id, count(*) AS n FROM {events} GROUP BY user_id"
-                  ).set_index("user_id")["n"]
+def flag_bots(counts: pd.Series, config: LoadConfig, dropped: dict[str, int],
+              notices: list[Notice]) -> pd.Series:
+    """The users who look like bots, from the events per user; counted as dropped and
+    said when they are to be excluded, warned about otherwise."""
     bots = suspected_bots(counts)
     if bots.empty:
-        return events, bots
+        return bots
     if not config.exclude_bots:
         notices.append(Notice("suspected_bots", bot_message(
             len(bots), int(bots.sum()), int(counts.sum()), float(counts.median())),
             level="warning"))
-        return events, bots
+        return bots
     dropped["suspected_bot"] = int(bots.sum())
-    name = s.register(pd.DataFrame({"user_id": bots.index.astype(str)}), "bots")
     notices.append(Notice("bots_excluded", (
         f"{len(bots):,} user(s) that look like bots were excluded, with their "
         f"{int(bots.sum()):,} events."), level="info"))
-    return s.create("events_people", f"SELECT * FROM {events} WHERE user_id NOT IN "
-                                      f"(SELECT user_id FROM {name})"), bots
+    return bots
 
 
 def data_time_zone(config: LoadConfig, ts_info: TimestampInfo) -> tuple[str, str]:
@@ -550,13 +577,10 @@ def event_name_for(mapping: ColumnMapping, config: LoadConfig) -> str:
 PLAUSIBLE_FROM = "1990-01-01"
 
 
-def _span_notices(s: Scratch, typed: str, ts_info: TimestampInfo) -> list[Notice]:
+def _span_notices(span: tuple[int, int, str | None, str | None],
+                  ts_info: TimestampInfo) -> list[Notice]:
     """A warning when times fall before 1990 or after tomorrow, with counts and examples."""
-    early, late, first, last = s.rows(f"""
-        SELECT count(*) FILTER (WHERE ts < TIMESTAMP '{PLAUSIBLE_FROM}'),
-               count(*) FILTER (WHERE ts > CAST(now() AS TIMESTAMP) + INTERVAL 1 DAY),
-               strftime(min(ts), '%Y-%m-%d %H:%M'), strftime(max(ts), '%Y-%m-%d %H:%M')
-        FROM {typed} WHERE __pl_drop_reason IS NULL""")[0]
+    early, late, first, last = span
     if not (early or late):
         return []
     parts = ([f"{early:,} before {PLAUSIBLE_FROM}"] if early else []) + \
@@ -571,15 +595,16 @@ def _span_notices(s: Scratch, typed: str, ts_info: TimestampInfo) -> list[Notice
 
 
 def _keep_and_number(s: Scratch, typed: str, config: LoadConfig, mapping: ColumnMapping,
-                     consented: str | None, dropped: dict[str, int], columns: list[str]
-                     ) -> tuple[str, int, tuple[float, str]]:
+                     consented: str | None, dropped: dict[str, int], columns: list[str],
+                     rows_read: int) -> tuple[Decisions, int, tuple[float, str]]:
     """Drop duplicates, repeats and users without consent; number the sessions.
 
-    DuckDB sorts narrow keys (row id, 64-bit hashes of the user, of the event's identity
-    and of the whole typed row, and the time) once; the sequential rules then run as
-    vectorised passes over the arrays. Window functions did the same work about four
-    times slower here. Decisions never depend on how a value was spelled in the file
-    (the hashes are of typed values) and ties keep the first row of the file:
+    Narrow keys (row id, 64-bit hashes of the user, of the event's identity and of the
+    whole typed row, and the time) are sorted once (:func:`sort_keys`); the sequential
+    rules of
+    :mod:`core.data.repeats` then run as vectorised passes over the arrays. Decisions
+    never depend on how a value was spelled in the file (the hashes are of typed values)
+    and ties keep the first row of the file:
 
     - a row equal to an earlier one in every kept column is an exact duplicate;
     - a row less than the debounce window after the user's previous event with the same
@@ -588,19 +613,22 @@ def _keep_and_number(s: Scratch, typed: str, config: LoadConfig, mapping: Column
       gap longer than ``session_gap_minutes``.
 
     Two users would be mixed up only if their ids hashed alike, a chance near 3e-8 for
-    a million users. Returns a registered ``(row id, session)`` frame of the kept rows,
+    a million users. Returns the kept rows in user and time order with their sessions,
     the number of users dropped for lack of consent and the debounce window used with
     its reason.
     """
-    keys = _row_keys(s, typed, config, mapping, consented, columns)
+    keys = sort_keys(_row_keys(s, typed, config, mapping, consented, columns, rows_read))
     uk, t = keys["uk"], keys["t"]
-    duplicate = _exact_duplicates(keys) if config.drop_exact_duplicates \
+    groups = repeats.same_instant_groups(keys)
+    duplicate = repeats.exact_duplicates(keys, groups) if config.drop_exact_duplicates \
         else np.zeros(len(t), dtype=bool)
-    window = debounce_window(keys, ~duplicate, config, mapping)
-    repeat = _repeats(keys, window[0]) & ~duplicate
+    window = repeats.debounce_window(keys, ~duplicate, groups, config.debounce_seconds,
+                                     bool(mapping.get("order_id")))
+    repeat = repeats.repeats(keys, window[0]) & ~duplicate
     dropped["exact_duplicate"] = int(duplicate.sum())
     dropped["debounced"] = int(repeat.sum())
     kept = ~(duplicate | repeat)
+    del duplicate, repeat, groups
     if "sampled" in keys:
         dropped["not_sampled"] = int((kept & ~keys["sampled"]).sum())
         kept &= keys["sampled"]
@@ -611,16 +639,36 @@ def _keep_and_number(s: Scratch, typed: str, config: LoadConfig, mapping: Column
         users_without_consent = int(np.unique(uk[~keys["ok"]]).size)
         kept &= keys["ok"]
     rows = np.flatnonzero(kept)
-    numbers = pd.DataFrame({ROW_ID: keys["rid"][rows],
-                            "__pl_gap_session": session_numbers(
-                                uk[rows], t[rows], config.session_gap_minutes)})
-    return s.register(numbers, "numbers"), users_without_consent, window
+    uk, t = uk[rows], t[rows]
+    decisions = Decisions(rid=keys["rid"][rows], uk=uk, t=t,
+                          session=session_numbers(uk, t, config.session_gap_minutes))
+    return decisions, users_without_consent, window
+
+
+@dataclass
+class Decisions:
+    """The kept rows in user and time order (ties in file order), with their sessions."""
+
+    #: Position of each kept row in the file (the typed view's row id).
+    rid: np.ndarray
+    #: 64-bit hash of the user id; a user's rows are adjacent.
+    uk: np.ndarray
+    #: Time in microseconds since the epoch (UTC).
+    t: np.ndarray
+    #: Gap-based session number within the user, from 1.
+    session: np.ndarray
+
+    def register(self, s: Scratch) -> str:
+        """Register ``(row id, gap session)`` for SQL; return the name."""
+        return s.register(pd.DataFrame({ROW_ID: self.rid, "__pl_gap_session": self.session}),
+                          "numbers")
 
 
 def _row_keys(s: Scratch, typed: str, config: LoadConfig, mapping: ColumnMapping,
-              consented: str | None, columns: list[str]) -> dict[str, np.ndarray]:
-    """Row id, hashes of user, identity and whole row, and time, sorted by user, time,
-    row hash and row id."""
+              consented: str | None, columns: list[str], rows_read: int
+              ) -> dict[str, np.ndarray]:
+    """Hashes of user, user with identity and whole row, and time, of the valid rows in
+    file order (``rid`` is the row's position in the file)."""
     identity = ", ".join(["event", *[r for r in IDENTITY_ROLES if mapping.get(r)]])
     whole = ", ".join(quote_ident(c) for c in columns)
     consent = (f", user_id IN (SELECT user_id FROM {consented}) AS ok" if consented else "")
@@ -629,81 +677,50 @@ def _row_keys(s: Scratch, typed: str, config: LoadConfig, mapping: ColumnMapping
     cut = round(config.user_sample_share * SAMPLE_BUCKETS)
     sampled = (f", hash(user_id || '{SAMPLE_SALT}') % {SAMPLE_BUCKETS} < {cut} AS sampled"
                if config.user_sample_share < 1 else "")
-    return s.con.execute(f"""
+    reader = s.con.sql(f"""
         SELECT {ROW_ID} AS rid, hash(user_id) AS uk, hash(user_id, {identity}) AS uek,
-               hash({identity}) AS ik, epoch_us(ts) AS t, hash({whole}) AS h
+               epoch_us(ts) AS t, hash({whole}) AS h
                {consent} {sampled}
-        FROM {typed} WHERE __pl_drop_reason IS NULL
-        ORDER BY uk, t, h, rid""").fetchnumpy()
+        FROM {typed} WHERE __pl_drop_reason IS NULL""").to_arrow_reader(KEY_BATCH_ROWS)
+    # Batches of a parallel scan come in any order; each row goes back to its place.
+    keys = {f.name: np.zeros(rows_read, dtype=f.type.to_pandas_dtype())
+            for f in reader.schema if f.name != "rid"}
+    valid = np.zeros(rows_read, dtype=bool)
+    for batch in reader:
+        rid = batch.column("rid").to_numpy()
+        valid[rid] = True
+        for name, values in keys.items():
+            values[rid] = batch.column(name).to_numpy(zero_copy_only=False)
+    rid = np.flatnonzero(valid)
+    del valid
+    keys = {name: values[rid] for name, values in keys.items()}
+    keys["rid"] = rid
+    return keys
 
 
-def _exact_duplicates(keys: dict[str, np.ndarray]) -> np.ndarray:
-    """Rows equal to the row before them in user, time and every kept value."""
-    uk, t, h = keys["uk"], keys["t"], keys["h"]
-    duplicate = np.zeros(len(t), dtype=bool)
-    duplicate[1:] = (uk[1:] == uk[:-1]) & (t[1:] == t[:-1]) & (h[1:] == h[:-1])
-    return duplicate
+#: Rows per batch read from DuckDB.
+KEY_BATCH_ROWS = 1_000_000
 
 
-def _repeats(keys: dict[str, np.ndarray], seconds: float) -> np.ndarray:
-    """Rows less than ``seconds`` after the same user's previous event of the same
-    identity; among rows at one instant the first of the file is kept."""
-    repeat = np.zeros(len(keys["t"]), dtype=bool)
-    window_us = round(seconds * 1_000_000)
-    if window_us <= 0:
-        return repeat
-    order = np.lexsort((keys["rid"], keys["t"], keys["uek"]))
-    key, time = keys["uek"][order], keys["t"][order]
-    close = np.zeros(len(order), dtype=bool)
-    close[1:] = (key[1:] == key[:-1]) & (time[1:] - time[:-1] < window_us)
-    repeat[order] = close
-    return repeat
+def sort_keys(keys: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """The keys in user, time and file order.
 
-
-def shared_instant_share(keys: dict[str, np.ndarray], rows: np.ndarray) -> float:
-    """Share of ``rows`` whose user has another row with a different identity at the same
-    instant (the line items of a basket, ratings saved together)."""
-    uk, t, ik = keys["uk"][rows], keys["t"][rows], keys["ik"][rows]
-    if len(t) < 2:
-        return 0.0
-    order = np.lexsort((ik, t, uk))
-    uk, t, ik = uk[order], t[order], ik[order]
-    new_group = np.ones(len(t), dtype=bool)
-    new_group[1:] = (uk[1:] != uk[:-1]) | (t[1:] != t[:-1])
-    group = np.cumsum(new_group) - 1
-    new_identity = new_group.copy()
-    new_identity[1:] |= ik[1:] != ik[:-1]
-    identities = np.bincount(group, weights=new_identity)
-    return float((identities[group] > 1).mean())
-
-
-def debounce_window(keys: dict[str, np.ndarray], rows: np.ndarray, config: LoadConfig,
-                    mapping: ColumnMapping) -> tuple[float, str]:
-    """The debounce window in seconds (0 = off) and the reason, said to the analyst.
-
-    A window set in the settings is used as it is. Otherwise repeats within
-    :data:`DEFAULT_DEBOUNCE_SECONDS` are double fires of a clickstream tracker, except
-    when the log is not a clickstream: an order or basket id is mapped, every time is a
-    whole day (a date column), or more than :data:`SHARED_INSTANT_SHARE` of the rows
-    share their user and instant with another item (basket line items, bulk ratings).
+    Users are numbered in order of first appearance and the number and the time packed
+    into one integer where they fit, so the stable sort (numpy's timsort) is nearly free
+    on a file already grouped by user or sorted by time; otherwise two keys are sorted.
     """
-    if config.debounce_seconds is not None:
-        seconds = float(config.debounce_seconds)
-        return seconds, (f"{seconds:g} s, as set" if seconds else "off, as set")
-    t = keys["t"][rows]
-    if mapping.get("order_id"):
-        return 0.0, ("off: an order / basket id is mapped, so rows at one instant are the "
-                     "line items of an order")
-    if len(t) and not (t % MICROSECONDS_PER_DAY).any():
-        return 0.0, "off: every time is a whole day (dates without a time of day)"
-    share = shared_instant_share(keys, rows)
-    if share > SHARED_INSTANT_SHARE:
-        return 0.0, (f"off: {share:.0%} of the rows share their user and instant with a "
-                     "different item, as the line items of a basket or ratings saved "
-                     "together do")
-    return DEFAULT_DEBOUNCE_SECONDS, (
-        f"{DEFAULT_DEBOUNCE_SECONDS:g} s: a clickstream ({share:.1%} of the rows share "
-        "their user and instant with another item)")
+    if not len(keys["rid"]):
+        return keys
+    user = pd.factorize(keys["uk"])[0]
+    t = keys["t"]
+    start, span = int(t.min()), int(t.max()) - int(t.min())
+    time_bits = max(span.bit_length(), 1)
+    if time_bits + max(int(user.max()).bit_length(), 1) <= 62:
+        order = np.argsort((user << time_bits) | (t - start), kind="stable")
+    else:
+        order = np.lexsort((t, user))
+    del user
+    return {name: values[order] for name, values in keys.items()}
 
 
 def _drop_notices(dropped: dict[str, int], rows_read: int) -> list[Notice]:
@@ -763,10 +780,26 @@ def _nothing_left_message(rows_read: int, dropped: dict[str, int],
               "must have values.")
 
 
-def _report(s: Scratch, events: str, source_name: str, rows_read: int,
-            dropped: dict[str, int], notices: list[Notice], file_sessions: bool,
-            config: LoadConfig, users_without_consent: int,
-            ts_info: TimestampInfo) -> LoadReport:
+@dataclass
+class Summary:
+    """What the kept events amount to, for the load report."""
+
+    rows_kept: int
+    users: int
+    sessions: int
+    #: First and last time, ``YYYY-MM-DDTHH:MM:SSZ``.
+    first_ts: str | None
+    last_ts: str | None
+    #: ``(YYYY-MM-DD, events)`` per UTC day, in day order.
+    per_day: list[tuple[str, int]]
+    #: The 15 most frequent events (ties by name) with their counts.
+    top_events: list[tuple[str, int]]
+    #: Missing values per column other than user, time, event and session, where any.
+    missing: dict[str, int]
+
+
+def summary_of(s: Scratch, events: str) -> Summary:
+    """The :class:`Summary` of an events table."""
     rows_kept, users, sessions, first, last = s.rows(f"""
         SELECT count(*), count(DISTINCT user_id),
                count(DISTINCT (user_id, session_id)),
@@ -775,27 +808,48 @@ def _report(s: Scratch, events: str, source_name: str, rows_read: int,
     per_day = s.rows(f"SELECT strftime(CAST(ts AS DATE), '%Y-%m-%d') AS d, count(*) "
                      f"FROM {events} GROUP BY d ORDER BY d")
     top = s.rows(f"SELECT event, count(*) AS n FROM {events} GROUP BY event "
-                 "ORDER BY n DESC, event LIMIT 15")
+                 f"ORDER BY n DESC, event LIMIT {TOP_EVENTS}")
     cols = [c for c in s.columns(events) if c not in ("user_id", "ts", "event", "session_id")]
     missing: dict[str, int] = {}
     if cols:
         counts = s.rows("SELECT " + ", ".join(
             f"count(*) - count({quote_ident(c)})" for c in cols) + f" FROM {events}")[0]
         missing = {c: int(n) for c, n in zip(cols, counts, strict=True) if n}
-    if users == 1:
+    return Summary(int(rows_kept), int(users), int(sessions), first, last,
+                   [(d, int(n)) for d, n in per_day], [(e, int(n)) for e, n in top], missing)
+
+
+#: Events listed in the load report.
+TOP_EVENTS = 15
+
+
+def build_report(summary: Summary, rows: CleanRows, source_name: str, config: LoadConfig,
+                 mapping: ColumnMapping, bots: pd.Series) -> LoadReport:
+    """The load report of kept events: what was read, kept, dropped and changed."""
+    notices = rows.notices
+    if summary.users == 1:
         notices.append(Notice("single_user", "The data has one user only. Features can be "
                               "computed, but segments and clusters need many users."))
-    if first == last:
+    if summary.first_ts == summary.last_ts:
         notices.append(Notice("single_instant", "All events happen at the same instant, so "
                               "durations, recency and trends are all zero."))
     gap = f"{config.session_gap_minutes:g}-minute inactivity gap"
-    return LoadReport(
-        source=source_name, rows_read=int(rows_read), rows_kept=int(rows_kept),
-        dropped={k: int(v) for k, v in dropped.items()}, users=int(users),
-        sessions=int(sessions), first_ts=first, last_ts=last,
+    report = LoadReport(
+        source=source_name, rows_read=int(rows.rows_read), rows_kept=summary.rows_kept,
+        dropped={k: int(v) for k, v in rows.dropped.items()}, users=summary.users,
+        sessions=summary.sessions, first_ts=summary.first_ts, last_ts=summary.last_ts,
         session_source=("session id column of the file (gap-based where missing)"
-                        if file_sessions else gap),
-        users_without_consent=int(users_without_consent), notices=notices,
-        missing_by_column=missing, events_per_day=[(d, int(n)) for d, n in per_day],
-        top_events=[(e, int(n)) for e, n in top], timestamp_format=ts_info.description,
+                        if mapping.get("session_id") else gap),
+        users_without_consent=int(rows.users_without_consent), notices=notices,
+        missing_by_column=summary.missing, events_per_day=summary.per_day,
+        top_events=summary.top_events, timestamp_format=rows.ts_info.description,
     )
+    report.debounce_seconds, report.debounce_reason = rows.window
+    report.constant_event = None if mapping.get("event") else event_name_for(mapping, config)
+    report.time_zone, report.time_zone_reason = data_time_zone(config, rows.ts_info)
+    if not config.exclude_bots:
+        report.suspected_bots = [str(u) for u in bots.index[:LISTED_SUSPECTS]]
+        report.suspected_bot_count, report.suspected_bot_events = len(bots), int(bots.sum())
+    report.pseudonymised = config.pseudonymise
+    report.pii_columns_dropped = list(config.pii_columns)
+    return report

@@ -281,6 +281,8 @@ def ts_expression(info: TimestampInfo, col_type: str, prefix: str = "") -> str:
 
     Inside DuckDB times stay naive (UTC): date parts of TIMESTAMPTZ go through ICU
     time-zone code and were 2-6x slower here. Frames leaving core are tz-aware again.
+    An aware time becomes naive through its epoch microseconds: casting TIMESTAMPTZ to
+    TIMESTAMP also goes through ICU, 1.4 s per scan of 10 M rows against 0.1 s.
     """
     q = prefix + quote_ident(info.column)
     if info.kind.startswith("epoch:"):
@@ -288,7 +290,7 @@ def ts_expression(info: TimestampInfo, col_type: str, prefix: str = "") -> str:
         return f"make_timestamp(CAST(round(TRY_CAST({q} AS DOUBLE) * {factor}) AS BIGINT))"
     upper = col_type.upper()
     if "TIME ZONE" in upper or "TIMESTAMPTZ" in upper:
-        return f"CAST(CAST({q} AS TIMESTAMPTZ) AS TIMESTAMP)"
+        return f"make_timestamp(epoch_us(CAST({q} AS TIMESTAMPTZ)))"
     if "TIMESTAMP" in upper or upper == "DATE":
         return f"CAST({q} AS TIMESTAMP)"
-    return f"CAST(TRY_CAST({q} AS TIMESTAMPTZ) AS TIMESTAMP)"
+    return f"make_timestamp(epoch_us(TRY_CAST({q} AS TIMESTAMPTZ)))"

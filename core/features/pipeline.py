@@ -8,16 +8,19 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from core.common.engine import Scratch
 from core.common.errors import DataError
 from core.common.notices import Notice
-from core.common.progress import Progress
-from core.data.cleaning import LoadConfig, LoadReport, clean_into
+from core.common.progress import Progress, silent
+from core.data import privacy
+from core.data.cleaning import LoadConfig, LoadReport, build_report, clean_rows, flag_bots
+from core.data.columns import columns_from_rows, kept_users
 from core.data.mapping import ColumnMapping, guess_event_roles, guess_mapping
 from core.data.readers import ReadOptions, nested_parquet_columns, read_path
-from core.features.table import FeatureConfig, FeatureTable, features_from_table
+from core.features.table import FeatureConfig, FeatureTable, features_from_columns
 
 #: Formats DuckDB reads straight from disk; others go through core.data.readers's readers.
 DIRECT_FORMATS = (".parquet", ".pq", ".csv")
@@ -88,15 +91,37 @@ def features_from_source(
     feature_config: FeatureConfig | None = None,
     progress: Progress | None = None,
 ) -> tuple[FeatureTable, LoadReport]:
-    """Clean an opened source and compute its features without leaving DuckDB."""
+    """Clean an opened source and compute its features without a table of rows.
+
+    DuckDB types the rows and sorts their keys; the kept rows' values then stream into
+    sorted columns (:mod:`core.data.columns`) that the features are computed on
+    (:mod:`core.features.columnar`). The result equals cleaning into a table and
+    running the feature SQL, which stays the definition.
+    """
+    step = progress or silent
     with Scratch() as s:
-        events, report, _ = clean_into(s, source, mapping, load_config,
-                                       source_name=source_name, progress=progress)
-        if feature_config is None:
-            names = [r[0] for r in s.rows(f"SELECT DISTINCT event FROM {events}")]
-            feature_config = FeatureConfig(event_roles=guess_event_roles(names),
-                                           time_zone=report.time_zone)
-        table = features_from_table(s, events, feature_config)
+        rows = clean_rows(s, source, mapping, load_config, step)
+        step(0.55, "Reading the kept rows' values")
+        user, user_ids = kept_users(s, rows)
+        if load_config.pseudonymise:
+            key = privacy.new_key()
+            lookup = privacy.pseudonymise(user_ids, key)
+            user_ids = np.array([lookup[u] for u in user_ids], dtype=object)
+        counts = pd.Series(np.bincount(user, minlength=len(user_ids)),
+                           index=pd.Index(user_ids, name="user_id"))
+        bots = flag_bots(counts, load_config, rows.dropped, rows.notices)
+        dropped_users = np.isin(user_ids, bots.index.to_numpy(object)) \
+            if load_config.exclude_bots and not bots.empty else None
+        cols = columns_from_rows(s, rows, user, user_ids, bool(mapping.get("session_id")),
+                                 dropped_users)
+    del rows.decisions
+    step(0.8, "Computing features")
+    report = build_report(cols.summary(), rows, source_name, load_config, mapping, bots)
+    if feature_config is None:
+        feature_config = FeatureConfig(event_roles=guess_event_roles(cols.event_names),
+                                       time_zone=report.time_zone)
+    table = features_from_columns(cols, feature_config)
+    step(1.0, "Done")
     return table, report
 
 

@@ -18,15 +18,15 @@ import pandas as pd
 from core.common.engine import Scratch, quote_ident
 from core.common.errors import ConfigError, DataError
 from core.common.notices import Notice
+from core.data.columns import EventColumns, columns_from_frame
 from core.data.mapping import FUNNEL_STEPS
 from core.data.timestamps import check_zone
+from core.features.columnar import NIGHT_END_HOUR, aggregate, count_columns
 
 #: Rates per week and per 30 days count from the user's first event to the end of the
 #: data (a single visit 60 days ago is 0.1 sessions per week, not one a week), over at
 #: least this many days so a newcomer's first day is not "7 sessions per week".
 MIN_RATE_DAYS = 7.0
-#: Night is 00:00-05:59 in UTC (the data has no local time zone).
-NIGHT_END_HOUR = 6
 #: Min-max normalisation for the engagement score uses these percentiles as min and
 #: max, so that a few bots with thousands of events do not squash everyone to zero.
 ENGAGEMENT_CLIP_PERCENTILES = (1.0, 99.0)
@@ -219,12 +219,6 @@ def informative(values: pd.Series) -> bool:
     return float(present.value_counts(normalize=True).iloc[0]) <= MAX_MODE_SHARE
 
 
-def count_column(event: str) -> str:
-    """Column name for the count of one event type, e.g. ``count_page_view``."""
-    slug = re.sub(r"[^a-z0-9]+", "_", str(event).lower()).strip("_") or "blank"
-    return f"count_{slug}"[:60]
-
-
 def user_features(events: pd.DataFrame, config: FeatureConfig = FeatureConfig()) -> FeatureTable:
     """Compute the per-user feature table from canonical events.
 
@@ -242,9 +236,31 @@ def user_features(events: pd.DataFrame, config: FeatureConfig = FeatureConfig())
     """
     if len(events) == 0:
         raise DataError("There are no events to build features from. Load data first.")
-    with Scratch() as s:
-        name = s.register(naive_utc(events), "events")
-        return features_from_table(s, name, config)
+    missing = [c for c in ("user_id", "ts", "event", "session_id") if c not in events]
+    if missing:
+        raise DataError(f"The events lack column(s) {', '.join(missing)}; load them again.")
+    return features_from_columns(columns_from_frame(events), config)
+
+
+def features_from_columns(cols: EventColumns, config: FeatureConfig) -> FeatureTable:
+    """The feature table of kept events held as sorted columns (the fast path).
+
+    The same table as :func:`features_from_table` gives from SQL, which stays the
+    definition; ``tests/core/features/test_columnar.py`` holds the two together.
+    """
+    config.validate()
+    notices: list[Notice] = []
+    roles = {step: [str(v) for v in config.event_roles.get(step, [])] for step in FUNNEL_STEPS}
+    counts = cols.event_counts()
+    top = [str(e) for e in counts.index[:config.top_event_types]] \
+        if config.top_event_types else []
+    present = {"user_id", "ts", "event", "session_id", *cols.numeric, *cols.text}
+    defs = _definitions(present, roles, top, config)
+    frame = aggregate(cols, roles, top, config).sort_index()
+    frame.index = frame.index.astype(str)
+    frame = _add_derived(frame, config, defs, notices)
+    notices += _funnel_notices(sorted(str(e) for e in counts.index)[:3], roles)
+    return FeatureTable(frame, defs, notices, "events")
 
 
 def naive_utc(events: pd.DataFrame) -> pd.DataFrame:
@@ -272,17 +288,18 @@ def features_from_table(s: Scratch, table: str, config: FeatureConfig) -> Featur
     frame = frame.set_index("user_id").sort_index()
     frame.index = frame.index.astype(str)
     frame = _add_derived(frame, config, definitions, notices)
-    notices += _funnel_notices(s, table, roles)
+    kinds = [r[0] for r in s.rows(f"SELECT DISTINCT event FROM {table} ORDER BY 1 LIMIT 3")]
+    notices += _funnel_notices(kinds, roles)
     return FeatureTable(frame, definitions, notices, "events")
 
 
-def _funnel_notices(s: Scratch, table: str, roles: dict[str, list[str]]) -> list[Notice]:
+def _funnel_notices(kinds: list[str], roles: dict[str, list[str]]) -> list[Notice]:
     """Say which funnel steps have no event; a log of one or two event types (purchases,
-    ratings) has no funnel to name, so that is one line of information, not warnings."""
+    ratings) has no funnel to name, so that is one line of information, not warnings.
+    ``kinds`` are the data's first three event names in sorted order."""
     unmarked = [step for step, names in roles.items() if not names]
     if not unmarked:
         return []
-    kinds = [r[0] for r in s.rows(f"SELECT DISTINCT event FROM {table} ORDER BY 1 LIMIT 3")]
     if len(kinds) <= 2:
         names = [step.replace("_", " ") for step in unmarked]
         steps = names[0] if len(names) == 1 else f"{', '.join(names[:-1])} or {names[-1]}"
@@ -297,6 +314,17 @@ def _funnel_notices(s: Scratch, table: str, roles: dict[str, list[str]]) -> list
         "left out. Name it under 'Funnel events' on the Data page.") for step in unmarked]
 
 
+def _definitions(columns: set[str], roles: dict[str, list[str]], top: list[str],
+                 config: FeatureConfig) -> dict[str, str]:
+    """The definition of every column the feature table of these events has."""
+    defs = definitions_for(config.trend_window_days)
+    for event, col in count_columns(top):
+        defs[col] = f"Number of '{event}' events."
+    if "product_id" in columns and not roles.get("product_view"):
+        defs["distinct_products_viewed"] = "Distinct products among all the user's events."
+    return defs
+
+
 def _feature_sql(table: str, cols: dict[str, str], roles: dict[str, list[str]],
                  top: list[str], config: FeatureConfig
                  ) -> tuple[str, list[Any], dict[str, str]]:
@@ -306,22 +334,25 @@ def _feature_sql(table: str, cols: dict[str, str], roles: dict[str, list[str]],
         params.append(value)
         return f"${len(params)}"
 
-    defs = definitions_for(config.trend_window_days)
+    defs = _definitions(set(cols), roles, top, config)
     last_col, previous_col = trend_columns(config.trend_window_days)
-    days = "86400.0"
+    # Differences of whole microseconds, divided once: exact, and the same doubles as the
+    # column-wise path (core.features.columnar) computes.
+    days = "86400000000.0"
     # Times are naive UTC inside DuckDB; local time goes through ICU only when needed
     # (its time-zone code is several times slower than plain date parts).
     local = "e.ts" if config.time_zone == "UTC" else \
         f"timezone({param(config.time_zone)}, timezone('UTC', e.ts))"
     ev_parts = [
         "count(*) AS events",
-        f"(epoch(max(b.t_end)) - epoch(min(e.ts))) / {days} AS days_since_first_event",
-        f"(epoch(max(b.t_end)) - epoch(max(e.ts))) / {days} AS days_since_last_event",
-        f"(epoch(max(e.ts)) - epoch(min(e.ts))) / {days} AS tenure_days",
+        f"(epoch_us(max(b.t_end)) - epoch_us(min(e.ts))) / {days} AS days_since_first_event",
+        f"(epoch_us(max(b.t_end)) - epoch_us(max(e.ts))) / {days} AS days_since_last_event",
+        f"(epoch_us(max(e.ts)) - epoch_us(min(e.ts))) / {days} AS tenure_days",
         f"count(DISTINCT CAST({local} AS DATE)) AS active_days",
         f"avg(CASE WHEN dayofweek({local}) IN (0, 6) THEN 1.0 ELSE 0.0 END) AS weekend_share",
         f"avg(CASE WHEN hour({local}) < {NIGHT_END_HOUR} THEN 1.0 ELSE 0.0 END) AS night_share",
-        f"sum(pow(0.5, (epoch(b.t_end) - epoch(e.ts)) / {days} / {param(config.half_life_days)}))"
+        f"sum(pow(0.5, (epoch_us(b.t_end) - epoch_us(e.ts)) / {days} / "
+        f"{param(config.half_life_days)}))"
         " AS decayed_engagement",
     ]
     window = param(config.trend_window_days)
@@ -339,14 +370,8 @@ def _feature_sql(table: str, cols: dict[str, str], roles: dict[str, list[str]],
             role_params[step] = param(roles[step])
             ev_parts.append(f"count(*) FILTER (WHERE list_contains({role_params[step]}, e.event))"
                             f" AS {col}")
-    used_names = set()
-    for event in top:
-        col = count_column(event)
-        while col in used_names:
-            col += "_"
-        used_names.add(col)
+    for event, col in count_columns(top):
         ev_parts.append(f"count(*) FILTER (WHERE e.event = {param(event)}) AS {quote_ident(col)}")
-        defs[col] = f"Number of '{event}' events."
     if "revenue" in cols:
         ev_parts.append("coalesce(sum(e.revenue), 0) AS revenue")
     if "order_id" in cols:
@@ -367,11 +392,9 @@ def _feature_sql(table: str, cols: dict[str, str], roles: dict[str, list[str]],
                 if "product_view" in role_params else "")
         ev_parts.append(f"count(DISTINCT e.product_id) FILTER ({cond or 'WHERE TRUE'}) "
                         "AS distinct_products_viewed")
-        if not cond:
-            defs["distinct_products_viewed"] = "Distinct products among all the user's events."
     cart = role_params.get("add_to_cart")
     purchase = role_params.get("purchase")
-    sess_parts = ["epoch(max(ts)) - epoch(min(ts)) AS dur"]
+    sess_parts = ["(epoch_us(max(ts)) - epoch_us(min(ts))) / 1000000.0 AS dur"]
     if cart:
         sess_parts.append(f"bool_or(list_contains({cart}, event)) AS has_cart")
         sess_parts.append(
