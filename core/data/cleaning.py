@@ -315,15 +315,16 @@ def clean_rows(s: Scratch, source: Source, mapping: ColumnMapping, config: LoadC
     progress(0.15, "Typing columns")
     typed, extras = _typed_view(s, raw, mapping, config, ts_info)
     dropped: dict[str, int] = dict.fromkeys(DROP_REASONS, 0)
-    rows_read, invalid, span = _count_invalid(s, typed, dropped)
-    notices += _value_notices(s, raw, mapping, invalid, ts_info)
-    notices += _span_notices(span, ts_info)
     columns = ["user_id", "ts", "event", *[r for r in (*NUMERIC_ROLES, *TEXT_ROLES,
                "session_id") if mapping.get(r)], *extras]
-    progress(0.35, "Dropping duplicates and repeated events")
     consented = _consented_users(s, typed) if mapping.get("consent") else None
+    rows_read, keys, invalid, span = _scan_rows(s, typed, config, mapping, consented,
+                                                columns, dropped)
+    notices += _value_notices(s, raw, mapping, invalid, ts_info)
+    notices += _span_notices(span, ts_info)
+    progress(0.35, "Dropping duplicates and repeated events")
     decisions, users_without_consent, window = _keep_and_number(
-        s, typed, config, mapping, consented, dropped, columns, rows_read)
+        keys, config, mapping, consented is not None, dropped)
     notices += _drop_notices(dropped, rows_read)
     if rows_read - sum(dropped.values()) == 0:
         raise DataError(_nothing_left_message(rows_read, dropped, notices))
@@ -439,37 +440,6 @@ def _finite(q: str) -> str:
     """The column as a finite DOUBLE, NULL otherwise: 'NaN' and 'inf' cells (and
     non-numbers) are missing values, never a user's revenue."""
     return f"(CASE WHEN isfinite(TRY_CAST({q} AS DOUBLE)) THEN TRY_CAST({q} AS DOUBLE) END)"
-
-
-def _count_invalid(s: Scratch, typed: str, dropped: dict[str, int]
-                   ) -> tuple[int, dict[str, int], tuple[int, int, str | None, str | None]]:
-    """Count rows per drop reason and invalid values per numeric role, and the span of
-    the valid times (rows before 1990, after tomorrow, first, last), in one scan."""
-    cols = s.columns(typed)
-    flags = [f"__pl_{r}_invalid" for r in NUMERIC_ROLES if f"__pl_{r}_invalid" in cols]
-    def count(condition: str) -> str:
-        return f"count(*) FILTER (WHERE {condition})"
-
-    valid = "__pl_drop_reason IS NULL"
-    parts = ["count(*)", *(count(f"__pl_drop_reason = '{r}'") for r in _ROW_REASONS),
-             *(count(f) for f in flags),
-             count("revenue < 0") if "revenue" in cols else "0",
-             count("scroll_depth < 0 OR scroll_depth > 100") if "scroll_depth" in cols
-             else "0",
-             count(f"{valid} AND ts < TIMESTAMP '{PLAUSIBLE_FROM}'"),
-             count(f"{valid} AND ts > CAST(now() AS TIMESTAMP) + INTERVAL 1 DAY"),
-             f"strftime(min(ts) FILTER (WHERE {valid}), '%Y-%m-%d %H:%M')",
-             f"strftime(max(ts) FILTER (WHERE {valid}), '%Y-%m-%d %H:%M')"]
-    row = s.rows(f"SELECT {', '.join(parts)} FROM {typed}")[0]
-    for i, reason in enumerate(_ROW_REASONS):
-        dropped[reason] = int(row[1 + i])
-    first_flag = 1 + len(_ROW_REASONS)
-    invalid = {f.removeprefix("__pl_").removesuffix("_invalid"): int(n)
-               for f, n in zip(flags, row[first_flag:first_flag + len(flags)], strict=True)}
-    invalid["negative_revenue"] = int(row[-6])
-    invalid["scroll_out_of_range"] = int(row[-5])
-    invalid["unparseable_timestamp"] = dropped["unparseable_timestamp"]
-    return int(row[0]), invalid, (int(row[-4]), int(row[-3]), row[-2], row[-1])
 
 
 def _examples(s: Scratch, sql: str) -> str:
@@ -594,9 +564,9 @@ def _span_notices(span: tuple[int, int, str | None, str | None],
                    f"kept as they are. {hint}", level="warning", subject="ts")]
 
 
-def _keep_and_number(s: Scratch, typed: str, config: LoadConfig, mapping: ColumnMapping,
-                     consented: str | None, dropped: dict[str, int], columns: list[str],
-                     rows_read: int) -> tuple[Decisions, int, tuple[float, str]]:
+def _keep_and_number(keys: dict[str, np.ndarray], config: LoadConfig,
+                     mapping: ColumnMapping, consented: bool, dropped: dict[str, int]
+                     ) -> tuple[Decisions, int, tuple[float, str]]:
     """Drop duplicates, repeats and users without consent; number the sessions.
 
     Narrow keys (row id, 64-bit hashes of the user, of the event's identity and of the
@@ -617,7 +587,7 @@ def _keep_and_number(s: Scratch, typed: str, config: LoadConfig, mapping: Column
     the number of users dropped for lack of consent and the debounce window used with
     its reason.
     """
-    keys = sort_keys(_row_keys(s, typed, config, mapping, consented, columns, rows_read))
+    keys = sort_keys(keys)
     uk, t = keys["uk"], keys["t"]
     groups = repeats.same_instant_groups(keys)
     duplicate = repeats.exact_duplicates(keys, groups) if config.drop_exact_duplicates \
@@ -629,6 +599,7 @@ def _keep_and_number(s: Scratch, typed: str, config: LoadConfig, mapping: Column
     dropped["debounced"] = int(repeat.sum())
     kept = ~(duplicate | repeat)
     del duplicate, repeat, groups
+    del keys["h"], keys["uek"]
     if "sampled" in keys:
         dropped["not_sampled"] = int((kept & ~keys["sampled"]).sum())
         kept &= keys["sampled"]
@@ -638,9 +609,12 @@ def _keep_and_number(s: Scratch, typed: str, config: LoadConfig, mapping: Column
         dropped["no_consent"] = int(refused.sum())
         users_without_consent = int(np.unique(uk[~keys["ok"]]).size)
         kept &= keys["ok"]
-    rows = np.flatnonzero(kept)
-    uk, t = uk[rows], t[rows]
-    decisions = Decisions(rid=keys["rid"][rows], uk=uk, t=t,
+    rid = keys.pop("rid")
+    keys.clear()
+    if not kept.all():  # usually most rows are kept: copy only when some are not
+        rows = np.flatnonzero(kept)
+        rid, uk, t = rid[rows], uk[rows], t[rows]
+    decisions = Decisions(rid=rid, uk=uk, t=t,
                           session=session_numbers(uk, t, config.session_gap_minutes))
     return decisions, users_without_consent, window
 
@@ -664,13 +638,39 @@ class Decisions:
                           "numbers")
 
 
-def _row_keys(s: Scratch, typed: str, config: LoadConfig, mapping: ColumnMapping,
-              consented: str | None, columns: list[str], rows_read: int
-              ) -> dict[str, np.ndarray]:
-    """Hashes of user, user with identity and whole row, and time, of the valid rows in
-    file order (``rid`` is the row's position in the file)."""
-    identity = ", ".join(["event", *[r for r in IDENTITY_ROLES if mapping.get(r)]])
-    whole = ", ".join(quote_ident(c) for c in columns)
+#: Drop reasons of single rows, numbered for the scan (0 = valid).
+_REASON_CODE = {reason: i + 1 for i, reason in enumerate(_ROW_REASONS)}
+
+
+def _scan_rows(s: Scratch, typed: str, config: LoadConfig, mapping: ColumnMapping,
+               consented: str | None, columns: list[str], dropped: dict[str, int]
+               ) -> tuple[int, dict[str, np.ndarray], dict[str, int],
+                          tuple[int, int, str | None, str | None]]:
+    """Read every typed row once: count the drop reasons, invalid values and implausible
+    times, and return the valid rows' keys in file order.
+
+    The keys are hashes of the user, of the user with the event's identity and of the
+    whole typed row, and the time (``rid`` is the row's position in the file).
+    Returns the number of rows, the keys, the counts of invalid values and the span of
+    the valid times (rows before 1990, after tomorrow, first, last).
+    """
+    cols = s.columns(typed)
+    rows_read = int(s.rows(f"SELECT count(*) FROM {typed}")[0][0])
+    invalid_flags = [f"__pl_{r}_invalid" for r in NUMERIC_ROLES if f"__pl_{r}_invalid" in cols]
+    checks = [*invalid_flags,
+              "revenue < 0" if "revenue" in cols else "FALSE",
+              "scroll_depth < 0 OR scroll_depth > 100" if "scroll_depth" in cols else "FALSE",
+              f"ts < TIMESTAMP '{PLAUSIBLE_FROM}'",
+              "ts > CAST(now() AS TIMESTAMP) + INTERVAL 1 DAY"]
+    flags = " | ".join(f"(CAST(coalesce({c}, FALSE) AS USMALLINT) << {i})"
+                       for i, c in enumerate(checks))
+    reason = "CASE __pl_drop_reason " + " ".join(
+        f"WHEN '{r}' THEN {n}" for r, n in _REASON_CODE.items()) + " ELSE 0 END"
+    identity_roles = ["event", *[r for r in IDENTITY_ROLES if mapping.get(r)]]
+    identity = ", ".join(identity_roles)
+    # The whole row's hash extends the identity's, so its text is hashed only once.
+    rest = ", ".join(quote_ident(c) for c in columns
+                     if c not in ("user_id", *identity_roles))
     consent = (f", user_id IN (SELECT user_id FROM {consented}) AS ok" if consented else "")
     # A user is in the sample when a hash of the id falls below the share: the same users
     # for the same data every time, and all or none of a user's events.
@@ -678,28 +678,59 @@ def _row_keys(s: Scratch, typed: str, config: LoadConfig, mapping: ColumnMapping
     sampled = (f", hash(user_id || '{SAMPLE_SALT}') % {SAMPLE_BUCKETS} < {cut} AS sampled"
                if config.user_sample_share < 1 else "")
     reader = s.con.sql(f"""
-        SELECT {ROW_ID} AS rid, hash(user_id) AS uk, hash(user_id, {identity}) AS uek,
-               epoch_us(ts) AS t, hash({whole}) AS h
+        SELECT {ROW_ID} AS rid, CAST({reason} AS UTINYINT) AS reason,
+               CAST({flags} AS USMALLINT) AS flags,
+               hash(user_id) AS uk, hash(user_id, {identity}) AS uek,
+               coalesce(epoch_us(ts), 0) AS t, hash(uek, {rest}) AS h
                {consent} {sampled}
-        FROM {typed} WHERE __pl_drop_reason IS NULL""").to_arrow_reader(KEY_BATCH_ROWS)
+        FROM {typed}""").to_arrow_reader(KEY_BATCH_ROWS)
     # Batches of a parallel scan come in any order; each row goes back to its place.
     keys = {f.name: np.zeros(rows_read, dtype=f.type.to_pandas_dtype())
             for f in reader.schema if f.name != "rid"}
-    valid = np.zeros(rows_read, dtype=bool)
-    for batch in reader:
-        rid = batch.column("rid").to_numpy()
-        valid[rid] = True
-        for name, values in keys.items():
-            values[rid] = batch.column(name).to_numpy(zero_copy_only=False)
-    rid = np.flatnonzero(valid)
-    del valid
-    keys = {name: values[rid] for name, values in keys.items()}
-    keys["rid"] = rid
-    return keys
+    with reader:
+        for batch in reader:
+            _place_keys(batch, keys)
+    reason_values = keys.pop("reason")
+    reasons = np.bincount(reason_values, minlength=len(_ROW_REASONS) + 1)
+    for r, n in _REASON_CODE.items():
+        dropped[r] = int(reasons[n])
+    valid_rows = np.flatnonzero(reason_values == 0)
+    del reason_values
+    flag_values = keys.pop("flags")
+    counts = [int(np.count_nonzero((flag_values >> i) & 1)) for i in range(len(checks) - 2)]
+    valid_flags = flag_values[valid_rows]
+    early, late = (int(np.count_nonzero((valid_flags >> i) & 1))
+                   for i in (len(checks) - 2, len(checks) - 1))
+    del flag_values, valid_flags
+    invalid = {f.removeprefix("__pl_").removesuffix("_invalid"): n
+               for f, n in zip(invalid_flags, counts, strict=False)}
+    invalid["negative_revenue"] = counts[len(invalid_flags)]
+    invalid["scroll_out_of_range"] = counts[len(invalid_flags) + 1]
+    invalid["unparseable_timestamp"] = dropped["unparseable_timestamp"]
+    keys = {name: values[valid_rows] for name, values in keys.items()}
+    keys["rid"] = valid_rows
+    t = keys["t"]
+    span = (early, late, *(_minute(int(x)) for x in (t.min(), t.max()))) if len(t) \
+        else (early, late, None, None)
+    return rows_read, keys, invalid, span
+
+
+def _place_keys(batch: object, keys: dict[str, np.ndarray]) -> None:
+    rid = batch.column("rid").to_numpy()
+    for name, values in keys.items():
+        column = batch.column(name)
+        if column.null_count:
+            column = column.fill_null(False if name in ("ok", "sampled") else 0)
+        values[rid] = column.to_numpy(zero_copy_only=False)
+
+
+def _minute(us: int) -> str:
+    """``YYYY-MM-DD HH:MM`` of epoch microseconds."""
+    return str(np.datetime64(us, "us").astype("datetime64[m]")).replace("T", " ")
 
 
 #: Rows per batch read from DuckDB.
-KEY_BATCH_ROWS = 1_000_000
+KEY_BATCH_ROWS = 250_000
 
 
 def sort_keys(keys: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
@@ -716,11 +747,16 @@ def sort_keys(keys: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
     start, span = int(t.min()), int(t.max()) - int(t.min())
     time_bits = max(span.bit_length(), 1)
     if time_bits + max(int(user.max()).bit_length(), 1) <= 62:
-        order = np.argsort((user << time_bits) | (t - start), kind="stable")
+        user <<= time_bits
+        user |= t - start
+        order = np.argsort(user, kind="stable")
     else:
         order = np.lexsort((t, user))
-    del user
-    return {name: values[order] for name, values in keys.items()}
+    del user, t
+    # One column at a time, so that only one extra copy is ever held.
+    for name in list(keys):
+        keys[name] = keys.pop(name)[order]
+    return keys
 
 
 def _drop_notices(dropped: dict[str, int], rows_read: int) -> list[Notice]:

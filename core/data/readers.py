@@ -25,15 +25,17 @@ import os
 import re
 import zipfile
 import zlib
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import BinaryIO, Literal
 
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
 from core.common.errors import DataError, FileTooLargeError
+from core.common.progress import Progress
 from core.data.flatten import flatten_events
 
 FileFormat = Literal["csv", "parquet", "jsonl", "excel"]
@@ -82,6 +84,11 @@ REFUSED_EXTENSIONS = (".sav", ".dta", ".sas7bdat", ".rds", ".rdata", ".pdf", ".d
 #: Archives hold files rather than a table; the analyst has to pick the file inside.
 ARCHIVE_EXTENSIONS = (".zip", ".7z", ".rar", ".tar", ".tgz")
 PARQUET_MAGIC = b"PAR1"
+#: The files of a folder read as one Parquet table.
+PARQUET_SUFFIXES = (".parquet", ".pq")
+#: Names a folder's reader skips, as pyarrow.dataset does: hidden files and the
+#: ``_metadata`` / ``_SUCCESS`` files that Spark and Hive writers leave beside the parts.
+IGNORED_PREFIXES = (".", "_")
 #: A zip's local file header, or the end record of an empty zip; XLSX is a zip too.
 ZIP_MAGIC = (b"PK\x03\x04", b"PK\x05\x06")
 #: The OLE2 compound file of old Office documents (.xls, .doc).
@@ -209,10 +216,13 @@ def sniff_format(data: bytes, name: str) -> tuple[FileFormat, str | None]:
 
 
 def read_path(path: str | os.PathLike, options: ReadOptions = ReadOptions()) -> RawTable:
-    """Read a file from disk; see :func:`read_bytes`."""
+    """Read a file from disk (see :func:`read_bytes`), or a folder of Parquet files as one
+    table (see :func:`read_parquet_folder`)."""
     path = Path(path)
     if not path.exists():
         raise DataError(f"File '{path}' does not exist. Check the path.")
+    if path.is_dir():
+        return read_parquet_folder(path, options)
     size = path.stat().st_size
     _check_size(path.name, size, options.max_bytes)
     return read_bytes(path.read_bytes(), path.name, options)
@@ -541,6 +551,11 @@ def _read_parquet(data: bytes, name: str, options: ReadOptions) -> RawTable:
             f"'{name}' is not a readable Parquet file; it may be truncated or damaged "
             f"({exc}). Export or download it again."
         ) from exc
+    return _arrow_table(table, name)
+
+
+def _arrow_table(table: pa.Table, name: str) -> RawTable:
+    """A Parquet table as a raw table: repeated names renamed, nested columns flattened."""
     names = [str(n) for n in table.column_names]
     note = _repeat_note(names)
     if note:
@@ -554,6 +569,142 @@ def _read_parquet(data: bytes, name: str, options: ReadOptions) -> RawTable:
         frame, flat_notes = flatten_events(frame)
         notes += flat_notes
     return RawTable(frame, name, "parquet", notes)
+
+
+#: Opens one Parquet file of a folder for reading (a path's ``open``, or a checked open).
+Opener = Callable[[], BinaryIO]
+
+
+def parquet_folder_files(path: str | os.PathLike) -> list[Path]:
+    """The Parquet files directly in a folder (``*.parquet``, ``*.pq``), sorted by name;
+    hidden files and names starting with ``_`` are skipped, as pyarrow.dataset does."""
+    folder = Path(path)
+    return sorted((p for p in folder.iterdir() if is_parquet_name(p.name) and p.is_file()),
+                  key=lambda p: p.name)
+
+
+def is_parquet_name(name: str) -> bool:
+    """Whether a folder's reader takes a file of this name as one of its parts."""
+    return Path(name).suffix.lower() in PARQUET_SUFFIXES and \
+        not name.startswith(IGNORED_PREFIXES)
+
+
+def read_parquet_folder(path: str | os.PathLike, options: ReadOptions = ReadOptions(),
+                        progress: Progress | None = None) -> RawTable:
+    """Read the Parquet files of a folder (:func:`parquet_folder_files`) as one table.
+
+    Raises
+    ------
+    DataError
+        When the folder holds no Parquet file, their schemas differ, one is unreadable,
+        or they are larger together than ``options.max_bytes``.
+    """
+    folder = Path(path)
+    files = parquet_folder_files(folder)
+    name = f"{folder.name}/"
+    _check_size(name, sum(f.stat().st_size for f in files), options.max_bytes)
+    return read_parquet_files([(f.name, lambda f=f: open(f, "rb")) for f in files], name,
+                              progress)
+
+
+def read_parquet_files(files: Sequence[tuple[str, Opener]], name: str,
+                       progress: Progress | None = None) -> RawTable:
+    """Read Parquet files that share one schema as one table, in the order given.
+
+    Parameters
+    ----------
+    files : list of (str, callable)
+        Each file's name (for messages) and a function that opens it for reading.
+    name : str
+        The table's name (the folder's).
+    progress : callable, optional
+        ``progress(fraction, message)`` after each file.
+
+    Returns
+    -------
+    RawTable
+        With a note saying how many files were read.
+
+    Raises
+    ------
+    DataError
+        When there is no file, a file is unreadable, or the files' columns or types
+        differ (naming the first file that differs and how).
+    """
+    if not files:
+        raise DataError(f"'{name}' holds no Parquet files (*.parquet, *.pq). Choose a "
+                        "folder with Parquet files in it, or open a file.")
+    schemas = [_parquet_part(part, opener, name, schema_only=True) for part, opener in files]
+    first = schemas[0]
+    for (part, _), schema in zip(files[1:], schemas[1:], strict=True):
+        difference = _schema_difference(first, schema)
+        if difference:
+            raise DataError(
+                f"The Parquet files of '{name}' do not share one schema: '{part}' differs "
+                f"from '{files[0][0]}' ({difference}). Every file of a folder must have "
+                "the same columns and types; rewrite them alike, or open the files one "
+                "by one.")
+    tables = []
+    for i, (part, opener) in enumerate(files):
+        table = _parquet_part(part, opener, name, schema_only=False)
+        if _schema_difference(first, table.schema):
+            raise DataError(f"'{part}' in '{name}' changed while it was read. Open the "
+                            "folder again.")
+        tables.append(table.select(first.names) if table.schema.names != first.names
+                      else table)
+        if progress:
+            progress((i + 1) / len(files), f"Read {i + 1:,} of {len(files):,} files")
+    table = pa.concat_tables([t.replace_schema_metadata(first.metadata) for t in tables],
+                             promote_options="default")
+    if table.num_columns == 0:
+        raise DataError(f"The Parquet files of '{name}' have no columns.")
+    if table.num_rows == 0:
+        cols = ", ".join(map(str, table.column_names[:8]))
+        raise DataError(f"The Parquet files of '{name}' have columns ({cols}) but no rows.")
+    raw = _arrow_table(table, name)
+    raw.notes.insert(0, f"'{name}' was read as one table from {len(files):,} Parquet "
+                        f"file{'s' if len(files) != 1 else ''} ({table.num_rows:,} rows), "
+                        "in the order of their names.")
+    return raw
+
+
+def _parquet_part(part: str, opener: Opener, name: str, schema_only: bool):
+    """One file's schema, or its whole table."""
+    try:
+        with opener() as stream:
+            reader = pq.ParquetFile(stream)
+            return reader.schema_arrow if schema_only else reader.read()
+    except (pa.ArrowInvalid, pa.ArrowIOError) as exc:
+        raise DataError(
+            f"'{part}' in '{name}' is not a readable Parquet file; it may be truncated or "
+            f"damaged ({exc}). Write it again, or move it out of the folder.") from exc
+
+
+def _schema_difference(first: pa.Schema, other: pa.Schema) -> str | None:
+    """How ``other`` differs from ``first`` in its columns and types, or None.
+
+    The order of the columns may differ when no name repeats (they are read in the first
+    file's order); nullability and metadata are not compared.
+    """
+    if len(set(first.names)) < len(first.names) or len(set(other.names)) < len(other.names):
+        if [(f.name, f.type) for f in first] == [(f.name, f.type) for f in other]:
+            return None
+        return "columns repeat a name, and their order or types are not the same"
+    ours, theirs = {f.name: f.type for f in first}, {f.name: f.type for f in other}
+    parts = []
+    missing = [n for n in ours if n not in theirs]
+    extra = [n for n in theirs if n not in ours]
+    if missing:
+        parts.append("it has no column " + _quoted(missing))
+    if extra:
+        parts.append("it has the column(s) " + _quoted(extra) + ", which the first has not")
+    changed = [n for n in ours if n in theirs and not ours[n].equals(theirs[n])]
+    parts += [f"'{n}' is {theirs[n]} in it but {ours[n]} in the first" for n in changed[:5]]
+    return "; ".join(parts) or None
+
+
+def _quoted(names: list[str], shown: int = 5) -> str:
+    return ", ".join(f"'{n}'" for n in names[:shown]) + (", ..." if len(names) > shown else "")
 
 
 def _read_json(data: bytes, name: str, options: ReadOptions) -> RawTable:

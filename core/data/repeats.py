@@ -77,7 +77,7 @@ def repeats(keys: Keys, seconds: float) -> np.ndarray:
     window_us = round(seconds * 1_000_000)
     if window_us <= 0 or len(t) < 2:
         return repeat
-    active = np.arange(1, len(t))
+    active = np.arange(1, len(t), dtype=np.int32 if len(t) < 2**31 else np.int64)
     lag = 1
     while len(active):
         back = active - lag

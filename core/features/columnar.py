@@ -84,9 +84,11 @@ def aggregate(cols: EventColumns, roles: dict[str, list[str]], top: list[str],
     def per_user(weights: np.ndarray | None = None) -> np.ndarray:
         return np.bincount(seg, weights=weights, minlength=users)
 
-    age_days = (t_end - t) / MICROSECONDS_PER_DAY
-    out["decayed_engagement"] = per_user(np.power(0.5, age_days / config.half_life_days))
-    del age_days
+    # 0.5 ** x as 2 ** -x: the same value to a few ulps, twice as fast over 10 M rows.
+    halvings = (t_end - t) / MICROSECONDS_PER_DAY
+    halvings /= -config.half_life_days
+    out["decayed_engagement"] = per_user(np.exp2(halvings, out=halvings))
+    del halvings
     window = config.trend_window_days * MICROSECONDS_PER_DAY
     last_col, previous_col = (f"events_last_{config.trend_window_days}_days",
                               f"events_previous_{config.trend_window_days}_days")
@@ -139,6 +141,10 @@ def _distinct(seg: np.ndarray, codes: np.ndarray, users: int,
     if not len(c):
         return np.zeros(users, dtype=np.int64)
     width = int(c.max()) + 1
+    if users * width <= DENSE_COUNT_CELLS:
+        seen = np.zeros(users * width, dtype=bool)
+        seen[s * width + c] = True
+        return seen.reshape(users, width).sum(axis=1, dtype=np.int64)
     pairs = pd.unique(s * width + c)
     return np.bincount(pairs // width, minlength=users).astype(np.int64)
 
@@ -238,13 +244,14 @@ def _session_features(cols: EventColumns, masks: dict[str, np.ndarray]
     last = np.r_[first[1:], len(s_sorted)] - 1
     # Within a session rows keep their time order (the sort is stable), so its first
     # and last rows are its earliest and latest events.
-    duration = (t_sorted[last] - t_sorted[first]) / 1_000_000.0
+    duration_us = t_sorted[last] - t_sorted[first]
+    duration = duration_us / 1_000_000.0
     owner = u_sorted[first]
     out: dict[str, np.ndarray] = {
         "sessions": np.bincount(owner, minlength=users).astype(np.int64)}
     total = np.bincount(owner, weights=duration, minlength=users)
     out["mean_session_duration_s"] = total / out["sessions"]
-    out["median_session_duration_s"] = _median(owner, duration, users)
+    out["median_session_duration_s"] = _median(owner, duration, users, duration_us)
     out["time_spent_s"] = total
     if "add_to_cart" in masks:
         number = np.cumsum(new) - 1
@@ -260,9 +267,18 @@ def _session_features(cols: EventColumns, masks: dict[str, np.ndarray]
     return out
 
 
-def _median(owner: np.ndarray, values: np.ndarray, users: int) -> np.ndarray:
-    """Median per user with SQL's interpolation (quantile_cont(0.5))."""
-    order = np.lexsort((values, owner))
+def _median(owner: np.ndarray, values: np.ndarray, users: int,
+            whole: np.ndarray | None = None) -> np.ndarray:
+    """Median per user with SQL's interpolation (quantile_cont(0.5)).
+
+    ``whole`` are the values as non-negative integers in the same order (microseconds),
+    when they are; then user and value pack into one sort key.
+    """
+    bits = int(whole.max()).bit_length() if whole is not None and len(whole) else 64
+    if whole is not None and bits + max(users - 1, 1).bit_length() <= 62:
+        order = np.argsort((owner.astype(np.int64) << bits) | whole)
+    else:
+        order = np.lexsort((values, owner))
     v = values[order]
     counts = np.bincount(owner, minlength=users)
     start = np.r_[0, np.cumsum(counts)[:-1]]

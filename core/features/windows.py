@@ -163,7 +163,7 @@ def _count_windows(events: pd.DataFrame, specs: list[tuple[str, str, str | None,
 
 
 def _counted_event(events: pd.DataFrame, feature: str) -> str:
-    from core.features.table import count_column
+    from core.features.columnar import count_column
 
     for name in events["event"].dropna().unique():
         if count_column(str(name)) == feature:
