@@ -9,7 +9,7 @@ import pandas as pd
 import streamlit as st
 
 from core.common.style import esc
-from core.data import charts
+from core.data import charts, server_files
 from core.data.cleaning import DROP_REASONS, DROP_SETTINGS, LoadConfig, event_name_for
 from core.data.mapping import (
     FUNNEL_LABELS,
@@ -21,7 +21,7 @@ from core.data.mapping import (
     guess_event_roles,
     guess_mapping,
 )
-from core.data.readers import UPLOAD_TYPES, RawTable
+from core.data.readers import UPLOAD_TYPES, RawTable, ReadOptions
 from core.data.timestamps import UNIT_LABELS
 from core.workspace import access, actions
 from core.workspace.housekeeping import human_bytes, usage
@@ -31,6 +31,7 @@ from ui.cache import read_upload, sample_events
 from ui.editing import edit_lock
 from ui.errors import show_notices, shows_errors
 from ui.progress import progress_bar
+from ui.server_files import server_browser
 from ui.state import delete_saved, new_workspace, open_saved, workspace
 from ui.text import inert
 
@@ -214,6 +215,29 @@ def upload_section(ws: Workspace) -> None:
         file_section(ws, raw)
         return
     read_options([])
+
+
+def server_section(ws: Workspace) -> None:
+    """A file, or a folder of Parquet files, on the server's disk under the data root."""
+    if st.session_state.get("data.upload") is not None:
+        st.info("A file is chosen under **Upload a file**: remove it there to open one from "
+                "the server.", icon=":material/upload:")
+        return
+    st.caption("Files under the data root are read where they lie, so they may be larger "
+               "than an upload. A folder of Parquet files opens as one table. The read "
+               "options of **Upload a file** apply.")
+    options = ReadOptions(delimiter=st.session_state.get("data.delimiter", "auto"),
+                          encoding=st.session_state.get("data.encoding", "auto"),
+                          max_bytes=server_files.MAX_BYTES)
+    with shows_errors():
+        raw = server_browser(current_deployment(), options)
+        if raw is None:
+            return
+        if len(raw.frame) > LARGE_FILE_ROWS:
+            st.info(f"{len(raw.frame):,} rows: loading takes a while. Set **Users kept (%)** "
+                    "below to work on a sample of users first.", icon=":material/speed:")
+        _reset_mapping_widgets(raw)
+        file_section(ws, raw)
 
 
 def file_section(ws: Workspace, raw: RawTable) -> None:
@@ -448,10 +472,12 @@ def report_section(ws: Workspace) -> None:
                  "settings": ws.data.load_config.to_dict() if ws.data.load_config else {}})
 
 
-upload_tab, sample_tab, saved_tab = st.tabs(
-    ["Upload a file", "Sample: online shop", "Saved workspaces"])
+upload_tab, server_tab, sample_tab, saved_tab = st.tabs(
+    ["Upload a file", "On the server", "Sample: online shop", "Saved workspaces"])
 with upload_tab:
     upload_section(ws)
+with server_tab:
+    server_section(ws)
 with sample_tab:
     sample_section(ws)
 with saved_tab:

@@ -12,6 +12,11 @@ Read from the environment, so that one command starts either (see the README):
 ``PERSONA_LENS_IDLE_DAYS``
     A workspace nobody opened or changed for this many days is removed (team default 90;
     local default never). 0 means never.
+``PERSONA_LENS_DATA_ROOT``
+    A folder on the server whose files (and folders of Parquet files) the Data page can
+    open without uploading them; nothing outside it is reachable
+    (:mod:`core.data.server_files`). Unset (default): off. In team mode everyone signed
+    in can read every file under it.
 """
 
 from __future__ import annotations
@@ -33,6 +38,9 @@ class Deployment:
     quota_bytes: int | None = None
     empty_hours: float = 24.0
     idle_days: float | None = None
+    #: PERSONA_LENS_DATA_ROOT as set, or None (off); checked by core.data.server_files
+    #: where it is used, so that a wrong folder does not stop every page.
+    data_root: str | None = None
 
     @property
     def team(self) -> bool:
@@ -55,7 +63,8 @@ def deployment() -> Deployment:
     idle_days = _number("PERSONA_LENS_IDLE_DAYS", 90 if team else 0)
     return Deployment(mode=mode, quota_bytes=int(quota_mb * 2**20) if quota_mb else None,
                       empty_hours=_number("PERSONA_LENS_EMPTY_HOURS", 24),
-                      idle_days=idle_days or None)
+                      idle_days=idle_days or None,
+                      data_root=os.environ.get("PERSONA_LENS_DATA_ROOT", "").strip() or None)
 
 
 def _number(name: str, default: float) -> float:
