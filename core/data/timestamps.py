@@ -12,6 +12,7 @@ import zoneinfo
 from dataclasses import dataclass, field
 from typing import Literal
 
+import numpy as np
 import pandas as pd
 
 from core.common.engine import Scratch, quote_ident
@@ -143,10 +144,17 @@ def _parsed_in_pandas(s: Scratch, raw: str, ts_col: str, parse
 def dominant_offset(values: pd.Series) -> str | None:
     """The UTC offset (``"+09:00"``) that at least :data:`OFFSET_SHARE` of the text
     values end with, or None (no offsets, UTC "Z", or several)."""
-    text = values.dropna().astype("string").str.strip()
+    text = values.dropna().astype("string[pyarrow]").str.strip()
     if text.empty:
         return None
-    found = text.str.extract(f"({_OFFSET.pattern})")[0]
+    # Vectorised string kernels (Arrow): a regex extract would run in Python per value,
+    # 18 s for 1.5 M timestamps.
+    carries = text[text.str.contains(_OFFSET.pattern, regex=True)]
+    if len(carries) < OFFSET_SHARE * len(text):
+        return None
+    six = carries.str.slice(-6)
+    found = six.where(six.str.slice(3, 4) == ":", carries.str.slice(-5))
+    found = found.where(~carries.str.endswith("Z"), "Z")
     counts = found.value_counts()
     if counts.empty or counts.iloc[0] < OFFSET_SHARE * len(text):
         return None
@@ -211,11 +219,12 @@ def parse_text_timestamps(values: pd.Series, order: TimestampUnit = "auto"
     inference. A time without a date is not guessed (it would become today): such
     values are left unread and counted. Values without an offset are taken as UTC.
     """
-    text = values.astype("string").str.strip()
+    text = values.astype("string[pyarrow]").str.strip()
     text = text.mask(text == "")
-    uniques = pd.Series(text.dropna().unique(), dtype="string")
+    codes, distinct = pd.factorize(text)
+    uniques = pd.Series(distinct, dtype="string[pyarrow]")
     notices: list[Notice] = []
-    time_only = uniques.str.match(_TIME_ONLY)
+    time_only = uniques.str.match(_TIME_ONLY.pattern)
     if time_only.any():
         count = int(text.isin(set(uniques[time_only])).sum())
         notices.append(Notice(
@@ -237,8 +246,11 @@ def parse_text_timestamps(values: pd.Series, order: TimestampUnit = "auto"
             desc = ("text dates, day first" if dayfirst else "text date-times in several "
                     "layouts" if dayfirst is None else "text dates, month first")
         parsed = parsed.where(~failed, retry)
-    lookup = pd.Series(parsed.to_numpy(), index=uniques.to_numpy())
-    return pd.to_datetime(text.map(lookup), utc=True), desc + " (no offset means UTC)", notices
+    # Back to every row through the codes, as datetime64 (never as Timestamp objects).
+    naive = pd.to_datetime(parsed, utc=True).dt.tz_localize(None).to_numpy()
+    times = np.where(codes >= 0, naive[np.maximum(codes, 0)], np.datetime64("NaT"))
+    result = pd.Series(times, index=values.index).dt.tz_localize("UTC")
+    return result, desc + " (no offset means UTC)", notices
 
 
 def _day_order(values: pd.Series, order: TimestampUnit) -> tuple[bool | None, Notice | None]:

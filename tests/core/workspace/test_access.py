@@ -63,7 +63,8 @@ def test_a_view_link_works_until_it_is_revoked_and_only_its_hash_is_stored(home)
     assert token not in stored
     current = access.read_access(ws.id)
     assert current.role("eve@example.com", token) == "view"
-    assert current.role("eve@example.com", token[:-1] + "x") is None
+    altered = token[:-1] + ("x" if token[-1] != "x" else "y")  # 1 in 64 tokens end in x
+    assert current.role("eve@example.com", altered) is None
     assert current.role("eve@example.com") is None
     access.revoke_link(ws.id, "bo@example.com", current.links[0].id)
     assert access.read_access(ws.id).role("eve@example.com", token) is None
