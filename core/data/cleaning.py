@@ -220,7 +220,7 @@ def clean_events(
     with Scratch() as s:
         table, report, key = clean_into(s, source, mapping, config, source_name,
                                         pseudonym_key, progress)
-        events = s.df(f"SELECT * FROM {table} ORDER BY user_id, ts, event")
+        events = s.arrow_df(f"SELECT * FROM {table} ORDER BY user_id, ts, event")
     events["ts"] = events["ts"].dt.tz_localize("UTC")
     return LoadResult(events, report, key)
 
