@@ -841,10 +841,11 @@ def summary_of(s: Scratch, events: str) -> Summary:
                count(DISTINCT (user_id, session_id)),
                strftime(min(ts), '%Y-%m-%dT%H:%M:%SZ'), strftime(max(ts), '%Y-%m-%dT%H:%M:%SZ')
         FROM {events}""")[0]
-    per_day = s.rows(f"SELECT strftime(CAST(ts AS DATE), '%Y-%m-%d') AS d, count(*) "
-                     f"FROM {events} GROUP BY d ORDER BY d")
-    top = s.rows(f"SELECT event, count(*) AS n FROM {events} GROUP BY event "
-                 f"ORDER BY n DESC, event LIMIT {TOP_EVENTS}")
+    # Positions, not aliases: a file column named like an alias would be taken instead.
+    per_day = s.rows(f"SELECT strftime(CAST(ts AS DATE), '%Y-%m-%d'), count(*) "
+                     f"FROM {events} GROUP BY 1 ORDER BY 1")
+    top = s.rows(f"SELECT event, count(*) FROM {events} GROUP BY 1 "
+                 f"ORDER BY 2 DESC, 1 LIMIT {TOP_EVENTS}")
     cols = [c for c in s.columns(events) if c not in ("user_id", "ts", "event", "session_id")]
     missing: dict[str, int] = {}
     if cols:

@@ -120,8 +120,8 @@ def kept_users(s: Scratch, rows: CleanRows) -> tuple[np.ndarray, np.ndarray]:
     user = (np.cumsum(new_user) - 1).astype(np.int32)
     # Without the validity test, which would parse the whole row: ids of rows dropped
     # for other reasons are looked up by nobody.
-    user_ids = _names(s, f"SELECT hash(user_id) AS k, any_value(user_id) AS v FROM "
-                         f"{rows.typed} WHERE user_id IS NOT NULL GROUP BY k", uk[new_user])
+    user_ids = _names(s, f"SELECT hash(user_id) AS __pl_k, any_value(user_id) AS __pl_v FROM "
+                         f"{rows.typed} WHERE user_id IS NOT NULL GROUP BY 1", uk[new_user])
     return user, user_ids
 
 
@@ -242,9 +242,10 @@ def _place(batch, position: np.ndarray, out: dict[str, np.ndarray]) -> None:
 
 
 def _names(s: Scratch, sql: str, keys: np.ndarray) -> np.ndarray:
-    """The value behind each hash key, from a ``(k, v)`` query."""
+    """The value behind each hash key, from a query of (key, value) rows."""
     table = s.df(sql)
-    lookup = pd.Series(table["v"].to_numpy(object), index=table["k"].to_numpy(np.uint64))
+    lookup = pd.Series(table.iloc[:, 1].to_numpy(object),
+                       index=table.iloc[:, 0].to_numpy(np.uint64))
     return lookup.reindex(keys).to_numpy(object)
 
 

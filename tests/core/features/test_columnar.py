@@ -71,7 +71,9 @@ def _double_fires() -> pd.DataFrame:
                              f"p{k % 4}", "desktop"))  # double fire
             if k % 5 == 2:
                 rows.append((f"u{u}", t, "view", f"p{(k + 1) % 4}", None))  # same instant
-    return pd.DataFrame(rows, columns=["user_id", "ts", "event", "product_id", "device"])
+    frame = pd.DataFrame(rows, columns=["user_id", "ts", "event", "product_id", "device"])
+    # Extra columns named like the helper names of queries must stay plain columns.
+    return frame.assign(k=1, v="x", c=frame.index % 3, rid=7, d="2020-01-01", n=0)
 
 
 CASES = {
