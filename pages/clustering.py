@@ -4,23 +4,25 @@ from __future__ import annotations
 
 import pandas as pd
 import plotly.express as px
+import plotly.graph_objects as go
 import streamlit as st
 
 from core.common.style import esc
-from core.personas.profiles import standardised_difference
 from core.segment import algorithms, charts, run_charts
+from core.segment.algorithms import KMEANS_N_INIT
 from core.segment.clustering import (
     JACCARD_HIGHLY_STABLE,
     JACCARD_STABLE,
     JACCARD_UNSTABLE,
     MAX_EXACT_ROWS,
     MINIBATCH_SUGGESTED_ABOVE,
+    SWEEP_N_INIT,
     ClusterConfig,
     jaccard_verdict,
     k_distance,
 )
 from core.segment.labels import sorted_labels
-from core.segment.preprocess import PreprocessConfig, suggest_log
+from core.segment.preprocess import PreprocessConfig
 from core.segment.runs import (
     MAX_RUNS,
     SILHOUETTE_SAMPLE,
@@ -30,8 +32,16 @@ from core.segment.runs import (
     settings_changes,
 )
 from core.workspace import actions
-from core.workspace.segments import segment_memberships
-from ui.cache import features_version, preprocessed, run_comparison
+from ui.cache import (
+    cluster_profile,
+    clusters_by_segment,
+    features_version,
+    kept_figure,
+    log_suggestion,
+    preprocessed,
+    run_comparison,
+    segments_version,
+)
 from ui.editing import edit_lock
 from ui.errors import show_notices, shows_errors
 from ui.progress import progress_bar
@@ -91,7 +101,7 @@ def preprocessing_settings() -> PreprocessConfig:
         if not chosen:
             st.warning("Choose at least one feature.")
             st.stop()
-        skew, suggested = suggest_log(features, chosen)
+        skew, suggested = log_suggestion(features_version(ws), features, tuple(chosen))
         log_default = saved.log_features if saved else suggested
         logs = st.multiselect(
             "Log transform log(1 + x)", chosen,
@@ -148,17 +158,34 @@ def sweep_section(pre: PreprocessConfig) -> None:
                       **edit_lock()):
         update, close = progress_bar("Sweep")
         with shows_errors():
-            actions.sweep_into(ws, pre, list(range(low, high + 1)), algorithm, update)
+            # The matrix of these settings, kept for the k-distance plot and dendrogram.
+            matrix, _, _ = preprocessed(features_version(ws), pre.to_dict(), features)
+            actions.sweep_into(ws, pre, list(range(low, high + 1)), algorithm, update,
+                               matrix=matrix)
         close()
     if ws.sweep:
-        table = pd.DataFrame(ws.sweep.table)
-        st.plotly_chart(charts.sweep_panels(table, ws.sweep.knee_k, ws.sweep.suggested_k),
+        sweep = ws.sweep
+        # A sweep raises no revision counter: its own contents are the key.
+        key = ("sweep", ws.id, repr(sweep.table), sweep.knee_k, sweep.suggested_k)
+        st.plotly_chart(kept_figure(key, lambda: charts.sweep_panels(
+            pd.DataFrame(sweep.table), sweep.knee_k, sweep.suggested_k)),
                         key="cluster.chart.sweep")
+        st.caption(sweep_caption(sweep))
         st.success(f"Suggested: **k = {ws.sweep.suggested_k}**. {ws.sweep.reason}",
                    icon=":material/lightbulb:")
         st.button(f"Use k = {ws.sweep.suggested_k}", key="cluster.use_suggested",
                   on_click=st.session_state.update,
                   args=({"cluster.k": int(ws.sweep.suggested_k)},))
+
+
+def sweep_caption(sweep) -> str:
+    """How the sweep measured each k (its conventions)."""
+    fits = (f"K-Means with {SWEEP_N_INIT} k-means++ restarts per k (the fit below uses "
+            f"{KMEANS_N_INIT})" if sweep.algorithm == "kmeans"
+            else f"{algorithms.label(sweep.algorithm)} as fitted below")
+    sample = f"{sweep.silhouette_sample:,}" if sweep.silhouette_sample else "a sample of"
+    return (f"Each k: {fits}. Inertia, Davies-Bouldin and Calinski-Harabasz on every "
+            f"user; silhouette on {sample} random users, the same users for every k.")
 
 
 #: The input of each clustering parameter an algorithm declares (random_state is the
@@ -244,9 +271,7 @@ def cross_table(clusters: pd.DataFrame) -> None:
         st.caption("Define rule segments on the **Segments** page to compare them with the "
                    "clusters here.")
         return
-    membership = segment_memberships(ws, users=clusters.index).matrix
-    table = membership.groupby(clusters["cluster"]).sum()
-    table.insert(0, "Users", clusters["cluster"].value_counts())
+    table = clusters_by_segment(f"{segments_version(ws)}:{ws.version('clusters')}", ws)
     st.markdown("**Clusters × rule segments** (users in both)")
     st.dataframe(table, width="stretch")
 
@@ -271,8 +296,16 @@ def results_section(pre: PreprocessConfig, shown: ClusterConfig) -> None:
                    "update. The charts below are faded until then.",
                    icon=":material/update:")
 
-    def draw(fig):
-        return run_charts.out_of_date(fig) if changes else fig
+    version = ws.version("features", "clusters")
+
+    def draw(name: object, build):
+        """The chart ``name`` of the clustering shown, faded when the settings changed
+        (a faded copy of the kept chart: copying costs half of drawing it again)."""
+        plain = kept_figure((name, version, False), build)
+        if not changes:
+            return plain
+        return kept_figure((name, version, True),
+                           lambda: run_charts.out_of_date(go.Figure(plain)))
 
     cols = st.columns(4)
     cols[0].metric("Users clustered", f"{report.users_out:,}", border=True)
@@ -284,13 +317,13 @@ def results_section(pre: PreprocessConfig, shown: ClusterConfig) -> None:
                    help="Values beyond the outlier bounds, counted per feature below.")
     show_notices(section.notices)
     left, right = st.columns([2, 3])
-    left.plotly_chart(draw(charts.cluster_sizes(clusters["cluster"])), key="cluster.chart.sizes")
+    left.plotly_chart(draw("sizes", lambda: charts.cluster_sizes(clusters["cluster"])),
+                      key="cluster.chart.sizes")
     chosen = list(section.preprocess.features)
     # The same standardised difference as the persona cards, so both pages agree.
-    profile = standardised_difference(features.loc[clusters.index, chosen].astype(float),
-                                      clusters["cluster"])
-    right.plotly_chart(draw(charts.profile_heatmap(profile.rename(index=esc, columns=esc))),
-                       key="cluster.chart.profile")
+    profile = cluster_profile(version, features, clusters, tuple(chosen))
+    right.plotly_chart(draw("profile", lambda: charts.profile_heatmap(
+        profile.rename(index=esc, columns=esc))), key="cluster.chart.profile")
     if changes:
         st.caption(f":grey[Faded: results of {inert(describe(section.config))}, not of the "
                    "settings above.]")
@@ -337,12 +370,15 @@ def stability_section(draw) -> None:
         close()
     s = ws.clustering.stability
     if not s:
-        cols[1].caption("Refits the clustering on bootstrap samples of the users: overall "
-                        "agreement (adjusted Rand index) and each cluster's stability "
-                        "(Hennig's clusterwise Jaccard, as in R's fpc::clusterboot).")
+        cols[1].caption("Refits the clustering, with its settings, on bootstrap samples of "
+                        "the users: overall agreement (adjusted Rand index, every user "
+                        "assigned to each refit's nearest centre) and each cluster's "
+                        "stability (Hennig's clusterwise Jaccard on the resampled users, as "
+                        "in R's fpc::clusterboot).")
         return
-    text = (f"Adjusted Rand index between {s.runs} bootstrap refits and this "
-            f"clustering: **{s.mean:.2f} ± {s.sd:.2f}** (1 = identical).")
+    text = (f"Adjusted Rand index between this clustering and {s.runs} refits on bootstrap "
+            "samples of the users, every user assigned to each refit's nearest centre: "
+            f"**{s.mean:.2f} ± {s.sd:.2f}** (1 = identical).")
     if s.unstable:
         cols[1].warning(text + " Below 0.75: these clusters are not stable; try another "
                         "k, other features or another algorithm.", icon=":material/warning:")
@@ -353,7 +389,8 @@ def stability_section(draw) -> None:
         return
     values = pd.Series(run.cluster_stability, dtype=float)
     left, right = st.columns([1.1, 1])
-    left.plotly_chart(draw(run_charts.cluster_stability(values)),
+    left.plotly_chart(draw(("stability", run.number, *sorted(run.cluster_stability.items())),
+                           lambda: run_charts.cluster_stability(values)),
                       key="cluster.chart.cluster_stability")
     order = sorted_labels(values.index)
     names = ws.personas.names if ws.personas.is_for(ws.clusters) else {}
@@ -419,9 +456,14 @@ def runs_section() -> None:
         sizes = comparison.sizes[comparison.sizes["Run"].isin(picked)]
         order = {n: i for i, n in enumerate(picked)}
         sizes = sizes.sort_values("Run", key=lambda c: c.map(order), kind="stable")
-        left.plotly_chart(run_charts.run_sizes(sizes), key="cluster.chart.run_sizes")
-        right.plotly_chart(run_charts.ari_heatmap(comparison.ari.loc[picked, picked],
-                                                  comparison.common.loc[picked, picked]),
+        shown_runs = (key, tuple(picked))
+        left.plotly_chart(kept_figure(("run sizes", *shown_runs),
+                                      lambda: run_charts.run_sizes(sizes)),
+                          key="cluster.chart.run_sizes")
+        right.plotly_chart(kept_figure(("run agreement", *shown_runs),
+                                       lambda: run_charts.ari_heatmap(
+                                           comparison.ari.loc[picked, picked],
+                                           comparison.common.loc[picked, picked])),
                            key="cluster.chart.run_ari")
     with st.container(horizontal=True, vertical_alignment="bottom"):
         restore = st.selectbox("Fit again with the settings of", names[::-1],

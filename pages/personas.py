@@ -10,13 +10,20 @@ from core.personas.migration import DEFAULT_WINDOW_DAYS, NOT_ACTIVE, NOT_PRESENT
 from core.personas.state import EDITABLE, MAX_NAME_LENGTH, history_table
 from core.segment.labels import label_colours
 from core.workspace import personas
-from core.workspace.predict import persona_risk
 from core.workspace.report import build_report
 from core.workspace.report_predict import risk_text
+from ui.cache import kept_figure
 from ui.downloads import download_button
 from ui.editing import edit_lock
 from ui.errors import show_notices, shows_errors
-from ui.persona_cache import cluster_profiles
+from ui.persona_cache import (
+    PERSONA_PARTS,
+    cluster_profiles,
+    persona_risk,
+    personas_fresh,
+    personas_version,
+    rerun_migration,
+)
 from ui.share import model_key, workspace_model
 from ui.state import require_features, workspace
 from ui.text import inert
@@ -42,7 +49,7 @@ def forget_edits() -> None:
 
 
 # is_fresh hashes every user's label: checked once, and the refresh makes the state fresh.
-fresh = personas.personas_fresh(ws)
+fresh = personas_fresh(ws.version("clusters", "personas"), ws)
 if not fresh:
     with shows_errors():
         refresh = personas.refresh_personas(ws)
@@ -105,7 +112,9 @@ download_button(
     help="One HTML file that opens offline: data, method, a card per persona and the A/B "
          "test. Print it to PDF from the browser.")
 show_notices(profiles.notices)
-risk = persona_risk(ws)
+risk = persona_risk(ws.version(*PERSONA_PARTS, "predictions"), ws)
+#: Every chart of the cards is drawn from the profiles and the names: kept per version.
+version = personas_version(ws)
 
 
 def save_edits(label: str) -> None:
@@ -151,7 +160,8 @@ def card(label: str) -> None:
         left.markdown(f"**Preferred content:** {inert(info.get('preferred_content')) or '—'}")
         left.info(f"**Recommended action:** {inert(info.get('action', ''))}",
                   icon=":material/campaign:")
-        right.plotly_chart(persona_charts.traits(profiles, label, name),
+        right.plotly_chart(kept_figure(("traits", version, label),
+                                       lambda: persona_charts.traits(profiles, label, name)),
                            key=f"personas.chart.traits.{label}")
         with st.expander("Edit this persona", icon=":material/edit:"), \
                 st.form(f"personas.form.{label}", border=False):
@@ -170,11 +180,13 @@ def card(label: str) -> None:
 
 
 def compare_tab() -> None:
-    st.plotly_chart(persona_charts.sizes(profiles, names), key="personas.chart.sizes")
-    st.plotly_chart(persona_charts.heatmap(profiles, names, shown_features),
-                    key="personas.chart.heatmap")
-    st.plotly_chart(persona_charts.snake(profiles, names, shown_features),
-                    key="personas.chart.snake")
+    st.plotly_chart(kept_figure(("sizes", version),
+                                lambda: persona_charts.sizes(profiles, names)),
+                    key="personas.chart.sizes")
+    st.plotly_chart(kept_figure(("heatmap", version), lambda: persona_charts.heatmap(
+        profiles, names, shown_features)), key="personas.chart.heatmap")
+    st.plotly_chart(kept_figure(("snake", version), lambda: persona_charts.snake(
+        profiles, names, shown_features)), key="personas.chart.snake")
     view = st.radio("Table", ["Mean", "Median", "Difference (sd)"], horizontal=True,
                     key="personas.table")
     table = {"Mean": profiles.means, "Median": profiles.medians,
@@ -192,11 +204,15 @@ def distributions_tab() -> None:
     default = shown_features[0] if shown_features else numeric[0]
     feature = st.selectbox("Feature", numeric, index=numeric.index(default),
                            key="personas.feature")
-    st.plotly_chart(persona_charts.distribution(features, labels, names, feature),
+    st.plotly_chart(kept_figure(("distribution", version, feature),
+                                lambda: persona_charts.distribution(features, labels, names,
+                                                                    feature)),
                     key="personas.chart.distribution")
 
 
-def show_migration(result: Migration) -> None:
+def show_migration(result: Migration, figure_key: tuple) -> None:
+    """The comparison's tiles, diagram and tables (``figure_key``: what it was computed
+    from, the key of its diagram)."""
     move = result.movement
     show_notices(result.notices)
     if move is None:  # a comparison without categories (not made by this app's views)
@@ -224,8 +240,8 @@ def show_migration(result: Migration) -> None:
     colours = label_colours(labels.unique(), names)  # each persona as on the other charts
     incoming = move.incoming if move else None
     outgoing = move.outgoing if move else None
-    st.plotly_chart(persona_charts.sankey(result.table, result.before_name, result.after_name,
-                                          colours, incoming, outgoing),
+    st.plotly_chart(kept_figure(("sankey", version, *figure_key), lambda: persona_charts.sankey(
+        result.table, result.before_name, result.after_name, colours, incoming, outgoing)),
                     key="personas.chart.sankey")
     if move is not None and not move.moves.empty:
         st.markdown("**Moves between personas** (most users first)")
@@ -269,13 +285,13 @@ def migration_tab() -> None:
                     format_func={"period": "First and last days of the data",
                                  "rerun": "Before and after the last re-clustering"}.get)
     if kind == "rerun":
-        result = personas.rerun_migration(ws)
+        result = rerun_migration(ws.version("clusters", "personas"), ws)
         if result is None:
             st.info("There is no earlier clustering of the same users yet. Re-cluster on the "
                     "Clustering page (another k, seed or features) and come back to see how "
                     "users moved.", icon=":material/info:")
             return
-        show_migration(result)
+        show_migration(result, ("rerun",))
         return
     if ws.events is None:
         st.info("Comparing periods needs an event log; this workspace holds a per-user table.")
@@ -292,7 +308,7 @@ def migration_tab() -> None:
             st.session_state["personas.period"] = (key, personas.period_migration(ws, days))
     saved = st.session_state.get("personas.period")
     if saved and saved[0] == key:
-        show_migration(saved[1])
+        show_migration(saved[1], ("period", days))
 
 
 # Keyed tabs keep the open tab across reruns (a button in the Migration tab would

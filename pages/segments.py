@@ -32,7 +32,13 @@ from core.workspace.segments import (
     saved_selections,
     segment_memberships,
     set_segment_rules,
-    workspace_preset_checks,
+)
+from ui.cache import (
+    draft_memberships,
+    kept_figure,
+    preset_checks,
+    segment_overview,
+    segments_version,
 )
 from ui.editing import edit_lock
 from ui.errors import shows_errors
@@ -117,7 +123,7 @@ def live_size(records: list[dict], combine: str, negate: bool) -> None:
                        for i, c in enumerate(rule.conditions, start=1)]
                       if len(rule.conditions) > 1 else [])
     try:
-        matrix = segment_memberships(ws, parts, small_share=0).matrix
+        counts = draft_memberships(segments_version(ws), repr(parts), ws, parts)
     except PersonaLensError as exc:  # said in place; saving says it again as an error
         st.warning(inert(exc), icon=":material/warning:")
         return
@@ -125,17 +131,28 @@ def live_size(records: list[dict], combine: str, negate: bool) -> None:
         st.warning("Cannot count yet: a number feature needs a number as its value.",
                    icon=":material/warning:")
         return
-    users = int(matrix[rule.name].sum())
+    users = int(counts[rule.name])
     st.markdown(f"**Matches {users:,} users** ({users / len(features):.1%} of "
                 f"{len(features):,}).")
     if len(parts) > 1:
         st.caption("Each condition alone: " + ", ".join(
-            f"{i}: {percent(float(matrix[f'condition {i}'].mean()))}"
+            f"{i}: {percent(float(counts[f'condition {i}'] / len(features)))}"
             for i in range(1, len(rule.conditions) + 1)) + ".")
 
 
+def overlap_figure(overlap: pd.DataFrame):
+    """Users in both of every two segments."""
+    # Segment names label the axes: escaped, as plotly renders HTML in labels.
+    overlap = overlap.rename(index=esc, columns=esc)
+    fig = px.imshow(overlap, text_auto=True, color_continuous_scale="Blues",
+                    title="Overlap: users in both segments")
+    fig.update_layout(height=max(320, 40 * len(overlap) + 160),
+                      margin={"l": 10, "r": 10, "t": 40, "b": 10})
+    return fig
+
+
 with shows_errors():
-    checks = workspace_preset_checks(ws)
+    checks = preset_checks(segments_version(ws), ws)
     library = {rule.name: (rule, share) for check in checks
                for rule, share in zip(check.rules, check.shares, strict=True)}
     with st.expander("Add presets from common practice", icon=":material/library_add:",
@@ -255,12 +272,9 @@ with shows_errors():
                                     "segment with the highest priority.")
     threshold = cols[1].number_input("Warn below (% of users)", 0.0, 50.0,
                                      SMALL_SEGMENT_SHARE * 100, 0.5, key="segments.small")
-    result = segment_memberships(ws, rules, exclusive=exclusive, small_share=threshold / 100)
-    matrix = result.matrix
-    for segment, members in saved.items():
-        matrix[segment] = features.index.isin(members)
-    sizes = result.sizes() if exclusive else matrix.sum()
-    for warning in result.warnings:
+    version = segments_version(ws)
+    sizes, warnings, overlap = segment_overview(version, ws, exclusive, threshold / 100)
+    for warning in warnings:
         st.warning(inert(warning), icon=":material/warning:")
 
     table = pd.DataFrame({
@@ -308,11 +322,9 @@ with shows_errors():
             st.session_state["segments.added"] = f"Deleted {len(deleted)} segment(s)."
             st.rerun()
 
-    # Segment names label the axes: escaped, as plotly renders HTML in labels.
-    overlap = (matrix.astype(int).T @ matrix.astype(int)).rename(index=esc, columns=esc)
     if len(overlap) > 1:
-        fig = px.imshow(overlap, text_auto=True, color_continuous_scale="Blues",
-                        title="Overlap: users in both segments")
-        fig.update_layout(height=max(320, 40 * len(overlap) + 160),
-                          margin={"l": 10, "r": 10, "t": 40, "b": 10})
-        st.plotly_chart(fig, key="segments.chart.overlap")
+        # The overlap does not depend on the toggles: the figure is kept per content.
+        content = (tuple(overlap.index), overlap.to_numpy().tobytes())
+        st.plotly_chart(kept_figure(("segment overlap", version, content),
+                                    lambda: overlap_figure(overlap)),
+                        key="segments.chart.overlap")

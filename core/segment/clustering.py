@@ -18,12 +18,7 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 from sklearn.cluster import KMeans, MiniBatchKMeans
-from sklearn.metrics import (
-    adjusted_rand_score,
-    calinski_harabasz_score,
-    davies_bouldin_score,
-    silhouette_samples,
-)
+from sklearn.metrics import adjusted_rand_score, pairwise_distances, silhouette_samples
 from sklearn.mixture import GaussianMixture
 from sklearn.neighbors import NearestNeighbors
 
@@ -36,6 +31,7 @@ from core.segment.algorithms import (
     algorithm,
     centroids_of,
     label,
+    limited_threads,
     nearest,
     sweepable,
     with_k,
@@ -54,8 +50,14 @@ SILHOUETTE_SAMPLE = 3_000
 #: a 3,000-user sample has a standard error near 0.003 on the sample shop.
 SILHOUETTE_TIE_SE = 2.0
 #: K-Means restarts per k in a sweep (a final fit uses 10): 0.3 s instead of 1 s per k on
-#: 100 k users, and the curves barely move.
+#: 100 k users, and the curves barely move. One restart (scikit-learn's "auto") is not
+#: enough: on the 100 k sample shop it left the inertia of k = 4 and 5 about 5 % above
+#: that of three restarts, which moves the elbow.
 SWEEP_N_INIT = 3
+#: The sweep measures every k's silhouette on the same sample, so the sample's distance
+#: matrix is computed once (72 MB at 3,000 users); above this size it is not kept and
+#: each k measures its own (scikit-learn's chunked silhouette_samples).
+SHARED_DISTANCES_MAX = 5_000
 #: MiniBatch K-Means is suggested above this many users.
 MINIBATCH_SUGGESTED_ABOVE = 50_000
 #: Mean adjusted Rand index below which a clustering is flagged as unstable.
@@ -159,7 +161,11 @@ def fit_clusters(matrix: np.ndarray, config: ClusterConfig,
         Fewer than two users, or every user labelled noise.
     """
     _check(matrix, config)
-    step = progress or silent
+    with limited_threads():
+        return _fit(matrix, config, progress or silent)
+
+
+def _fit(matrix: np.ndarray, config: ClusterConfig, step: Progress) -> ClusterResult:
     n = len(matrix)
     spec = algorithm(config.algorithm)
     name = spec.label
@@ -203,10 +209,79 @@ def fit_clusters(matrix: np.ndarray, config: ClusterConfig,
 def _renumber(labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Clusters numbered 0, 1, ... by size, largest first (noise stays -1), and the old
     number of each new one."""
-    ids, counts = np.unique(labels[labels != NOISE], return_counts=True)
-    order = ids[np.argsort(-counts, kind="stable")]
-    mapping = {int(old): new for new, old in enumerate(order)}
-    return np.array([mapping.get(int(v), NOISE) for v in labels], dtype=int), order
+    keep = labels != NOISE
+    ids, counts = np.unique(labels[keep], return_counts=True)
+    by_size = np.argsort(-counts, kind="stable")
+    rank = np.empty(len(ids), dtype=int)
+    rank[by_size] = np.arange(len(ids))
+    renumbered = np.full(len(labels), NOISE, dtype=int)
+    renumbered[keep] = rank[np.searchsorted(ids, labels[keep])]
+    return renumbered, ids[by_size]
+
+
+# quality measures -------------------------------------------------------------------------
+def scatter_scores(matrix: np.ndarray, labels: np.ndarray) -> dict[str, float]:
+    """Inertia, Davies-Bouldin and Calinski-Harabasz of a labelling, in one pass.
+
+    All three come from the same distances of each user to the mean of its cluster:
+    inertia is the sum of their squares; Calinski-Harabasz the between-cluster sum of
+    squares over the within-cluster one, each divided by its degrees of freedom;
+    Davies-Bouldin the mean over clusters of the largest ``(s_i + s_j) / d(c_i, c_j)``,
+    ``s`` being a cluster's mean distance to its centre. The definitions (and edge cases:
+    0 when every spread or every centre distance is 0, Calinski-Harabasz 1 when the
+    clusters have no spread) are those of ``sklearn.metrics.davies_bouldin_score`` and
+    ``calinski_harabasz_score``, which the tests compare with; those compute the centres
+    and distances again for each score. Every label counts as a cluster (leave noise out
+    first). Needs at least two clusters.
+    """
+    ids, codes = np.unique(labels, return_inverse=True)
+    k, n = len(ids), len(matrix)
+    if not 2 <= k < n:
+        raise ValueError(f"Quality measures need 2 to {n - 1} clusters, not {k}.")
+    counts = np.bincount(codes, minlength=k).astype(float)
+    sums = np.column_stack([np.bincount(codes, weights=matrix[:, j], minlength=k)
+                            for j in range(matrix.shape[1])])
+    centres = sums / counts[:, None]
+    offsets = matrix - centres[codes]
+    squared = np.einsum("ij,ij->i", offsets, offsets)
+    within = float(squared.sum())
+    between = float((counts * ((centres - matrix.mean(axis=0)) ** 2).sum(axis=1)).sum())
+    calinski = 1.0 if within == 0 else between * (n - k) / (within * (k - 1))
+    spread = np.bincount(codes, weights=np.sqrt(squared), minlength=k) / counts
+    gaps = np.sqrt(((centres[:, None, :] - centres[None, :, :]) ** 2).sum(axis=2))
+    if np.allclose(spread, 0) or np.allclose(gaps, 0):
+        davies = 0.0
+    else:
+        gaps[gaps == 0] = np.inf
+        davies = float(((spread[:, None] + spread[None, :]) / gaps).max(axis=1).mean())
+    return {"inertia": within, "davies_bouldin": davies, "calinski_harabasz": calinski}
+
+
+def silhouette_values(distances: np.ndarray, labels: np.ndarray) -> np.ndarray:
+    """Each point's silhouette (Rousseeuw 1987) from the matrix of distances between the
+    points: ``(b - a) / max(a, b)``, ``a`` the mean distance to the rest of its cluster,
+    ``b`` the smallest mean distance to another cluster; 0 in a cluster of one.
+
+    The same values as ``sklearn.metrics.silhouette_samples(distances, labels,
+    metric="precomputed")`` (the tests compare), with the per-cluster sums of distances
+    taken as one matrix product, so one distance matrix serves every k of a sweep.
+    """
+    ids, codes = np.unique(labels, return_inverse=True)
+    n = len(labels)
+    if not 2 <= len(ids) < n:
+        raise ValueError(f"The silhouette needs 2 to {n - 1} clusters, not {len(ids)}.")
+    members = np.zeros((n, len(ids)))
+    members[np.arange(n), codes] = 1.0
+    totals = distances @ members  # each point's summed distance to each cluster
+    counts = members.sum(axis=0)
+    rows = np.arange(n)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        own = totals[rows, codes] / (counts[codes] - 1)
+        means = totals / counts
+        means[rows, codes] = np.inf
+        nearest_other = means.min(axis=1)
+        values = (nearest_other - own) / np.maximum(own, nearest_other)
+    return np.nan_to_num(values)
 
 
 # choosing k ----------------------------------------------------------------------------
@@ -241,6 +316,12 @@ def k_sweep(matrix: np.ndarray, ks: range | list[int], algorithm: str = "kmeans"
     """Fit each k and measure inertia, silhouette (sampled), Davies-Bouldin,
     Calinski-Harabasz and, for mixtures, BIC.
 
+    Conventions: K-Means runs :data:`SWEEP_N_INIT` k-means++ restarts per k (a final fit
+    runs 10), the other algorithms as registered; inertia, Davies-Bouldin and
+    Calinski-Harabasz are measured on every user (:func:`scatter_scores`), the
+    silhouette on one random sample of ``silhouette_sample`` users, the same sample for
+    every k (:func:`silhouette_values`).
+
     The suggested k is the smallest whose silhouette cannot be told apart from the
     highest: within :data:`SILHOUETTE_TIE_SE` standard errors of it (the mean silhouette
     is measured on a sample, so it has a sampling error). The reason names the
@@ -256,36 +337,54 @@ def k_sweep(matrix: np.ndarray, ks: range | list[int], algorithm: str = "kmeans"
     rng = np.random.default_rng(random_state)
     size = min(silhouette_sample, len(matrix))
     sample = rng.choice(len(matrix), size=size, replace=False)
-    rows = []
-    for i, k in enumerate(ks):
-        step(i / len(ks), f"k = {k}")
-        row = {"k": k}
-        if algorithm == "gmm":
-            model = GaussianMixture(n_components=k, random_state=random_state).fit(matrix)
-            labels = model.predict(matrix)
-            row["bic"] = float(model.bic(matrix))
-            centres = model.means_
-        elif algorithm == "kmeans":
-            labels = KMeans(n_clusters=k, n_init=SWEEP_N_INIT,
-                            random_state=random_state).fit_predict(matrix)
-            centres = centroids_of(matrix, labels)
-        else:
-            labels, _ = REGISTRY[algorithm].fit(matrix, ClusterConfig(
-                algorithm=algorithm, k=k, random_state=random_state))
-            centres = centroids_of(matrix, labels)
-        row["inertia"] = float(((matrix - centres[labels]) ** 2).sum())
-        if len(np.unique(labels)) > 1:
-            values = silhouette_samples(matrix[sample], labels[sample])
-            row["silhouette"] = float(values.mean())
-            row["silhouette_se"] = float(values.std(ddof=1) / np.sqrt(len(values)))
-            row["davies_bouldin"] = float(davies_bouldin_score(matrix, labels))
-            row["calinski_harabasz"] = float(calinski_harabasz_score(matrix, labels))
-        rows.append(row)
+    with limited_threads():
+        distances = pairwise_distances(matrix[sample]) if size <= SHARED_DISTANCES_MAX \
+            else None
+        rows = [_sweep_row(matrix, k, algorithm, random_state, sample, distances,
+                           lambda f, m, i=i: step((i + f) / len(ks), m))
+                for i, k in enumerate(ks)]
     step(1.0, "Done")
     table = pd.DataFrame(rows)
     elbow = knee(ks, table["inertia"].tolist())
     suggested, reason = _suggest(table, elbow, size)
     return SweepResult(table, elbow, suggested, reason, size)
+
+
+def _sweep_row(matrix: np.ndarray, k: int, algorithm: str, random_state: int,
+               sample: np.ndarray, distances: np.ndarray | None,
+               step: Progress) -> dict[str, float]:
+    """One k of the sweep: fit, then inertia, silhouette (on ``sample``, from its
+    ``distances`` when given), Davies-Bouldin, Calinski-Harabasz and, for mixtures, BIC."""
+    step(0.0, f"k = {k}")
+    row: dict[str, float] = {"k": k}
+    if algorithm == "gmm":
+        model = GaussianMixture(n_components=k, random_state=random_state).fit(matrix)
+        labels = model.predict(matrix)
+        row["bic"] = float(model.bic(matrix))
+    elif algorithm == "kmeans":
+        labels = KMeans(n_clusters=k, n_init=SWEEP_N_INIT,
+                        random_state=random_state).fit_predict(matrix)
+    else:
+        labels, _ = REGISTRY[algorithm].fit(matrix, ClusterConfig(
+            algorithm=algorithm, k=k, random_state=random_state))
+    step(0.8, f"k = {k}: measuring")
+    if len(np.unique(labels)) < 2:
+        # The inertia about the one centre; the other measures need two clusters.
+        centres = centroids_of(matrix, labels)
+        row["inertia"] = float(((matrix - centres[0]) ** 2).sum())
+        return row
+    scores = scatter_scores(matrix, labels)
+    if algorithm == "gmm":  # a mixture's inertia is about its component means
+        scores["inertia"] = float(((matrix - model.means_[labels]) ** 2).sum())
+    row["inertia"] = scores.pop("inertia")
+    chosen = labels[sample]
+    if len(np.unique(chosen)) > 1:
+        values = silhouette_values(distances, chosen) if distances is not None \
+            else silhouette_samples(matrix[sample], chosen)
+        row["silhouette"] = float(values.mean())
+        row["silhouette_se"] = float(values.std(ddof=1) / np.sqrt(len(values)))
+    row.update(scores)
+    return row
 
 
 def _suggest(table: pd.DataFrame, elbow: int | None, size: int) -> tuple[int, str]:
@@ -400,26 +499,37 @@ class StabilityResult:
 
 def stability(matrix: np.ndarray, config: ClusterConfig, runs: int = 10,
               method: Literal["bootstrap", "split-half"] = "bootstrap",
-              progress: Progress | None = None) -> StabilityResult:
+              progress: Progress | None = None,
+              reference: np.ndarray | None = None) -> StabilityResult:
     """Refit on resamples and compare with the full fit, overall and per cluster.
 
-    Overall: each refit's cluster centres assign every user (nearest centre) and the
-    adjusted Rand index compares that labelling with the full fit's; a mean below
-    :data:`UNSTABLE_ARI` is flagged unstable.
+    Overall: each refit's cluster centres assign every user (nearest centre), the
+    resampled ones and the others, and the adjusted Rand index
+    (``sklearn.metrics.adjusted_rand_score``) compares that labelling with the full
+    fit's; a mean below :data:`UNSTABLE_ARI` is flagged unstable.
 
     Per cluster (Hennig 2007, R's ``fpc::clusterboot``): on each resample, every cluster
     of the full fit, restricted to the resampled users, is matched with the most similar
     cluster of the refit on that resample (largest Jaccard index); a cluster's stability
     is that Jaccard averaged over the refits. Read it with :func:`jaccard_verdict`.
 
-    Bootstrap resamples users with replacement; split-half fits a random half.
+    Bootstrap resamples users with replacement; split-half fits a random half. Refit
+    ``r`` (1, 2, ...) uses seed ``r`` and the settings of ``config`` (for K-Means its 10
+    restarts). ``reference`` is the full fit's labels when they are known (the
+    workspace's clustering, fitted once: ``fit_clusters(matrix, config).labels``), so
+    they are not fitted again.
     """
     if config.algorithm not in with_k():
         raise ConfigError("Stability by refitting is measured for "
                           + ", ".join(label(a) for a in with_k()) + ".")
     step = progress or silent
-    full = fit_clusters(matrix, config)
-    reference = full.labels
+    if reference is None:
+        reference = fit_clusters(matrix, config).labels
+    elif len(reference) != len(matrix):
+        raise ConfigError(f"The reference labels are for {len(reference):,} users, the "
+                          f"matrix has {len(matrix):,}.")
+    reference = np.asarray(reference, dtype=int)
+    clusters = int(reference.max()) + 1 if (reference != NOISE).any() else 0
     rng = np.random.default_rng(config.random_state)
     scores, jaccard = [], []
     for run in range(runs):
@@ -431,8 +541,7 @@ def stability(matrix: np.ndarray, config: ClusterConfig, runs: int = 10,
         refit = fit_clusters(matrix[rows], replace(config, random_state=run + 1))
         scores.append(float(adjusted_rand_score(reference,
                                                 nearest(matrix, refit.centroids))))
-        jaccard.append(best_match_jaccard(reference[rows], refit.labels,
-                                          full.n_clusters).tolist())
+        jaccard.append(best_match_jaccard(reference[rows], refit.labels, clusters).tolist())
     step(1.0, "Done")
     return StabilityResult(scores, method, jaccard)
 

@@ -22,12 +22,12 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from sklearn.metrics import adjusted_rand_score, davies_bouldin_score, silhouette_score
+from sklearn.metrics import adjusted_rand_score, silhouette_score
 
 from core.common.errors import DataError
-from core.segment.algorithms import REGISTRY
+from core.segment.algorithms import REGISTRY, limited_threads
 from core.segment.clustering import SILHOUETTE_SAMPLE as SWEEP_SILHOUETTE_SAMPLE
-from core.segment.clustering import ClusterConfig, StabilityResult
+from core.segment.clustering import ClusterConfig, StabilityResult, scatter_scores
 from core.segment.labels import NOISE, NOISE_LABEL, cluster_label, label_order
 from core.segment.preprocess import PreprocessConfig
 
@@ -191,16 +191,19 @@ def decode_labels(run: ClusterRun, users: pd.Index) -> pd.Series | None:
 def quality(matrix: np.ndarray, codes: np.ndarray, random_state: int = 0,
             sample: int = SILHOUETTE_SAMPLE) -> tuple[float | None, int, float | None]:
     """Silhouette (on at most ``sample`` users), users it was measured on, and
-    Davies-Bouldin (every user); noise is left out, None with fewer than two clusters."""
+    Davies-Bouldin (every user, ``scatter_scores``: scikit-learn's definition); noise is
+    left out, None with fewer than two clusters."""
     keep = codes != NOISE
     points, labels = matrix[keep], codes[keep]
     if len(np.unique(labels)) < 2 or len(np.unique(labels)) >= len(labels):
         return None, 0, None
     size = min(sample, len(labels))
-    silhouette = float(silhouette_score(points, labels, sample_size=size,
-                                        random_state=random_state)
-                       if size < len(labels) else silhouette_score(points, labels))
-    return silhouette, size, float(davies_bouldin_score(points, labels))
+    with limited_threads():
+        silhouette = float(silhouette_score(points, labels, sample_size=size,
+                                            random_state=random_state)
+                           if size < len(labels) else silhouette_score(points, labels))
+        davies_bouldin = scatter_scores(points, labels)["davies_bouldin"]
+    return silhouette, size, davies_bouldin
 
 
 def new_run(number: int, time: str, matrix: np.ndarray, codes: np.ndarray,

@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from core.common.errors import ConfigError, DataError
@@ -317,9 +318,14 @@ def cluster_into(ws: Workspace, pre_config: PreprocessConfig, config: ClusterCon
 
 
 def sweep_into(ws: Workspace, pre_config: PreprocessConfig, ks: list[int],
-               algorithm: str = "kmeans", progress: Progress | None = None) -> SweepResult:
-    """Sweep k on the workspace's preprocessed features and store the table."""
-    matrix = Preprocessor(pre_config).fit_transform(require_features(ws))
+               algorithm: str = "kmeans", progress: Progress | None = None,
+               matrix: np.ndarray | None = None) -> SweepResult:
+    """Sweep k on the workspace's preprocessed features and store the table.
+
+    ``matrix`` is the features preprocessed with ``pre_config`` when the caller has it
+    already (the page keeps it), so it is not computed again."""
+    if matrix is None:
+        matrix = Preprocessor(pre_config).fit_transform(require_features(ws))
     sweep = k_sweep(matrix, ks, algorithm=algorithm, random_state=pre_config.random_state,
                     progress=progress)
     ws.sweep = SweepSection(table=sweep.table.to_dict("records"), knee_k=sweep.knee_k,
@@ -333,18 +339,22 @@ def stability_into(ws: Workspace, runs: int = 10,
                    progress: Progress | None = None) -> StabilityResult:
     """Measure the stability of the workspace's clustering by bootstrap refits of the
     clustering on the matrix it was fitted on: overall (adjusted Rand index) and per
-    cluster (mean best-match Jaccard), kept with the clustering and with its run."""
+    cluster (mean best-match Jaccard), kept with the clustering and with its run.
+
+    The clustering itself is the reference (it is not fitted again, see
+    :func:`core.segment.clustering.stability`)."""
     section = ws.clustering
     if section is None:
         raise ConfigError("Cluster the users first.")
     matrix, users, _ = clustered_matrix(ws)
-    result = stability(matrix, section.config, runs=runs, progress=progress)
+    codes = ws.clusters["cluster"].astype(str).map(label_code).to_numpy(dtype=int)
+    result = stability(matrix, section.config, runs=runs, progress=progress,
+                       reference=codes)
     section.stability = StabilitySection(mean=result.mean, sd=result.sd, runs=runs,
                                          unstable=result.unstable, scores=result.scores)
     features = require_features(ws)
     number = current_run_number(ws.runs, section.preprocess, section.config, len(users))
     if number is None:  # a clustering saved before runs were kept becomes one now
-        codes = ws.clusters["cluster"].astype(str).map(label_code).to_numpy()
         run = new_run(next_number(ws.runs), now_utc(), matrix, codes, users,
                       features.index, section.preprocess, section.config)
         ws.runs = add_run(ws.runs, run, features.index)

@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from tests.pages.apptest import APP, TIMEOUT, no_errors, plotly_figures, shown
+from tests.pages.apptest import APP, TIMEOUT, no_errors, plotly_array, plotly_figures, shown
 
 PAGE = "pages/clustering.py"
 
@@ -74,6 +74,13 @@ def test_changing_a_setting_marks_the_results_out_of_date(page):
     assert {f["layout"]["title"]["text"].split(" <span")[0] for f in faded} >= {"Cluster sizes"}
     assert all(t.get("opacity") == 0.4 for f in faded for t in f["data"])
     assert any("Faded: results of" in c.value for c in at.caption)
+    # Back to the fitted settings: the charts are drawn plain again (the faded ones are
+    # kept apart from them, not faded in place).
+    at.number_input(key="cluster.seed").set_value(0).run()
+    assert not _warnings(at)
+    assert not [f for f in plotly_figures(at) if "out of date" in f["layout"]["title"]["text"]
+                or any(t.get("opacity") == 0.4 for t in f["data"])]
+    at.number_input(key="cluster.seed").set_value(42).run()
     at.button(key="cluster.fit").click().run()
     no_errors(at)
     assert not _warnings(at)
@@ -103,6 +110,9 @@ def test_stability_is_shown_per_cluster(page):
                  if f["layout"]["title"]["text"].startswith("Stability per cluster"))
     assert {s["y0"] for s in chart["layout"]["shapes"]} == {0.6, 0.75, 0.85}
     assert any("fpc::clusterboot" in c.value for c in at.caption)
+    # The overall number says what it compares.
+    assert any("every user assigned to each refit's nearest centre" in m.value
+               for m in [*at.success, *at.warning])
     runs = _runs_table(at).set_index("Run")
     assert runs.loc["Run 1 (shown)", "Stability (ARI)"] == pytest.approx(
         ws.clustering.stability.mean)
@@ -152,3 +162,19 @@ def test_period_migration_explains_new_and_dormant_users(page):
     labels = sankey["data"][0]["node"]["label"]
     assert any(label.startswith("New: no events in the first 45 days") for label in labels)
     assert any(label.startswith("Dormant: no events in the last 45 days") for label in labels)
+
+
+def test_the_sweep_shows_its_table_and_says_how_it_measured(page):
+    at = page
+    at.slider(key="cluster.k_range").set_value((2, 4)).run()
+    at.button(key="cluster.sweep").click().run()
+    no_errors(at)
+    sweep = at.session_state["workspace"].sweep
+    chart = next(f for f in plotly_figures(at)
+                 if f["layout"]["title"]["text"].startswith("Choosing k"))
+    inertia = next(t for t in chart["data"] if t["name"] == "inertia")
+    assert plotly_array(inertia["y"]).tolist() == pytest.approx(
+        [row["inertia"] for row in sweep.table])
+    caption = next(c.value for c in at.caption if c.value.startswith("Each k:"))
+    assert "3 k-means++ restarts per k" in caption
+    assert f"silhouette on {sweep.silhouette_sample:,} random users, the same" in caption

@@ -10,7 +10,7 @@ from core.personas.state import PersonaState
 from core.segment.clustering import ClusterConfig
 from core.segment.preprocess import PreprocessConfig, suggest_log
 from core.workspace import actions
-from tests.pages.apptest import APP, TIMEOUT
+from tests.pages.apptest import APP, TIMEOUT, plotly_figures
 from tests.pages.apptest import no_errors as _no_errors
 from ui.text import inert
 
@@ -72,6 +72,12 @@ def test_renaming_a_persona_saves_it_and_shows_it(clustered):
         (ws.clusters["cluster"] == "Cluster 2").sum()
     assert any(h.value.startswith("Weekend readers") for h in at.subheader)
     assert any("Saved persona 'Weekend readers'" in s.value for s in at.success)
+    # The charts kept for the cards are drawn again with the new name.
+    titles = [f["layout"]["title"]["text"] for f in plotly_figures(at)]
+    assert "What sets Weekend readers apart" in titles
+    sizes = next(f for f in plotly_figures(at)
+                 if f["layout"]["title"]["text"] == "Size and revenue of each persona")
+    assert "Weekend readers" in sizes["data"][0]["x"]
 
 
 def test_a_duplicate_name_is_refused_with_a_message(clustered):

@@ -9,8 +9,8 @@ import re
 import pandas as pd
 from streamlit.testing.v1 import AppTest
 
-from core.workspace.segments import save_segment
-from tests.pages.apptest import APP, TIMEOUT, no_errors, shown
+from core.workspace.segments import save_segment, segment_memberships
+from tests.pages.apptest import APP, TIMEOUT, no_errors, plotly_array, plotly_figures, shown
 
 
 def _segments() -> AppTest:
@@ -109,6 +109,20 @@ def test_deleting_segments_asks_and_removes_them(home):
     at = _segments()
     at.multiselect(key="segments.presets").set_value(["High engagement", "At risk"]).run()
     at.button(key="segments.add_presets").click().run()
+    # Sizes and the overlap chart follow the segments and the exclusive toggle.
+    ws = at.session_state["workspace"]
+    members = segment_memberships(ws).matrix
+    overlap = next(f for f in plotly_figures(at) if f["layout"]["title"]["text"]
+                   .startswith("Overlap"))
+    assert plotly_array(overlap["data"][0]["z"]).tolist() == \
+        (members.astype(int).T @ members.astype(int)).to_numpy().tolist()
+    assert _sizes(at).to_dict() == members.sum().to_dict()
+    at.toggle(key="segments.exclusive").set_value(True).run()
+    no_errors(at)
+    exclusive = segment_memberships(ws, exclusive=True).exclusive.value_counts()
+    assert _sizes(at).to_dict() == exclusive.to_dict()
+    at.toggle(key="segments.exclusive").set_value(False).run()
+    assert _sizes(at).to_dict() == members.sum().to_dict()
     at.multiselect(key="segments.remove").set_value(["At risk"]).run()
     # The delete button sits in a popover that names what goes.
     assert any("Delete 'At risk' for good?" in shown(m.value) for m in at.markdown)
