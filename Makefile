@@ -51,7 +51,7 @@ test: setup chromium
 test-fast: setup
 	$(PY) -m pytest -m "not browser"
 
-bench: setup
+bench: setup chromium
 	$(PY) -m bench.run_bench
 	$(PY) -m bench.bench_experiments
 	$(PY) -m bench.bench_rules
@@ -60,6 +60,7 @@ bench: setup
 	$(PY) -m bench.bench_predict
 	$(PY) -m bench.bench_recommend
 	$(PY) -m bench.bench_workspace
+	$(PY) -m bench.bench_app
 
 lint: setup
 	$(PY) -m ruff check .
