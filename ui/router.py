@@ -84,7 +84,6 @@ def run() -> None:
     st.set_page_config(page_title="Persona Lens", page_icon=PAGE_ICON, layout="wide")
     keep_files()  # first: a run interrupted below must not delete a shown button's file
     require_sign_in()
-    warm_up_at_start()
     clean_up_now_and_then()
     # Every page listed: with more than ten, Streamlit would fold some under "View more".
     navigation = st.navigation(pages(current_deployment().team), expanded=True)
@@ -106,6 +105,9 @@ def run() -> None:
         show_bug(exc)
     finally:
         _running.active = False
+        # After the page: the compilation holds the interpreter for a minute in bursts,
+        # and started first it doubled the wait for the first page (17 s against 8 s).
+        warm_up_at_start()
 
 
 #: Words of the message a bug gets on the page (tests look for them).
