@@ -56,6 +56,7 @@ bench: setup chromium
 	$(PY) -m bench.bench_experiments
 	$(PY) -m bench.bench_rules
 	$(PY) -m bench.bench_segmentation
+	$(PY) -m bench.bench_maps
 	$(PY) -m bench.bench_journeys
 	$(PY) -m bench.bench_predict
 	$(PY) -m bench.bench_recommend

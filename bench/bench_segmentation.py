@@ -25,10 +25,6 @@ its compile like a freshly started server), timing only the work:
   holds the slowest of the three). Streamlit's server compiles a page once; AppTest
   compiles it on every run (``ScriptCache`` per run), so the bench shares one
   ``ScriptCache`` across runs as the server does;
-- ``umap_compile``: the one-time numba compile of a fresh process (what the app's
-  background warm-up absorbs), then ``umap_preview`` (the map page's sampled preview)
-  and ``umap_full`` (2-D UMAP of every user, all cores) — budget 60 s;
-- ``umap_seeded``: the same full map with a seed (one thread, reproducible);
 - ``hdbscan``: HDBSCAN of every user.
 
 Results are printed and written to ``bench/segmentation_results.json``.
@@ -51,10 +47,11 @@ from bench.run_bench import DATA_DIR, machine, peak_rss_mb
 BENCH_DIR = Path(__file__).resolve().parent
 RESULTS_PATH = BENCH_DIR / "segmentation_results.json"
 DEFAULT_USERS = 100_000
-BUDGETS = {"sweep": 3.0, "sweep_minibatch": 3.0, "stability": 5.0, "umap_full": 60.0}
+BUDGETS = {"sweep": 3.0, "sweep_minibatch": 3.0, "stability": 5.0}
 #: Seconds any widget change may take to redraw a page (DESIGN.md section 5).
 PAGE_BUDGET = 0.3
-TASKS = ("sweep", "stability", "pages", "umap", "umap_seeded", "hdbscan")
+#: UMAP and t-SNE are measured by bench/bench_maps.py.
+TASKS = ("sweep", "stability", "pages", "hdbscan")
 #: The sample the app starts with (``ui.state.DEFAULT_SAMPLE``).
 APP_SAMPLE = {"n_users": 5000, "days": 90, "seed": 42}
 #: Rebuild the cached page workspace when this changes.
@@ -248,14 +245,12 @@ def _stability_child(users: int) -> dict[str, Any]:
 
 def _child(task: str, path: Path, users: int) -> dict[str, Any]:
     import numpy as np
-    import pandas as pd
 
     if task == "stability":
         return _stability_child(users)
     if task.startswith("page:"):
         return _page_child(task.split(":", 1)[1], users)
     matrix = _matrix(path)
-    index = pd.RangeIndex(len(matrix))
     out: dict[str, Any] = {"users": len(matrix), "features": matrix.shape[1]}
     if task == "sweep":
         from core.segment.algorithms import THREADS
@@ -266,16 +261,6 @@ def _child(task: str, path: Path, users: int) -> dict[str, Any]:
             out[name] = _timed(lambda a=algorithm: {
                 "suggested_k": k_sweep(matrix, range(2, 11), algorithm=a).suggested_k,
                 "threads": THREADS})
-    elif task in ("umap", "umap_seeded"):
-        from core.segment.projection import UMAP_PREVIEW_SIZE, umap_projection, warm_up_umap
-
-        seed = 0 if task == "umap_seeded" else None
-        if task == "umap":
-            out["umap_compile"] = _timed(lambda: {"warm_up_s": warm_up_umap()})
-            out["umap_preview"] = _timed(lambda: umap_projection(
-                matrix, index, sample_size=UMAP_PREVIEW_SIZE, random_state=seed) and None)
-        out[f"{task}_full" if task == "umap" else task] = _timed(
-            lambda: umap_projection(matrix, index, random_state=seed) and None)
     elif task == "hdbscan":
         from core.segment.clustering import ClusterConfig, fit_clusters
 

@@ -12,11 +12,16 @@ from core.segment.labels import label_colours
 from core.segment.preprocess import PreprocessConfig
 from core.segment.projection import (
     TSNE_MAX_SAMPLE,
-    TSNE_SAMPLE_SIZE,
+    TSNE_MAX_SAMPLE_3D,
     UMAP_METRICS,
     UMAP_PREVIEW_SIZE,
     Projection,
     selection_profile,
+    tsne_default_sample,
+    tsne_max_sample,
+    tsne_seconds,
+    umap_seconds,
+    umap_warm_up_seconds,
 )
 from core.workspace.segments import save_segment
 from ui.cache import (
@@ -40,10 +45,15 @@ MAX_POINTS = 20_000
 #: Features shown when hovering over a user.
 HOVER_FEATURES = 3
 #: Up to this many users UMAP runs seeded (the same map every time, on one core);
-#: above it, unseeded on every core to keep 100,000 users within a minute.
+#: above it, unseeded on every core to keep 100,000 users within the budget.
 SEEDED_UMAP_MAX_USERS = 20_000
-#: Typical compile time of UMAP in a fresh process on this kind of machine (seconds).
-UMAP_COMPILE_S = 60
+
+
+def about(seconds: float) -> str:
+    """A wait as the page announces it, from the measured models in
+    ``core.segment.projection`` (``tsne_seconds``, ``umap_seconds``)."""
+    return f"about {max(1, round(seconds)):,} s"
+
 
 ws = workspace()
 st.title("Map")
@@ -62,16 +72,19 @@ else:
                "standard scaling. Set other preprocessing on the Clustering page.")
 
 
-def wait_for_umap() -> None:
-    """Block with a progress bar until the background UMAP compilation has finished."""
+def wait_for_umap(metric: str) -> None:
+    """Block with a progress bar until the background compilation has compiled maps with
+    ``metric``."""
     warm = umap_warm_up()
-    if warm.done.is_set():
+    ready = warm.ready(metric)
+    if ready.is_set():
         return
+    expected = umap_warm_up_seconds(metric)
     update, close = progress_bar("Preparing UMAP (a one-time compile after the app starts)")
-    while not warm.done.wait(0.5):
+    while not ready.wait(0.5):
         waited = warm.waited
-        update(min(waited / UMAP_COMPILE_S, 0.99),
-               f"{waited:.0f} s of about {UMAP_COMPILE_S} s" if waited < UMAP_COMPILE_S
+        update(min(waited / expected, 0.99),
+               f"{waited:.0f} s of {about(expected)}" if waited < expected
                else f"{waited:.0f} s; longer than usual, the machine is busy")
     close()
 
@@ -87,22 +100,28 @@ def umap_view(dims: int, users: int) -> Projection:
                                    help="Smaller values pack similar users more tightly."),
         "metric": cols[2].selectbox("Metric", UMAP_METRICS, key="map.umap_metric"),
     }
-    # A seed makes UMAP run on one thread: 80 s instead of 33 s for 100,000 users here.
-    params["random_state"] = 0 if users <= SEEDED_UMAP_MAX_USERS else None
-    wait_for_umap()
+    # A seed makes UMAP run on one thread: 12 s for 20,000 users here; above, unseeded
+    # on both cores (23 s for 100,000; bench/maps_results.json).
+    seeded = users <= SEEDED_UMAP_MAX_USERS
+    params["random_state"] = 0 if seeded else None
+    wait_for_umap(params["metric"])
     if users <= UMAP_PREVIEW_SIZE or has_umap_map(version, dims, params, None):
         return full_umap(dims, params, users)
-    with st.spinner(f"Quick preview on {UMAP_PREVIEW_SIZE:,} users…"):
+    k = params["n_neighbors"]
+    wait = about(umap_seconds(UMAP_PREVIEW_SIZE, seeded, preview=True, n_neighbors=k))
+    with st.spinner(f"Quick preview on {UMAP_PREVIEW_SIZE:,} users ({wait})…"):
         projection = umap_map(version, dims, params, UMAP_PREVIEW_SIZE, matrix, index)
     if cols[3].button(f"Map all {users:,} users", key="map.umap_full", type="primary",
                       help="The preview places a stratified sample; the full map places "
-                           "everyone (about 35 s per 100,000 users here)."):
+                           f"everyone ({about(umap_seconds(users, seeded, n_neighbors=k))} here)."):
         return full_umap(dims, params, users)
     return projection
 
 
 def full_umap(dims: int, params: dict, users: int) -> Projection:
-    update, close = progress_bar(f"Placing all {users:,} users with UMAP")
+    wait = about(umap_seconds(users, params["random_state"] is not None,
+                              n_neighbors=params["n_neighbors"]))
+    update, close = progress_bar(f"Placing all {users:,} users with UMAP ({wait})")
     projection = umap_map(version, dims, params, None, matrix, index, update)
     close()
     return projection
@@ -110,16 +129,19 @@ def full_umap(dims: int, params: dict, users: int) -> Projection:
 
 def tsne_view(dims: int, users: int) -> Projection:
     cols = st.columns(3)
-    top = min(users, TSNE_MAX_SAMPLE)
-    size = cols[0].number_input("Sample of users", 10, top, min(users, TSNE_SAMPLE_SIZE),
-                                step=500, key="map.tsne_sample",
-                                help=f"t-SNE's time and memory grow with the square of the "
-                                     f"users, so it places a stratified sample (at most "
-                                     f"{TSNE_MAX_SAMPLE:,}).")
+    top = min(users, tsne_max_sample(dims))
+    # A sample per view: 3-D (Barnes-Hut) is slower and allows fewer users.
+    size = cols[0].number_input("Sample of users", 10, top, min(top, tsne_default_sample(dims)),
+                                step=500, key="map.tsne_sample" if dims == 2
+                                else "map.tsne_sample_3d",
+                                help=f"t-SNE's time grows with the users, so it places a "
+                                     f"stratified sample (at most {TSNE_MAX_SAMPLE:,} in "
+                                     f"2-D, {TSNE_MAX_SAMPLE_3D:,} in 3-D).")
     perplexity = cols[1].slider("Perplexity", 5, 50, 30, key="map.tsne_perplexity",
                                 help="About how many neighbours each user keeps close.")
-    # Measured here: 10 s for 3,000 users, 49 s for 10,000.
-    with st.spinner(f"t-SNE on {size:,} users (about {max(size / 200, 1):.0f} s)…"):
+    wait = about(tsne_seconds(int(size), dims, perplexity))
+    cols[2].caption(f"t-SNE of {int(size):,} users in {dims}-D takes {wait} here.")
+    with st.spinner(f"t-SNE on {int(size):,} users ({wait})…"):
         return tsne_map(version, dims, float(perplexity), int(size), matrix, index)
 
 

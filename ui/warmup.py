@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 
 import streamlit as st
 
-from core.segment.projection import warm_up_umap
+from core.segment.projection import UMAP_METRICS, warm_up_umap
 
 
 @dataclass
@@ -18,13 +18,23 @@ class WarmUp:
 
     started: float = field(default_factory=time.monotonic)
     done: threading.Event = field(default_factory=threading.Event)
+    #: One event per metric, set once that metric's maps are compiled (the default
+    #: metric first, then the others while the analyst looks at the first map).
+    metrics: dict[str, threading.Event] = field(
+        default_factory=lambda: {m: threading.Event() for m in UMAP_METRICS})
 
     def run(self) -> None:
         # A failure is logged by the thread; the Map page's own UMAP call raises it again.
         try:
-            warm_up_umap()
+            warm_up_umap(ready=lambda metric: self.metrics[metric].set())
         finally:
+            for event in self.metrics.values():
+                event.set()
             self.done.set()
+
+    def ready(self, metric: str) -> threading.Event:
+        """The event set once maps with ``metric`` are compiled."""
+        return self.metrics.get(metric, self.done)
 
     @property
     def waited(self) -> float:

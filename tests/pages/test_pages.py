@@ -324,6 +324,28 @@ def test_map_page_2d_and_3d(home):
     assert any("Selection works on the 2-D view" in c.value for c in at.caption)
 
 
+def test_map_page_announces_the_measured_t_sne_wait(home, monkeypatch):
+    from core.segment import projection
+
+    # Small default samples keep the test quick; the page reads them when it runs.
+    monkeypatch.setattr(projection, "TSNE_SAMPLE_SIZE", 300)
+    monkeypatch.setattr(projection, "TSNE_SAMPLE_SIZE_3D", 200)
+    at = _app().run()
+    at.switch_page("pages/map.py").run()
+    at.radio(key="map.method").set_value("t-SNE").run()
+    _no_errors(at)
+    # The page's "about N s" is the measured model's (core.segment.projection), rounded.
+    assert any(f"t-SNE of 300 users in 2-D takes about "
+               f"{round(projection.tsne_seconds(300, 2))} s" in c.value for c in at.caption)
+    assert any("t-SNE of a stratified sample of 300 of 5,000 users" in c.value
+               for c in at.caption)
+    at.radio(key="map.dims").set_value(3).run()
+    _no_errors(at)
+    assert any(f"t-SNE of 200 users in 3-D takes about "
+               f"{round(projection.tsne_seconds(200, 3))} s" in c.value for c in at.caption)
+    assert at.number_input(key="map.tsne_sample_3d").max == projection.TSNE_MAX_SAMPLE_3D
+
+
 @pytest.mark.beside_browser
 def test_map_page_umap_preview_then_full_and_tsne_sample(home):
     at = AppTest.from_file(APP, default_timeout=UMAP_TIMEOUT).run()
