@@ -19,14 +19,17 @@ class WarmUp:
     started: float = field(default_factory=time.monotonic)
     done: threading.Event = field(default_factory=threading.Event)
     #: One event per metric, set once that metric's maps are compiled (the default
-    #: metric first, then the others while the analyst looks at the first map).
+    #: metric; the others are set when it is done and compile on their first map).
     metrics: dict[str, threading.Event] = field(
         default_factory=lambda: {m: threading.Event() for m in UMAP_METRICS})
 
     def run(self) -> None:
         # A failure is logged by the thread; the Map page's own UMAP call raises it again.
         try:
-            warm_up_umap(ready=lambda metric: self.metrics[metric].set())
+            # The default metric only: every metric took about 100 s of compiling that
+            # holds the interpreter in bursts, which slowed every page of the server
+            # meanwhile; another metric compiles on its first map.
+            warm_up_umap(UMAP_METRICS[:1], ready=lambda metric: self.metrics[metric].set())
         finally:
             for event in self.metrics.values():
                 event.set()
