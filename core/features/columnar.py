@@ -79,7 +79,7 @@ def aggregate(cols: EventColumns, roles: dict[str, list[str]], top: list[str],
     out["days_since_first_event"] = (t_end - first) / MICROSECONDS_PER_DAY
     out["days_since_last_event"] = (t_end - last) / MICROSECONDS_PER_DAY
     out["tenure_days"] = (last - first) / MICROSECONDS_PER_DAY
-    out.update(_calendar(cols, config.time_zone))
+    out.update(_calendar(cols, config.time_zone, out["events"]))
 
     def per_user(weights: np.ndarray | None = None) -> np.ndarray:
         return np.bincount(seg, weights=weights, minlength=users)
@@ -149,12 +149,12 @@ def _distinct(seg: np.ndarray, codes: np.ndarray, users: int,
     return np.bincount(pairs // width, minlength=users).astype(np.int64)
 
 
-def _calendar(cols: EventColumns, zone: str) -> dict[str, np.ndarray]:
-    """Active days, weekend share and night share in the data's time zone."""
+def _calendar(cols: EventColumns, zone: str, n: np.ndarray) -> dict[str, np.ndarray]:
+    """Active days, weekend share and night share in the data's time zone (``n``: the
+    events per user)."""
     seg, users = cols.user, cols.n_users
     local = local_microseconds(cols.t, zone)
     day = local // MICROSECONDS_PER_DAY
-    n = np.bincount(seg, minlength=users)
     weekday = (day + EPOCH_WEEKDAY_FROM_SUNDAY) % 7
     weekend = np.bincount(seg, weights=(weekday == 0) | (weekday == 6), minlength=users)
     night = np.bincount(seg, weights=(local - day * MICROSECONDS_PER_DAY) <
@@ -211,9 +211,9 @@ def _event_counts(cols: EventColumns, roles: dict[str, list[str]], top: list[str
                              minlength=users * n_events).reshape(users, n_events)
     masks = {}
     for step, col in names.items():
-        codes = [code[v] for v in roles.get(step, []) if v in code]
         if not roles.get(step):
             continue
+        codes = [code[v] for v in roles[step] if v in code]
         masks[step] = np.isin(event, codes)
         out[col] = (matrix[:, codes].sum(axis=1) if matrix is not None
                     else np.bincount(seg[masks[step]], minlength=users)).astype(np.int64)
