@@ -16,6 +16,7 @@ from core.data.readers import RawTable, ReadOptions, read_bytes
 from core.segment.preprocess import PreprocessConfig, Preprocessor
 from core.segment.projection import Projection, pca_projection, tsne_projection, umap_projection
 from core.workspace.model import clustered_matrix
+from ui.warmup import map_worker
 
 
 @st.cache_resource(show_spinner=False, max_entries=4)
@@ -119,8 +120,9 @@ def umap_map(version: str, dimensions: int, params: dict, sample_size: int | Non
     key = _umap_key(version, dimensions, params, sample_size)
     maps = _umap_maps()
     if key not in maps:
-        maps[key] = umap_projection(matrix, index, dimensions=dimensions,
-                                    sample_size=sample_size, progress=progress, **params)
+        # In the map worker: the layout's numba code never holds this server's interpreter.
+        maps[key] = map_worker().call(umap_projection, matrix, index, dimensions=dimensions,
+                                      sample_size=sample_size, progress=progress, **params)
         while len(maps) > UMAP_MAPS_KEPT:
             maps.popitem(last=False)
     maps.move_to_end(key)

@@ -1,4 +1,9 @@
-"""UMAP's one-time compilation, moved to a background thread when the server starts."""
+"""UMAP's worker process and its one-time compilation, started after the first page.
+
+Every UMAP map is placed in one worker process (:class:`core.common.worker.Worker`), so
+numba's compilation and the maps' own work never hold the server's interpreter: pages,
+loads and the first chart run beside them at full speed.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +14,7 @@ from dataclasses import dataclass, field
 
 import streamlit as st
 
+from core.common.worker import Worker
 from core.segment.projection import UMAP_METRICS, warm_up_umap
 
 
@@ -29,7 +35,8 @@ class WarmUp:
             # The default metric only: every metric took about 100 s of compiling that
             # holds the interpreter in bursts, which slowed every page of the server
             # meanwhile; another metric compiles on its first map.
-            warm_up_umap(UMAP_METRICS[:1], ready=lambda metric: self.metrics[metric].set())
+            map_worker().call(warm_up_umap, UMAP_METRICS[:1],
+                              progress=lambda share, metric: self.metrics[metric].set())
         finally:
             for event in self.metrics.values():
                 event.set()
@@ -42,6 +49,14 @@ class WarmUp:
     @property
     def waited(self) -> float:
         return time.monotonic() - self.started
+
+
+@st.cache_resource(show_spinner=False)
+def map_worker() -> Worker:
+    """The server's worker process for UMAP (started on its first call). Niced: the
+    warm-up's minute of compiling must not slow the pages and loads beside it on a
+    two-core laptop; a map the analyst waits for runs while the server is idle."""
+    return Worker(name="persona-lens-maps", nice=10)
 
 
 @st.cache_resource(show_spinner=False)

@@ -94,6 +94,8 @@ def prepare_timestamps(s: Scratch, raw: str, ts_col: str,
         label = {"s": "seconds", "ms": "milliseconds", "us": "microseconds",
                  "ns": "nanoseconds"}[unit]
         return raw, TimestampInfo(ts_col, f"epoch:{unit}", f"epoch {label} since 1970-01-01 UTC")
+    if unit in ("auto", "text") and (cast := _cast_in_duckdb(s, raw, q)) is not None:
+        return cast
     parse = {"compact": parse_compact, "excel": parse_excel_serials}.get(
         unit, lambda values: parse_text_timestamps(values, unit))
     return _parsed_in_pandas(s, raw, ts_col, parse)
@@ -131,6 +133,40 @@ def _all_compact(s: Scratch, raw: str, q: str) -> bool:
 def _epoch_unit(s: Scratch, raw: str, q: str) -> str:
     magnitude = s.scalar(f"SELECT median(abs(TRY_CAST({q} AS DOUBLE))) FROM {raw}")
     return next(u for limit, u in EPOCH_THRESHOLDS if (magnitude or 0) >= limit)
+
+
+#: How text times without an offset are read, in DuckDB or in pandas alike.
+NO_OFFSET = " (no offset means UTC)"
+
+
+def _cast_in_duckdb(s: Scratch, raw: str, q: str) -> tuple[str, TimestampInfo] | None:
+    """Read the column in DuckDB when it casts every value to an instant (ISO 8601 with
+    or without an offset or a zone; the connection's zone, UTC, for none), else None.
+
+    Parsing in pandas took 3.8 s for 1.5 M ISO times, this 0.5 s; anything DuckDB
+    cannot cast (a time without a date, day-first dates, a named month) goes the pandas
+    way, which reads it or says why not.
+    """
+    text = f"nullif(trim(CAST({q} AS VARCHAR)), '')"
+    instant = f"TRY_CAST({text} AS TIMESTAMPTZ)"
+    values, cast = s.rows(f"SELECT count({text}), count({instant}) FROM {raw}")[0]
+    if not values or cast < values:
+        return None
+    name = s.view("raw_ts", f"SELECT r.*, make_timestamp(epoch_us({instant})) AS __pl_ts "
+                            f"FROM {raw} r")
+    return name, TimestampInfo("__pl_ts", "native", "ISO 8601 text" + NO_OFFSET, [],
+                               _dominant_offset_in_sql(s, raw, text, values))
+
+
+def _dominant_offset_in_sql(s: Scratch, raw: str, text: str, values: int) -> str | None:
+    """:func:`dominant_offset` for a column DuckDB reads (the same rule, in SQL)."""
+    top = s.rows(f"SELECT o, count(*) FROM (SELECT regexp_extract({text}, "
+                 f"'([+-][0-9]{{2}}:?[0-9]{{2}}|Z)$', 1) AS o FROM {raw} WHERE {text} IS "
+                 "NOT NULL) WHERE o <> '' GROUP BY o ORDER BY 2 DESC, 1 LIMIT 1")
+    if not top or top[0][1] < OFFSET_SHARE * values or top[0][0] == "Z":
+        return None
+    offset = top[0][0] if ":" in top[0][0] else f"{top[0][0][:3]}:{top[0][0][3:]}"
+    return None if offset in ("+00:00", "-00:00") else offset
 
 
 def _parsed_in_pandas(s: Scratch, raw: str, ts_col: str, parse
@@ -257,7 +293,7 @@ def parse_text_timestamps(values: pd.Series, order: TimestampUnit = "auto"
     naive = pd.to_datetime(parsed, utc=True).dt.tz_localize(None).to_numpy()
     times = np.where(codes >= 0, naive[np.maximum(codes, 0)], np.datetime64("NaT"))
     result = pd.Series(times, index=values.index).dt.tz_localize("UTC")
-    return result, desc + " (no offset means UTC)", notices
+    return result, desc + NO_OFFSET, notices
 
 
 def _day_order(values: pd.Series, order: TimestampUnit) -> tuple[bool | None, Notice | None]:

@@ -483,7 +483,8 @@ def warm_up_fits(metric: str) -> list[dict]:
 
 
 def warm_up_umap(metrics: tuple[str, ...] = UMAP_METRICS,
-                 ready: Callable[[str], None] | None = None) -> float:
+                 ready: Callable[[str], None] | None = None,
+                 progress: Progress | None = None) -> float:
     """Compile UMAP's numba code with throw-away fits; return the seconds it took.
 
     A fresh process spends 45 s or more compiling on its first UMAP call, and about
@@ -492,7 +493,8 @@ def warm_up_umap(metrics: tuple[str, ...] = UMAP_METRICS,
     :func:`warm_up_fits` (small maps: exact neighbours, then the layouts) and the
     approximate neighbour search of larger maps, seeded and not (pynndescent compiles
     per metric). ``ready(metric)`` is called as soon as a metric is done, the default
-    metric first.
+    metric first, and ``progress(share of the metrics done, metric)`` too (the form
+    :class:`core.common.worker.Worker` passes back from its process).
     """
     start = time.perf_counter()
     data = np.random.default_rng(0).normal(size=(WARM_UP_ROWS, 4))
@@ -504,4 +506,6 @@ def warm_up_umap(metrics: tuple[str, ...] = UMAP_METRICS,
                              1 if seed is not None else _cores(), exact=False)
         if ready:
             ready(metric)
+        if progress:
+            progress((metrics.index(metric) + 1) / len(metrics), metric)
     return time.perf_counter() - start

@@ -120,3 +120,39 @@ def test_a_set_time_zone_wins_and_a_wrong_one_is_refused():
     assert load(["2024-03-01T10:00:00Z"]).report.time_zone == "UTC"
     with pytest.raises(ConfigError, match="not a time zone"):
         clean_events(raw, MAPPING, LoadConfig(time_zone="Mars/Olympus"))
+
+
+ISO_VALUES = ["2024-03-01T10:00:00+09:00", "2024-03-01 10:00:00.250+0530",
+              " 2024-03-01T23:59:59Z ", "2024-03-02", "2024-03-02 07:30", "2024-02-29T12:00:00-03:00",
+              "2023-10-29T02:30:00+01:00", "", None]
+
+
+def test_iso_text_read_in_duckdb_gives_the_instants_pandas_gives():
+    result = load(ISO_VALUES)
+    expected = pd.to_datetime(pd.Series([v.strip() for v in ISO_VALUES if v and v.strip()]),
+                              utc=True, format="ISO8601")
+    assert times(result) == sorted(expected.dt.strftime("%Y-%m-%d %H:%M:%S"))
+    assert sorted(result.events["ts"]) == sorted(expected)  # to the microsecond
+    assert result.report.timestamp_format == "ISO 8601 text (no offset means UTC)"
+
+
+@pytest.mark.parametrize(("offsets", "zone"), [
+    (["+09:00"] * 9 + ["Z"], "Etc/GMT-9"),  # 90 % carry +09:00
+    (["+0530"] * 10, "Asia/Kolkata"),
+    (["+09:00"] * 8 + ["Z", ""], "UTC"),  # 80 %: no zone guessed
+    (["Z"] * 10, "UTC"),
+])
+def test_the_dominant_offset_is_found_in_duckdb_as_in_pandas(offsets, zone):
+    from core.data.timestamps import dominant_offset
+
+    when = [f"2024-03-0{1 + i % 5}T10:{i:02d}:00{o}" for i, o in enumerate(offsets)]
+    assert load(when).report.time_zone == zone
+    expected = dominant_offset(pd.Series(when))
+    assert (zone == "UTC") == (expected is None)
+
+
+def test_one_value_duckdb_cannot_read_sends_the_column_to_pandas():
+    # A time of day without a date: never read as today, counted and dropped.
+    result = load(["2024-03-01T10:00:00Z", "2024-03-01T11:00:00Z", "10:30"])
+    assert times(result) == ["2024-03-01 10:00:00", "2024-03-01 11:00:00"]
+    assert [n for n in result.report.notices if n.code == "time_without_date"]
