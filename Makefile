@@ -12,7 +12,7 @@ ADDRESS ?= 0.0.0.0
 # Root installs directly; anyone else goes through sudo.
 SUDO := $(shell [ "$$(id -u)" = "0" ] || echo sudo)
 
-.PHONY: setup run team test test-fast bench lint chromium clean
+.PHONY: setup run team test test-fast bench lint chromium java clean
 
 setup: $(STAMP)
 
@@ -37,18 +37,24 @@ chromium:
 	else $(SUDO) apt-get update -q && \
 	     DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -q chromium; fi
 
+# Spark (python -m core ... --engine spark) runs on a Java runtime, 17 or newer.
+java:
+	@if command -v java >/dev/null 2>&1; then echo "java: $$(java -version 2>&1 | head -n 1)"; \
+	else $(SUDO) apt-get update -q && \
+	     DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -q default-jre-headless; fi
+
 # The browser tests spend most of their time waiting on the app and Chromium, so they
 # run in a second process beside the others (one core each), with the few long tests
 # marked beside_browser, so that both take about as long; their report is printed when
 # both are done, and both must pass.
-test: setup chromium
+test: setup chromium java
 	@$(PY) -m pytest -m "browser or beside_browser" --durations=15 > .browser-tests.log 2>&1 & browser=$$!; \
 	$(PY) -m pytest -m "not browser and not beside_browser" --durations=15; others=$$?; \
 	wait $$browser; browser_status=$$?; \
 	echo "---- browser tests ----"; cat .browser-tests.log; \
 	exit $$(( others || browser_status ))
 
-test-fast: setup
+test-fast: setup java
 	$(PY) -m pytest -m "not browser"
 
 bench: setup chromium

@@ -7,6 +7,7 @@ import json
 
 import streamlit as st
 
+from core.common.dialects import DIALECTS
 from core.common.export import parquet_bytes, safe_csv_bytes
 from core.workspace import actions
 from core.workspace.bundle import bundle_name, export_bundle, open_bundle
@@ -101,7 +102,11 @@ def model_section() -> None:
                 icon=":material/hub:")
         return
     with shows_errors():
-        model, sql = workspace_model(model_key(ws), ws)
+        dialect = st.selectbox(
+            "SQL for", list(DIALECTS), format_func=DIALECTS.get, key="share.sql_dialect",
+            help="The warehouse that runs the assignment query: the query is written once "
+                 "and translated (quotes, string escapes and type names differ).")
+        model, sql = workspace_model(model_key(ws), ws, dialect)
         names = model.get("personas", {})
         st.markdown(
             f"{len(model['cluster']['labels'])} clusters on "
@@ -114,7 +119,8 @@ def model_section() -> None:
             file_name="model.json", mime="application/json", key="share.download_model",
             icon=":material/download:", on_click="ignore")
         cols[1].download_button(
-            "Download SQL", data=sql, file_name="assign.sql", mime="application/sql",
+            "Download SQL", data=sql, file_name=f"assign_{dialect}.sql",
+            mime="application/sql",
             key="share.download_sql", icon=":material/download:", on_click="ignore")
         st.caption("Score next week's users from a scheduler with the same features, "
                    "preprocessing and centres:")

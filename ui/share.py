@@ -18,7 +18,8 @@ def model_key(ws: Workspace) -> str:
 
 
 @st.cache_data(show_spinner=False, max_entries=4)
-def workspace_model(key: str, _ws: Workspace) -> tuple[dict, str]:
-    """The workspace's model (with persona names) and its assignment SQL."""
+def workspace_model(key: str, _ws: Workspace, dialect: str = "duckdb") -> tuple[dict, str]:
+    """The workspace's model (with persona names) and its assignment SQL in ``dialect``
+    (one of ``core.model.sql.DIALECTS``)."""
     model = model_from_workspace(_ws)
-    return model, assignment_sql(model)
+    return model, assignment_sql(model, dialect=dialect)

@@ -82,13 +82,14 @@ def input_file(text: str) -> Path:
     return path
 
 
-def output_in(suffixes: tuple[str, ...], what: str):
-    """A parser of an output path: one of ``suffixes``, in a folder that exists."""
+def output_in(suffixes: tuple[str, ...], what: str, folders: bool = False):
+    """A parser of an output path: one of ``suffixes``, in a folder that exists; with
+    ``folders``, also a folder Spark wrote before (it holds ``_SUCCESS``)."""
     def parse(text: str) -> Path:
         path = Path(text)
         if path.suffix.lower() not in suffixes:
             raise ConfigError(f"Output '{path.name}' must end in {what}.")
-        if path.is_dir():
+        if path.is_dir() and not (folders and (path / "_SUCCESS").exists()):
             raise ConfigError(f"Output '{text}' is a folder; give a file name.")
         folder = path.parent if str(path.parent) else Path(".")
         if not folder.is_dir():

@@ -13,41 +13,93 @@ from pathlib import Path
 from core.cli.common import (
     EXIT_OK,
     INPUT_FILE,
-    TABLE_OUTPUT,
+    TABLE_SUFFIXES,
+    input_file,
     output_in,
     print_notices,
     write_table,
 )
+from core.cli.spark_options import add_engine_arguments, spark_inputs, write_spark_table
+from core.common.dialects import DIALECTS
+from core.common.errors import ConfigError
+
+#: A memberships output; with --engine spark a .parquet may be a folder Spark wrote.
+SCORE_OUTPUT = output_in(TABLE_SUFFIXES, ".csv or .parquet", folders=True)
 
 
 def register(sub: argparse._SubParsersAction) -> None:
     """Add the ``score`` sub-command."""
     parser = sub.add_parser("score", help="assign new users to a saved model's personas")
-    parser.add_argument("input", type=INPUT_FILE,
-                        help="event file or per-user feature table of the new users")
+    parser.add_argument("input",
+                        help="event file or per-user feature table of the new users; with "
+                             "--engine spark a per-user feature table in Parquet: a file, "
+                             "a folder or a glob (also s3a://, hdfs://, gs:// paths)")
     parser.add_argument("--model", required=True, type=INPUT_FILE,
                         help="model JSON (cluster --model-out, or "
                                                        "the app's Export page)")
-    parser.add_argument("-o", "--output", required=True, type=TABLE_OUTPUT,
-                        help="memberships.csv or .parquet")
+    parser.add_argument("-o", "--output", required=True, type=SCORE_OUTPUT,
+                        help="memberships.csv or .parquet (with --engine spark, .parquet "
+                             "is a folder of part files)")
+    parser.add_argument("--user-column", default="user_id",
+                        help="with --engine spark: the feature table's user id column "
+                             "(default: user_id)")
+    add_engine_arguments(parser)
     parser.add_argument("--sql-out", type=output_in((".sql",), ".sql"),
                         help="also write the assignment as a SQL query here")
     parser.add_argument("--table", default="features",
                         help="feature table the SQL query reads (default: features)")
+    parser.add_argument("--sql-dialect", default="duckdb", choices=list(DIALECTS),
+                        help="the warehouse the SQL query is written for (default: duckdb)")
     parser.set_defaults(func=cmd_score)
 
 
 def cmd_score(args: argparse.Namespace) -> int:
     """Score the input and write the memberships (and the SQL); return the exit code."""
     from core.model.portable import ScoringModel, read_model
-    from core.model.scoring import score_file
     from core.model.sql import assignment_sql
 
-    out = args.output
     start = time.perf_counter()
     # Rebuilt once here and shared by the scoring and the SQL.
     model = ScoringModel.from_dict(read_model(args.model))
-    result = score_file(args.input, model)
+    if args.sql_out:
+        Path(args.sql_out).write_text(assignment_sql(model, args.table,
+                                                     dialect=args.sql_dialect),
+                                      encoding="utf-8")
+    if args.engine == "spark":
+        _score_on_spark(args, model, start)
+    else:
+        _score_here(args, model, start)
+    if args.sql_out:
+        print(f"Wrote the assignment query ({DIALECTS[args.sql_dialect]}) to "
+              f"{args.sql_out}.")
+    return EXIT_OK
+
+
+def _score_on_spark(args: argparse.Namespace, model, start: float) -> None:
+    from core.spark.scoring import read_parquet, score_on_spark
+    from core.spark.session import spark_session
+
+    inputs = spark_inputs(args.input)
+    spark = spark_session(args.master, args.driver_memory)
+    try:
+        result = score_on_spark(spark, read_parquet(spark, inputs), model, args.user_column)
+        written = write_spark_table(result.memberships, args.output)
+        sizes = ", ".join(f"{k}: {v:,}" for k, v in result.sizes.items())
+        print(f"Scored {result.scored:,} of {result.users_in:,} users on Spark "
+              f"({args.master}; {sizes}); wrote {written} in "
+              f"{time.perf_counter() - start:.1f} s.")
+        print_notices(result.notices)
+    finally:
+        spark.stop()
+
+
+def _score_here(args: argparse.Namespace, model, start: float) -> None:
+    from core.model.scoring import score_file
+
+    out = args.output
+    if out.is_dir():
+        raise ConfigError(f"Output '{out}' is a folder; give a file name.")
+    result = score_file(input_file(args.input), model)
     data = result.memberships
     write_table(data, out)
     sizes = result.sizes()
@@ -57,7 +109,3 @@ def cmd_score(args: argparse.Namespace) -> int:
     if result.excluded:
         print(f"  left out {result.excluded:,} users (missing values)")
     print_notices(result.notices)
-    if args.sql_out:
-        Path(args.sql_out).write_text(assignment_sql(model, args.table), encoding="utf-8")
-        print(f"Wrote the assignment query to {args.sql_out}.")
-    return EXIT_OK

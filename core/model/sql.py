@@ -6,6 +6,7 @@ from typing import Any
 
 import numpy as np
 
+from core.common.dialects import DIALECTS, in_dialect
 from core.common.engine import quote_ident
 from core.common.errors import ConfigError, DataError
 from core.model.portable import ScoringModel
@@ -14,7 +15,7 @@ from core.segment.preprocess import Preprocessor
 
 # SQL ---------------------------------------------------------------------------------
 def assignment_sql(model: dict[str, Any] | ScoringModel, table: str = "features",
-                   user_column: str = "user_id") -> str:
+                   user_column: str = "user_id", dialect: str = "duckdb") -> str:
     """A SQL query assigning the users of a per-user feature table to the model's clusters.
 
     The query applies the saved preprocessing (``LN(1 + x)`` for log features with
@@ -36,13 +37,22 @@ def assignment_sql(model: dict[str, Any] | ScoringModel, table: str = "features"
         The feature table; ``schema.table`` is split at dots and each part quoted.
     user_column : str
         Its user id column.
+    dialect : str
+        One of :data:`DIALECTS`. The query is built once in standard SQL and written in
+        the dialect by sqlglot (identifier quotes, string escapes, type names differ).
 
     Returns
     -------
     str
-        Standard SQL (double-quoted identifiers; tested on DuckDB). Every name from the
-        data is a quoted identifier and every label a quoted string literal.
+        The query. Every name from the data is a quoted identifier and every label a
+        quoted string literal, in the dialect's own quoting.
+
+    Raises
+    ------
+    ConfigError
+        For an unknown dialect.
     """
+    in_dialect("SELECT 1", dialect)  # an unknown dialect fails before any work
     scoring = model if isinstance(model, ScoringModel) else ScoringModel.from_dict(model)
     ctes, dims, last = _preprocessing_ctes(scoring.preprocessor, table, user_column)
     ds = [f"d{k + 1}" for k in range(len(scoring.centroids))]
@@ -61,9 +71,11 @@ def assignment_sql(model: dict[str, Any] | ScoringModel, table: str = "features"
     n = len(scoring.preprocessor.features_)
     header = (f"-- Persona Lens: nearest of {len(ds)} cluster centres for each user of a "
               f"per-user feature table\n-- ({n} features; preprocessing as saved in the "
-              "model). Expects the feature table, not raw events.\n")
-    return (header + "WITH " + ",\n".join(ctes) + "\nSELECT user_id,\n    "
-            + ",\n    ".join(columns) + "\nFROM nearest\n")
+              f"model), written for {DIALECTS[dialect]}. Expects the feature table, not "
+              "raw events.\n")
+    standard = ("WITH " + ",\n".join(ctes) + "\nSELECT user_id,\n    "
+                + ",\n    ".join(columns) + "\nFROM nearest\n")
+    return header + in_dialect(standard, dialect) + "\n"
 
 
 def _preprocessing_ctes(pre: Preprocessor, table: str, user_column: str

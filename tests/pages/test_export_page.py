@@ -42,7 +42,11 @@ def test_export_page_counts_filters_and_shows_the_model(home):
     assert int(_metrics(at)["Columns"]) == before + 2
     assert any("persona names of 1 of them" in m.value for m in at.markdown)
     sql = [c.value for c in at.code if "WITH raw AS" in c.value]
-    assert sql and "'Window shoppers'" in sql[0]
+    assert sql and "'Window shoppers'" in sql[0] and "written for DuckDB." in sql[0]
+    at.selectbox(key="share.sql_dialect").set_value("spark").run()
+    _no_errors(at)
+    sql = [c.value for c in at.code if "WITH raw AS" in c.value]
+    assert "written for Spark SQL (Databricks)." in sql[0] and "`user_id`" in sql[0]
 
 
 def test_export_page_in_an_empty_workspace(home, monkeypatch):

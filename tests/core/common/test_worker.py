@@ -59,7 +59,7 @@ def test_the_functions_error_is_raised_in_the_caller_with_its_type_and_text(work
 
 def test_a_worker_that_dies_gives_a_clear_error_and_the_next_call_starts_another(worker):
     before = worker.call(counted, 1)["pid"]
-    with pytest.raises(WorkerError, match="stopped .*exit code 9.*out of memory"):
+    with pytest.raises(WorkerError, match=r"stopped .*exit code 9.*out of memory"):
         worker.call(exits)
     assert not worker.alive
     assert worker.call(counted, 1)["pid"] not in (before, None)

@@ -175,6 +175,16 @@ def test_cli_cluster_then_score(tmp_path, capsys):
     table = pd.read_parquet(features).reset_index()
     via_sql = engine.run(query.read_text(), features=table).set_index("user_id")
     assert via_sql["cluster"].reindex(result.index).equals(result["cluster"])
+    # --sql-dialect: the same query for BigQuery, read back as BigQuery writes it.
+    bigquery = tmp_path / "assign_bq.sql"
+    assert main(["score", str(events), "--model", str(model), "-o", str(scored),
+                 "--sql-out", str(bigquery), "--sql-dialect", "bigquery"]) == 0
+    assert "(BigQuery)" in capsys.readouterr().out and "FLOAT64" in bigquery.read_text()
+    import sqlglot
+
+    back = sqlglot.transpile(bigquery.read_text(), read="bigquery", write="duckdb")[0]
+    via_bq = engine.run(back, features=table).set_index("user_id")
+    assert via_bq["cluster"].reindex(result.index).equals(result["cluster"])
 
 
 def test_cli_exit_codes(tmp_path, capsys):

@@ -1,0 +1,107 @@
+"""Persona assignment on Spark (local mode): the model's SQL written for Spark assigns
+every user as the Python scorer does, from the command line too."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from core.cli.main import main
+from core.common.errors import DataError
+from core.features.table import user_table_features
+from core.model.fitting import cluster_table, preprocess_config
+from core.model.portable import with_persona_names
+from core.model.scoring import score_features
+from core.segment.clustering import ClusterConfig
+from core.spark.scoring import read_parquet, score_on_spark
+from core.spark.session import spark_session
+
+pytestmark = pytest.mark.slow
+
+COLUMNS = ["order count", "select", "x`y"]
+PERSONAS = ["O'Brien\"; DROP TABLE t; --", "C:\\new", "`tick`"]
+
+
+@pytest.fixture(scope="module")
+def fitted(tmp_path_factory):
+    """A model with persona names and odd column names, and its feature table on disk
+    as a folder of two Parquet parts."""
+    rng = np.random.default_rng(3)
+    raw = pd.DataFrame({"customer": [f"c{i}" for i in range(600)],
+                        **{n: rng.gamma(2.0, 3.0, 600) for n in COLUMNS}})
+    raw.loc[:9, "select"] = np.nan
+    table = user_table_features(raw, "customer")
+    pre = preprocess_config(table, COLUMNS, "auto")
+    _, model, _ = cluster_table(table, pre, ClusterConfig(k=3, random_state=0))
+    model = with_persona_names(model, dict(zip(model["cluster"]["labels"], PERSONAS,
+                                               strict=True)))
+    folder = tmp_path_factory.mktemp("features") / "features"
+    folder.mkdir()
+    frame = table.frame.rename_axis("user_id").reset_index()
+    frame.iloc[:300].to_parquet(folder / "part-0.parquet", index=False)
+    frame.iloc[300:].to_parquet(folder / "part-1.parquet", index=False)
+    model_path = folder.parent / "model.json"
+    model_path.write_text(json.dumps(model))
+    return model, table.frame, folder, model_path
+
+
+@pytest.fixture(scope="module")
+def spark():
+    return spark_session("local[2]")
+
+
+def test_spark_assigns_every_user_as_the_python_scorer(spark, fitted):
+    model, frame, folder, _ = fitted
+    result = score_on_spark(spark, read_parquet(spark, [folder]), model)
+    got = result.memberships.toArrow().to_pandas().set_index("user_id")
+    expected = score_features(frame, model).memberships
+    assert result.users_in == 600 and result.scored == len(expected)
+    got = got.reindex(expected.index)
+    assert got["cluster"].equals(expected["cluster"])
+    assert got["persona"].equals(expected["persona"])
+    np.testing.assert_allclose(got["distance"], expected["distance"], rtol=1e-9)
+    assert result.sizes == expected["cluster"].value_counts().to_dict()
+
+
+def test_a_table_without_the_features_or_with_repeated_users_is_refused(spark, fitted):
+    model, frame, _, _ = fitted
+    table = spark.createDataFrame(frame.reset_index().rename(columns={"select": "other"}))
+    with pytest.raises(DataError, match=r"lacks the model.s feature.* select"):
+        score_on_spark(spark, table, model)
+    twice = spark.createDataFrame(pd.concat([frame, frame.head(3)]).reset_index())
+    with pytest.raises(DataError, match="603 rows but 600 distinct user ids"):
+        score_on_spark(spark, twice, model)
+
+
+def test_cli_score_on_spark_writes_parquet_parts_and_csv(fitted, tmp_path, capsys):
+    model, frame, folder, model_path = fitted
+    out = tmp_path / "memberships.parquet"
+    args = ["score", str(folder), "--model", str(model_path), "-o", str(out),
+            "--engine", "spark", "--master", "local[2]"]
+    assert main(args) == 0
+    printed = capsys.readouterr().out
+    assert "Scored 600 of 600 users on Spark (local[2];" in printed
+    assert out.is_dir() and (out / "_SUCCESS").exists()
+    expected = score_features(frame, model).memberships
+    written = pd.read_parquet(out).set_index("user_id").reindex(expected.index)
+    assert written["persona"].equals(expected["persona"])
+    assert main(args) == 0  # a folder Spark wrote is replaced
+    csv = tmp_path / "memberships.csv"
+    assert main([*args[:5], str(csv), *args[6:]]) == 0
+    read = pd.read_csv(csv, index_col="user_id").reindex(expected.index)
+    assert read["cluster"].equals(expected["cluster"])
+
+
+def test_cli_says_what_is_wrong_with_a_spark_input(tmp_path, fitted, capsys):
+    _, _, _, model_path = fitted
+    out = tmp_path / "m.parquet"
+    code = main(["score", str(tmp_path / "none*.parquet"), "--model", str(model_path),
+                 "-o", str(out), "--engine", "spark"])
+    assert code != 0 and "No file matches" in capsys.readouterr().err
+    (tmp_path / "empty").mkdir()
+    code = main(["score", str(tmp_path / "empty"), "--model", str(model_path),
+                 "-o", str(out), "--engine", "spark"])
+    assert code != 0 and "holds no .parquet file" in capsys.readouterr().err
