@@ -48,8 +48,9 @@ def fitted(tmp_path_factory):
     return model, table.frame, folder, model_path
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 def spark():
+    """The running local session (a new one after the command line stopped its own)."""
     return spark_session("local[2]")
 
 
@@ -105,3 +106,37 @@ def test_cli_says_what_is_wrong_with_a_spark_input(tmp_path, fitted, capsys):
     code = main(["score", str(tmp_path / "empty"), "--model", str(model_path),
                  "-o", str(out), "--engine", "spark"])
     assert code != 0 and "holds no .parquet file" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("case", ["double_fires_1s", "file_sessions", "grocery"])
+def test_the_portable_cleaning_rules_decide_on_spark_as_the_loader(spark, case):
+    """The decisions SQL written for Spark by sqlglot, on the typed rows, keeps the rows
+    and numbers the sessions the loader's numpy passes do."""
+    from core.common.dialects import in_dialect
+    from core.common.engine import Scratch
+    from core.data.cleaning import IDENTITY_ROLES, clean_rows
+    from core.data.portable import decisions_sql, valid_rows_sql
+    from core.data.timestamps import ROW_ID
+    from tests.core.data.test_portable import PORTABLE
+    from tests.core.features.test_columnar import _mapping
+
+    make, overrides, config = PORTABLE[case]
+    raw = make()
+    mapping = _mapping(raw, overrides)
+    with Scratch() as s:
+        rows = clean_rows(s, raw, mapping, config)
+        typed = s.con.sql(f"SELECT * FROM {rows.typed}").to_arrow_table()
+    spark.createDataFrame(typed.to_pandas()).createOrReplaceTempView("typed")
+    identity = ["event", *[r for r in IDENTITY_ROLES if mapping.get(r)]]
+    sql = decisions_sql(valid_rows_sql("typed", "spark"), rows.columns, identity,
+                        config.drop_exact_duplicates, rows.window[0],
+                        config.session_gap_minutes)
+    decided = spark.sql(in_dialect(sql, "spark")).select(
+        ROW_ID, "__pl_duplicate", "__pl_repeat", "__pl_gap_session").toArrow().to_pandas()
+    assert int(decided["__pl_duplicate"].sum()) == rows.dropped["exact_duplicate"]
+    assert int(decided["__pl_repeat"].sum()) == rows.dropped["debounced"]
+    kept = decided[decided["__pl_gap_session"].notna()].sort_values(ROW_ID)
+    order = np.argsort(rows.decisions.rid)
+    np.testing.assert_array_equal(kept[ROW_ID].to_numpy(), rows.decisions.rid[order])
+    np.testing.assert_array_equal(kept["__pl_gap_session"].to_numpy(),
+                                  rows.decisions.session[order])
