@@ -836,11 +836,14 @@ class Summary:
 
 def summary_of(s: Scratch, events: str) -> Summary:
     """The :class:`Summary` of an events table."""
+    # Letters of the ISO layout (T, Z) are added here: SQL engines quote them in their
+    # time formats each in their own way.
     rows_kept, users, sessions, first, last = s.rows(f"""
         SELECT count(*), count(DISTINCT user_id),
                count(DISTINCT (user_id, session_id)),
-               strftime(min(ts), '%Y-%m-%dT%H:%M:%SZ'), strftime(max(ts), '%Y-%m-%dT%H:%M:%SZ')
+               strftime(min(ts), '%Y-%m-%d %H:%M:%S'), strftime(max(ts), '%Y-%m-%d %H:%M:%S')
         FROM {events}""")[0]
+    first, last = (None if v is None else v.replace(" ", "T") + "Z" for v in (first, last))
     # Positions, not aliases: a file column named like an alias would be taken instead.
     per_day = s.rows(f"SELECT strftime(CAST(ts AS DATE), '%Y-%m-%d'), count(*) "
                      f"FROM {events} GROUP BY 1 ORDER BY 1")

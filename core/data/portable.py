@@ -14,9 +14,19 @@ own) and orders ties by the row id, as the loader keeps the file's first row.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+import pandas as pd
+
 from core.common.engine import quote_ident
-from core.data.repeats import DEFAULT_DEBOUNCE_SECONDS, MICROSECONDS_PER_DAY
+from core.common.errors import ConfigError, DataError
+from core.common.progress import Progress, silent
+from core.data.repeats import MICROSECONDS_PER_DAY, choose_window
 from core.data.timestamps import ROW_ID
+
+if TYPE_CHECKING:
+    from core.data.cleaning import LoadConfig, LoadReport
+    from core.data.mapping import ColumnMapping
 
 
 def _cols(names: list[str]) -> str:
@@ -102,14 +112,102 @@ def decisions_sql(valid: str, columns: list[str], identity: list[str],
 
 
 def auto_window(total_rows: int, shared_rows: int, whole_days: bool, configured: float | None,
-                has_order_id: bool) -> float:
-    """The debounce window :func:`core.data.repeats.debounce_window` chooses, from the
-    figures of :func:`shared_instant_sql` (the reason is the loader's)."""
-    from core.data.repeats import SHARED_INSTANT_SHARE
-
-    if configured is not None:
-        return float(configured)
-    if has_order_id or (total_rows and whole_days):
-        return 0.0
+                has_order_id: bool) -> tuple[float, str]:
+    """The debounce window and its reason, from the figures of
+    :func:`shared_instant_sql`, by the loader's own rule
+    (:func:`core.data.repeats.choose_window`)."""
     share = shared_rows / total_rows if total_rows >= 2 else 0.0
-    return 0.0 if share > SHARED_INSTANT_SHARE else DEFAULT_DEBOUNCE_SECONDS
+    return choose_window(configured, has_order_id, bool(total_rows) and bool(whole_days),
+                         share)
+
+
+def clean_in_sql(s, raw: str, raw_columns: list[str], mapping: ColumnMapping,
+                 config: LoadConfig, source_name: str = "data",
+                 progress: Progress = silent) -> tuple[str, LoadReport]:
+    """The whole load in SQL on any scratch space with :class:`core.common.engine.Scratch`'s
+    methods (a Spark one: :class:`core.spark.engine.SparkScratch`): typing, the drop
+    reasons, these decisions, the events table with sessions, suspected bots and the
+    load report. Returns the events table's name and the report.
+
+    The typing, the timestamps, the events and the report are the loader's own
+    functions; only the sequential decisions are this module's SQL. Not here (a clear
+    error instead): pseudonyms, a user sample and consent, which the loader decides with
+    DuckDB's hash or in Python.
+
+    Raises
+    ------
+    ConfigError
+        For a setting this path does not do, or an invalid mapping.
+    DataError
+        When no row survives.
+    """
+    from core.data import cleaning as c
+
+    _check_portable(config, mapping)
+    c.check_gap(config.session_gap_minutes)
+    mapping.validate(raw_columns)
+    c._check_pii(config, mapping, raw_columns)
+    progress(0.05, "Typing columns")
+    raw, ts_info = c.prepare_timestamps(s, raw, mapping.get("ts"), config.timestamp_unit)
+    notices = list(ts_info.notices)
+    typed, extras = c._typed_view(s, raw, mapping, config, ts_info)
+    columns = ["user_id", "ts", "event", *[r for r in (*c.NUMERIC_ROLES, *c.TEXT_ROLES,
+               "session_id") if mapping.get(r)], *extras]
+    progress(0.2, "Counting what is dropped")
+    dropped: dict[str, int] = dict.fromkeys(c.DROP_REASONS, 0)
+    rows_read = 0
+    for reason, n in s.rows(f"SELECT __pl_drop_reason, count(*) FROM {typed} GROUP BY 1"):
+        rows_read += int(n)
+        if reason is not None:
+            dropped[reason] = int(n)
+    progress(0.35, "Dropping duplicates and repeated events")
+    identity = ["event", *[r for r in c.IDENTITY_ROLES if mapping.get(r)]]
+    valid = s.view("valid", valid_rows_sql(typed))
+    figures = s.rows(shared_instant_sql(f"SELECT * FROM {valid}", columns, identity,
+                                        config.drop_exact_duplicates))[0]
+    window = auto_window(*figures, config.debounce_seconds, bool(mapping.get("order_id")))
+    decided = s.create("decided", decisions_sql(
+        f"SELECT * FROM {valid}", columns, identity, config.drop_exact_duplicates,
+        window[0], config.session_gap_minutes))
+    duplicates, repeated = s.rows(
+        f"SELECT count(*) FILTER (WHERE __pl_duplicate), count(*) FILTER (WHERE "
+        f"__pl_repeat) FROM {decided}")[0]
+    dropped["exact_duplicate"], dropped["debounced"] = int(duplicates), int(repeated)
+    notices += c._drop_notices(dropped, rows_read)
+    if rows_read - sum(dropped.values()) == 0:
+        raise DataError(c._nothing_left_message(rows_read, dropped, notices))
+    progress(0.6, "Joining sessions to events")
+    numbers = s.view("numbers", f"SELECT {ROW_ID}, __pl_gap_session FROM {decided} "
+                                "WHERE __pl_gap_session IS NOT NULL")
+    events = s.create("events", c._events_sql(typed, numbers, columns,
+                                              bool(mapping.get("session_id"))))
+    counts = s.df(f"SELECT user_id, count(*) AS n FROM {events} GROUP BY user_id"
+                  ).set_index("user_id")["n"]
+    bots = c.flag_bots(counts, config, dropped, notices)
+    if config.exclude_bots and not bots.empty:
+        name = s.register(pd.DataFrame({"user_id": bots.index.astype(str)}), "bots")
+        events = s.create("events_people", f"SELECT * FROM {events} WHERE user_id NOT IN "
+                                          f"(SELECT user_id FROM {name})")
+    progress(0.9, "Summarising")
+    rows = c.CleanRows(typed, columns, None, dropped, notices, rows_read, 0, window, ts_info)
+    report = c.build_report(c.summary_of(s, events), rows, source_name, config, mapping, bots)
+    progress(1.0, "Done")
+    return events, report
+
+
+#: What only the loader does, and why: the message when a portable load is asked for it.
+NOT_PORTABLE = {
+    "pseudonymise": "pseudonymised user ids (an HMAC computed in Python)",
+    "user_sample_share": "a user sample (chosen by DuckDB's own hash)",
+    "consent": "a consent column",
+}
+
+
+def _check_portable(config: LoadConfig, mapping: ColumnMapping) -> None:
+    asked = [what for key, what in NOT_PORTABLE.items()
+             if (key == "pseudonymise" and config.pseudonymise)
+             or (key == "user_sample_share" and config.user_sample_share < 1)
+             or (key == "consent" and mapping.get("consent"))]
+    if asked:
+        raise ConfigError(f"This engine does not do {' or '.join(asked)} yet. Load with "
+                          "the default engine (DuckDB), or prepare the table first.")

@@ -128,16 +128,27 @@ def debounce_window(keys: Keys, rows: np.ndarray, groups: tuple[np.ndarray, np.n
     whole day (a date column), or more than :data:`SHARED_INSTANT_SHARE` of the rows
     share their user and instant with another item (basket line items, bulk ratings).
     """
+    if configured is not None or has_order_id:
+        return choose_window(configured, has_order_id, False, 0.0)
+    t = keys["t"][rows]
+    whole_days = bool(len(t)) and not (t % MICROSECONDS_PER_DAY).any()
+    share = 0.0 if whole_days else shared_instant_share(keys, rows, groups)
+    return choose_window(None, False, whole_days, share)
+
+
+def choose_window(configured: float | None, has_order_id: bool, whole_days: bool,
+                  share: float) -> tuple[float, str]:
+    """The rule of :func:`debounce_window` on its figures (whether every time is a whole
+    day, the share of rows sharing their user and instant with another item), which
+    :mod:`core.data.portable` computes in SQL."""
     if configured is not None:
         seconds = float(configured)
         return seconds, (f"{seconds:g} s, as set" if seconds else "off, as set")
-    t = keys["t"][rows]
     if has_order_id:
         return 0.0, ("off: an order / basket id is mapped, so rows at one instant are the "
                      "line items of an order")
-    if len(t) and not (t % MICROSECONDS_PER_DAY).any():
+    if whole_days:
         return 0.0, "off: every time is a whole day (dates without a time of day)"
-    share = shared_instant_share(keys, rows, groups)
     if share > SHARED_INSTANT_SHARE:
         return 0.0, (f"off: {share:.0%} of the rows share their user and instant with a "
                      "different item, as the line items of a basket or ratings saved "

@@ -60,7 +60,10 @@ def spark_session(master: str = DEFAULT_MASTER, driver_memory: str | None = None
     builder = (builder.master(master)
                .config("spark.sql.session.timeZone", "UTC")
                .config("spark.ui.enabled", "false")
-               .config("spark.ui.showConsoleProgress", "false"))
+               .config("spark.ui.showConsoleProgress", "false")
+               # pandas writes nanosecond timestamps, which Spark cannot read as times:
+               # as epoch nanoseconds they are recognised by their magnitude.
+               .config("spark.sql.legacy.parquet.nanosAsLong", "true"))
     if master.startswith("local"):
         builder = builder.config("spark.sql.shuffle.partitions", LOCAL_SHUFFLE_PARTITIONS)
     if driver_memory:

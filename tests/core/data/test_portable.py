@@ -37,7 +37,8 @@ def test_portable_sql_decides_as_the_loader(case):
             valid, rows.columns, identity, config.drop_exact_duplicates))[0]
         window = auto_window(total, shared, whole_days, config.debounce_seconds,
                              bool(mapping.get("order_id")))
-        assert window == rows.window[0]
+        assert window == rows.window
+        window = window[0]
         sql = decisions_sql(valid, rows.columns, identity, config.drop_exact_duplicates,
                             window, config.session_gap_minutes)
         decided = s.df(f"SELECT {ROW_ID}, __pl_duplicate, __pl_repeat, __pl_gap_session "
