@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from core.cli.common import (
     EXIT_OK,
-    INPUT_FILE,
+    EXIT_USAGE,
     MAX_DEBOUNCE_SECONDS,
     ROLE_COLUMN,
     SESSION_GAP,
@@ -22,6 +23,7 @@ from core.cli.common import (
     verbose_progress,
     write_table,
 )
+from core.cli.spark_options import EVENTS_INPUT, add_engine_arguments, spark_inputs
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -38,12 +40,15 @@ ENCODING_CHOICES = ("auto", "utf-8", "cp1252", "latin-1")
 def register(sub: argparse._SubParsersAction) -> None:
     """Add the ``features`` sub-command."""
     parser = sub.add_parser("features", help="compute the per-user feature table")
-    parser.add_argument("input", type=INPUT_FILE,
+    parser.add_argument("input", type=EVENTS_INPUT,
                         help="events file: Parquet, CSV/TSV or other delimited text, JSON "
-                             "lines or Excel; gzip or zstd compressed")
+                             "lines or Excel; gzip or zstd compressed. With --engine "
+                             "spark: Parquet files, a folder of them or a glob (also "
+                             "s3a://, hdfs://, gs:// paths)")
     parser.add_argument("-o", "--output", required=True, type=TABLE_OUTPUT,
                         help="features.csv or .parquet")
     add_load_arguments(parser)
+    add_engine_arguments(parser)
     parser.add_argument("-v", "--verbose", action="store_true", help="show progress")
     parser.add_argument("--json", action="store_true",
                         help="print the load report (counts, drops by reason, every note) "
@@ -93,17 +98,29 @@ def cmd_features(args: argparse.Namespace) -> int:
     out = args.output
     config = load_config(args)
     start = time.perf_counter()
-    source, mapping, read_notes = mapped_input(args)
-    table, report = features_from_source(source, mapping, Path(args.input).name, config,
-                                         progress=verbose_progress(args.verbose))
-    write_table(table.frame, out)
+    if args.engine == "spark":
+        table, report, where = _on_spark(args, config)
+        read_notes = []
+    else:
+        if not Path(args.input).is_file():
+            print(f"python -m core features: error: '{args.input}' is not a file; give "
+                  "one file (folders and globs are read with --engine spark).",
+                  file=sys.stderr)
+            return EXIT_USAGE
+        source, mapping, read_notes = mapped_input(args)
+        table, report = features_from_source(source, mapping, Path(args.input).name, config,
+                                             progress=verbose_progress(args.verbose))
+        where = ""
+    written = write_features(table.frame, out, {"engine": args.engine, "source": args.input,
+                                                **({"master": args.master}
+                                                   if args.engine == "spark" else {})})
     notices = [*read_notes, *report.notices, *table.notices]
     if args.json:
         print(json.dumps(_payload(report, table, out, notices), indent=2, default=str))
         return EXIT_OK
-    print(f"Read {report.rows_read:,} rows, kept {report.rows_kept:,} "
+    print(f"Read {report.rows_read:,} rows{where}, kept {report.rows_kept:,} "
           f"({report.users:,} users, {report.sessions:,} sessions); wrote "
-          f"{len(table.frame.columns)} features to {out} in "
+          f"{len(table.frame.columns)} features to {written} in "
           f"{time.perf_counter() - start:.1f} s.")
     for reason, count in report.dropped.items():
         if count:
@@ -114,6 +131,53 @@ def cmd_features(args: argparse.Namespace) -> int:
         print(f"  no event column: every row is one '{report.constant_event}' event")
     print_notices([*report.notices, *table.notices])
     return EXIT_OK
+
+
+def _on_spark(args: argparse.Namespace, config):
+    """The feature table and the report computed on Spark, and where, in words."""
+    from core.spark.features import features_on_spark
+    from core.spark.session import spark_session
+
+    inputs = spark_inputs(args.input)
+    spark = spark_session(args.master, args.driver_memory)
+    try:
+        table, report, _ = features_on_spark(
+            spark, inputs, parse_mapping(args.map or []), config, source_name=args.input,
+            progress=verbose_progress(args.verbose))
+    finally:
+        spark.stop()
+    return table, report, f" on Spark ({args.master})"
+
+
+#: Users per Parquet part file: a bigger feature table is written as a folder of parts.
+PART_ROWS = 1_000_000
+
+
+def write_features(frame: pd.DataFrame, out: Path, provenance: dict) -> str:
+    """Write the feature table; a Parquet file says in its metadata how it was made
+    (``persona_lens``: engine, source, master), which the Data page shows. Above
+    :data:`PART_ROWS` users, ``.parquet`` is a folder of part files. Returns what was
+    written, in words."""
+    if out.suffix.lower() == ".csv":
+        write_table(frame, out)
+        return str(out)
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from core.common.export import PROVENANCE_KEY
+
+    table = pa.Table.from_pandas(frame, preserve_index=True)
+    table = table.replace_schema_metadata({**(table.schema.metadata or {}),
+                                           PROVENANCE_KEY: json.dumps(provenance)})
+    if len(frame) <= PART_ROWS:
+        pq.write_table(table, out)
+        return str(out)
+    import pyarrow.dataset as ds
+
+    ds.write_dataset(table, out, format="parquet", max_rows_per_file=PART_ROWS,
+                     max_rows_per_group=min(PART_ROWS, 256_000),
+                     existing_data_behavior="delete_matching")
+    return f"{out}/ ({-(-len(frame) // PART_ROWS)} part files)"
 
 
 def _payload(report, table, out: Path, notices: list) -> dict:

@@ -9,7 +9,7 @@ import shutil
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from core.cli.common import input_file, write_table
+from core.cli.common import argument, input_file, write_table
 from core.common.errors import ConfigError
 
 if TYPE_CHECKING:
@@ -84,3 +84,14 @@ def write_spark_table(frame: DataFrame, path: Path) -> str:
     frame.write.mode("overwrite").parquet(str(path))
     parts = len(list(path.glob("*.parquet")))
     return f"{path}/ ({parts} Parquet part file{'s' if parts != 1 else ''})"
+
+
+def events_input(text: str) -> str:
+    """An existing file, or (for ``--engine spark``) a folder, a glob or a remote path;
+    a local path that does not exist is refused at once."""
+    if REMOTE.match(text) or any(ch in text for ch in "*?[") or Path(text).is_dir():
+        return text
+    return str(input_file(text))
+
+
+EVENTS_INPUT = argument(events_input)

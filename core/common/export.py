@@ -48,3 +48,8 @@ def parquet_bytes(frame: pd.DataFrame, index: bool = True) -> bytes:
     buffer = io.BytesIO()
     frame.to_parquet(buffer, index=index)
     return buffer.getvalue()
+
+
+#: The Parquet metadata key under which a feature table written by
+#: ``python -m core features`` records how it was made (engine, source, master).
+PROVENANCE_KEY = "persona_lens"

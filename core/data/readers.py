@@ -597,7 +597,29 @@ def _arrow_table(table: pa.Table, name: str) -> RawTable:
     if nested:
         frame, flat_notes = flatten_events(frame)
         notes += flat_notes
-    return RawTable(frame, name, "parquet", notes)
+    made = provenance_note(table.schema.metadata)
+    return RawTable(frame, name, "parquet", [*([made] if made else []), *notes])
+
+
+def provenance_note(metadata: dict[bytes, bytes] | None) -> str | None:
+    """What a feature table written by ``python -m core features`` says about how it was
+    made (its Parquet metadata), in words; None for any other file."""
+    import json
+
+    from core.common.export import PROVENANCE_KEY
+
+    raw = (metadata or {}).get(PROVENANCE_KEY.encode())
+    if raw is None:
+        return None
+    try:
+        made = json.loads(raw)
+        engine = {"spark": "Apache Spark", "duckdb": "DuckDB"}.get(made.get("engine"),
+                                                                    str(made.get("engine")))
+        where = f" ({made['master']})" if made.get("master") else ""
+        return (f"A feature table made by `python -m core features` on {engine}{where} "
+                f"from {made.get('source', 'an event log')}.")
+    except (ValueError, AttributeError, TypeError):
+        return None
 
 
 #: Opens one Parquet file of a folder for reading (a path's ``open``, or a checked open).

@@ -4,6 +4,7 @@ both), the same drop counts and the same load report figures."""
 
 from __future__ import annotations
 
+import pandas as pd
 import pytest
 
 from core.data.mapping import guess_event_roles
@@ -45,3 +46,32 @@ def test_spark_builds_the_feature_table_duckdb_builds(case, tmp_path):
     for field in REPORT_FIELDS:
         assert getattr(report, field) == getattr(ref_report, field), field
     assert len(reference.frame) > 10
+
+
+def test_cli_features_on_spark_writes_the_table_and_says_where_it_came_from(tmp_path,
+                                                                            capsys):
+    from core.cli.main import main
+    from core.data.readers import read_path
+
+    folder = tmp_path / "events"
+    assert main(["sample", "-o", str(tmp_path / "all.parquet"), "--users", "150",
+                 "--seed", "4"]) == 0
+    events = pd.read_parquet(tmp_path / "all.parquet")
+    folder.mkdir()
+    for i, part in enumerate((events.iloc[:2000], events.iloc[2000:])):
+        part.to_parquet(folder / f"part-{i}.parquet", index=False, coerce_timestamps="us",
+                        allow_truncated_timestamps=True)
+    spark_out, duck_out = tmp_path / "spark.parquet", tmp_path / "duck.parquet"
+    assert main(["features", str(folder / "*.parquet"), "-o", str(spark_out),
+                 "--engine", "spark", "--session-gap", "20m"]) == 0
+    printed = capsys.readouterr().out
+    assert "rows on Spark (local[2]), kept" in printed and "150 users" in printed
+    assert main(["features", str(tmp_path / "all.parquet"), "-o", str(duck_out),
+                 "--session-gap", "20m"]) == 0
+    assert_same_table(pd.read_parquet(spark_out), pd.read_parquet(duck_out))
+    raw = read_path(spark_out)
+    assert raw.notes[0] == ("A feature table made by `python -m core features` on Apache "
+                            f"Spark (local[2]) from {folder / '*.parquet'}.")
+    # A folder for the default engine is refused with the way out.
+    assert main(["features", str(folder), "-o", str(duck_out)]) == 2
+    assert "--engine spark" in capsys.readouterr().err
