@@ -248,6 +248,8 @@ def file_section(ws: Workspace, raw: RawTable) -> None:
     if raw.encoding:
         facts.append(f"encoding {raw.encoding.replace('-sig', '')}")
     st.caption(f"**{inert(raw.name)}** · " + " · ".join(facts))
+    if raw.provenance:
+        st.info(inert(raw.provenance), icon=":material/conversion_path:")
     for note in raw.notes:
         st.warning(inert(note), icon=":material/info:")
     st.dataframe(raw.frame.head(20), height=240, width="stretch")

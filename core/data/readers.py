@@ -137,6 +137,8 @@ class RawTable:
     delimiter: str | None = None
     encoding: str | None = None
     compression: Compression | None = None
+    #: How a feature table written by ``python -m core features`` was made, in words.
+    provenance: str | None = None
 
 
 def detect_format(name: str) -> FileFormat | None:
@@ -597,8 +599,8 @@ def _arrow_table(table: pa.Table, name: str) -> RawTable:
     if nested:
         frame, flat_notes = flatten_events(frame)
         notes += flat_notes
-    made = provenance_note(table.schema.metadata)
-    return RawTable(frame, name, "parquet", [*([made] if made else []), *notes])
+    return RawTable(frame, name, "parquet", notes,
+                    provenance=provenance_note(table.schema.metadata))
 
 
 def provenance_note(metadata: dict[bytes, bytes] | None) -> str | None:

@@ -144,3 +144,19 @@ def test_hostile_file_and_folder_names_are_shown_as_typed(root):
     for body in bodies:
         assert "![x]" not in body and "<img" not in body and ":red[" not in body, body
     assert at.selectbox(key="data.map.user_id").value == "user_id"
+
+
+def test_a_feature_table_made_on_spark_says_where_it_came_from(root):
+    from core.cli.features import write_features
+
+    features = pd.DataFrame({"sessions": [3, 5, 1], "revenue": [10.0, 0.0, 42.5]},
+                            index=pd.Index(["u1", "u2", "u3"], name="user_id"))
+    write_features(features, root / "features.parquet",
+                   {"engine": "spark", "source": "s3a://lake/events/*.parquet",
+                    "master": "yarn"})
+    at = _data_page()
+    at.selectbox(key=ENTRY).set_value("features.parquet")
+    at.button(key="data.server.open").click().run()
+    no_errors(at)
+    assert ("A feature table made by `python -m core features` on Apache Spark (yarn) "
+            "from s3a://lake/events/*.parquet.") in _texts(at, "info")

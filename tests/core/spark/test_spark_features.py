@@ -70,7 +70,7 @@ def test_cli_features_on_spark_writes_the_table_and_says_where_it_came_from(tmp_
                  "--session-gap", "20m"]) == 0
     assert_same_table(pd.read_parquet(spark_out), pd.read_parquet(duck_out))
     raw = read_path(spark_out)
-    assert raw.notes[0] == ("A feature table made by `python -m core features` on Apache "
+    assert raw.provenance == ("A feature table made by `python -m core features` on Apache "
                             f"Spark (local[2]) from {folder / '*.parquet'}.")
     # A folder for the default engine is refused with the way out.
     assert main(["features", str(folder), "-o", str(duck_out)]) == 2
