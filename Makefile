@@ -57,8 +57,9 @@ test: setup chromium java
 test-fast: setup java
 	$(PY) -m pytest -m "not browser"
 
-bench: setup chromium
+bench: setup chromium java
 	$(PY) -m bench.run_bench
+	$(PY) -m bench.bench_spark
 	$(PY) -m bench.bench_experiments
 	$(PY) -m bench.bench_rules
 	$(PY) -m bench.bench_segmentation
