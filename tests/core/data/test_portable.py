@@ -43,6 +43,16 @@ def test_portable_sql_decides_as_the_loader(case):
                             window, config.session_gap_minutes)
         decided = s.df(f"SELECT {ROW_ID}, __pl_duplicate, __pl_repeat, __pl_gap_session "
                        f"FROM ({sql})")
+    assert_same_decisions(decided, rows)
+    # The rules must have had work to do.
+    if case in ("double_fires_1s", "shop"):
+        assert rows.dropped["debounced"] > 0
+    if case == "shop":
+        assert rows.dropped["exact_duplicate"] > 0
+
+
+def assert_same_decisions(decided, rows) -> None:
+    """The SQL's decisions (row id, duplicate, repeat, gap session) are the loader's."""
     assert int(decided["__pl_duplicate"].sum()) == rows.dropped["exact_duplicate"]
     assert int(decided["__pl_repeat"].sum()) == rows.dropped["debounced"]
     kept = decided[decided["__pl_gap_session"].notna()].sort_values(ROW_ID)
@@ -50,8 +60,3 @@ def test_portable_sql_decides_as_the_loader(case):
     np.testing.assert_array_equal(kept[ROW_ID].to_numpy(), rows.decisions.rid[order])
     np.testing.assert_array_equal(kept["__pl_gap_session"].to_numpy(),
                                   rows.decisions.session[order])
-    # The rules must have had work to do.
-    if case in ("double_fires_1s", "shop"):
-        assert rows.dropped["debounced"] > 0
-    if case == "shop":
-        assert rows.dropped["exact_duplicate"] > 0

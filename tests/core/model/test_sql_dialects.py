@@ -25,18 +25,26 @@ COLUMNS = ["order count", "select", 'a"b', "x`y", "back\\slash"]
 PERSONAS = ["O'Brien\"; DROP TABLE features; --", "C:\\new\\table", "`tick` and \"quote\""]
 
 
-@pytest.fixture(scope="module")
-def fitted():
-    rng = np.random.default_rng(7)
-    raw = pd.DataFrame({"customer": [f"c{i}" for i in range(400)],
-                        **{n: rng.gamma(2.0, 3.0, 400) for n in COLUMNS}})
+def named_model(columns: list[str], personas: list[str], users: int, seed: int
+                ) -> tuple[dict, pd.DataFrame]:
+    """A 3-cluster model of a per-user table with these columns (some values missing)
+    and persona names, and the table (user id index)."""
+    rng = np.random.default_rng(seed)
+    raw = pd.DataFrame({"customer": [f"c{i}" for i in range(users)],
+                        **{n: rng.gamma(2.0, 3.0, users) for n in columns}})
     raw.loc[:4, "select"] = np.nan
     table = user_table_features(raw, "customer")
-    pre = preprocess_config(table, COLUMNS, "auto")
+    pre = preprocess_config(table, columns, "auto")
     _, model, _ = cluster_table(table, pre, ClusterConfig(k=3, random_state=0))
-    named = with_persona_names(model, dict(zip(model["cluster"]["labels"], PERSONAS,
+    named = with_persona_names(model, dict(zip(model["cluster"]["labels"], personas,
                                                strict=True)))
-    return named, table.frame.rename_axis("customer id")
+    return named, table.frame
+
+
+@pytest.fixture(scope="module")
+def fitted():
+    model, frame = named_model(COLUMNS, PERSONAS, users=400, seed=7)
+    return model, frame.rename_axis("customer id")
 
 
 @pytest.mark.parametrize("dialect", list(DIALECTS))

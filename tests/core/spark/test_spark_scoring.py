@@ -11,13 +11,10 @@ import pytest
 
 from core.cli.main import main
 from core.common.errors import DataError
-from core.features.table import user_table_features
-from core.model.fitting import cluster_table, preprocess_config
-from core.model.portable import with_persona_names
 from core.model.scoring import score_features
-from core.segment.clustering import ClusterConfig
 from core.spark.scoring import read_parquet, score_on_spark
 from core.spark.session import spark_session
+from tests.core.model.test_sql_dialects import named_model
 
 pytestmark = pytest.mark.slow
 
@@ -29,23 +26,16 @@ PERSONAS = ["O'Brien\"; DROP TABLE t; --", "C:\\new", "`tick`"]
 def fitted(tmp_path_factory):
     """A model with persona names and odd column names, and its feature table on disk
     as a folder of two Parquet parts."""
-    rng = np.random.default_rng(3)
-    raw = pd.DataFrame({"customer": [f"c{i}" for i in range(600)],
-                        **{n: rng.gamma(2.0, 3.0, 600) for n in COLUMNS}})
-    raw.loc[:9, "select"] = np.nan
-    table = user_table_features(raw, "customer")
-    pre = preprocess_config(table, COLUMNS, "auto")
-    _, model, _ = cluster_table(table, pre, ClusterConfig(k=3, random_state=0))
-    model = with_persona_names(model, dict(zip(model["cluster"]["labels"], PERSONAS,
-                                               strict=True)))
+    model, frame = named_model(COLUMNS, PERSONAS, users=600, seed=3)
+    table_frame = frame
     folder = tmp_path_factory.mktemp("features") / "features"
     folder.mkdir()
-    frame = table.frame.rename_axis("user_id").reset_index()
+    frame = table_frame.rename_axis("user_id").reset_index()
     frame.iloc[:300].to_parquet(folder / "part-0.parquet", index=False)
     frame.iloc[300:].to_parquet(folder / "part-1.parquet", index=False)
     model_path = folder.parent / "model.json"
     model_path.write_text(json.dumps(model))
-    return model, table.frame, folder, model_path
+    return model, table_frame, folder, model_path
 
 
 @pytest.fixture
@@ -117,7 +107,7 @@ def test_the_portable_cleaning_rules_decide_on_spark_as_the_loader(spark, case):
     from core.data.cleaning import IDENTITY_ROLES, clean_rows
     from core.data.portable import decisions_sql, valid_rows_sql
     from core.data.timestamps import ROW_ID
-    from tests.core.data.test_portable import PORTABLE
+    from tests.core.data.test_portable import PORTABLE, assert_same_decisions
     from tests.core.features.test_columnar import _mapping
 
     make, overrides, config = PORTABLE[case]
@@ -133,10 +123,4 @@ def test_the_portable_cleaning_rules_decide_on_spark_as_the_loader(spark, case):
                         config.session_gap_minutes)
     decided = spark.sql(in_dialect(sql, "spark")).select(
         ROW_ID, "__pl_duplicate", "__pl_repeat", "__pl_gap_session").toArrow().to_pandas()
-    assert int(decided["__pl_duplicate"].sum()) == rows.dropped["exact_duplicate"]
-    assert int(decided["__pl_repeat"].sum()) == rows.dropped["debounced"]
-    kept = decided[decided["__pl_gap_session"].notna()].sort_values(ROW_ID)
-    order = np.argsort(rows.decisions.rid)
-    np.testing.assert_array_equal(kept[ROW_ID].to_numpy(), rows.decisions.rid[order])
-    np.testing.assert_array_equal(kept["__pl_gap_session"].to_numpy(),
-                                  rows.decisions.session[order])
+    assert_same_decisions(decided, rows)
