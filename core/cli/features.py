@@ -23,7 +23,12 @@ from core.cli.common import (
     verbose_progress,
     write_table,
 )
-from core.cli.spark_options import EVENTS_INPUT, add_engine_arguments, spark_inputs
+from core.cli.spark_options import (
+    EVENTS_INPUT,
+    add_engine_arguments,
+    not_one_file,
+    spark_inputs,
+)
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -102,10 +107,8 @@ def cmd_features(args: argparse.Namespace) -> int:
         table, report, where = _on_spark(args, config)
         read_notes = []
     else:
-        if not Path(args.input).is_file():
-            print(f"python -m core features: error: '{args.input}' is not a file; give "
-                  "one file (folders and globs are read with --engine spark).",
-                  file=sys.stderr)
+        if (refused := not_one_file(args.input)) is not None:
+            print(f"python -m core features: error: {refused}", file=sys.stderr)
             return EXIT_USAGE
         source, mapping, read_notes = mapped_input(args)
         table, report = features_from_source(source, mapping, Path(args.input).name, config,

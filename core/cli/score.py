@@ -7,11 +7,13 @@ weekly scheduled job; ``--sql-out`` also writes the assignment as a SQL query.
 from __future__ import annotations
 
 import argparse
+import sys
 import time
 from pathlib import Path
 
 from core.cli.common import (
     EXIT_OK,
+    EXIT_USAGE,
     INPUT_FILE,
     TABLE_SUFFIXES,
     input_file,
@@ -19,7 +21,13 @@ from core.cli.common import (
     print_notices,
     write_table,
 )
-from core.cli.spark_options import add_engine_arguments, spark_inputs, write_spark_table
+from core.cli.spark_options import (
+    EVENTS_INPUT,
+    add_engine_arguments,
+    not_one_file,
+    spark_inputs,
+    write_spark_table,
+)
 from core.common.dialects import DIALECTS
 from core.common.errors import ConfigError
 
@@ -30,7 +38,7 @@ SCORE_OUTPUT = output_in(TABLE_SUFFIXES, ".csv or .parquet", folders=True)
 def register(sub: argparse._SubParsersAction) -> None:
     """Add the ``score`` sub-command."""
     parser = sub.add_parser("score", help="assign new users to a saved model's personas")
-    parser.add_argument("input",
+    parser.add_argument("input", type=EVENTS_INPUT,
                         help="event file or per-user feature table of the new users; with "
                              "--engine spark a per-user feature table in Parquet: a file, "
                              "a folder or a glob (also s3a://, hdfs://, gs:// paths)")
@@ -58,6 +66,9 @@ def cmd_score(args: argparse.Namespace) -> int:
     from core.model.portable import ScoringModel, read_model
     from core.model.sql import assignment_sql
 
+    if args.engine != "spark" and (refused := not_one_file(args.input)) is not None:
+        print(f"python -m core score: error: {refused}", file=sys.stderr)
+        return EXIT_USAGE
     start = time.perf_counter()
     # Rebuilt once here and shared by the scoring and the SQL.
     model = ScoringModel.from_dict(read_model(args.model))

@@ -95,3 +95,13 @@ def events_input(text: str) -> str:
 
 
 EVENTS_INPUT = argument(events_input)
+
+
+def not_one_file(text: str) -> str | None:
+    """Why the default engine cannot read ``text`` (a folder, a glob, a remote path),
+    or None when it is one file."""
+    if Path(text).is_file():
+        return None
+    what = "is a folder; give one file inside it" if Path(text).is_dir() else \
+        "is not one file on this machine; give one file"
+    return f"'{text}' {what} (folders, globs and lake paths are read with --engine spark)."

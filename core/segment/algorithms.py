@@ -21,6 +21,7 @@ registered algorithm through the same checks.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
@@ -54,12 +55,17 @@ MINIBATCH_BATCH = 4096
 #: a fit exactly reproducible (the per-thread sums of the centres are added in the order
 #: the threads finish).
 THREADS = 1
-_THREADPOOLS = ThreadpoolController()  # finds the thread pools once (7 ms each time)
+#: The thread pools found (7 ms each time), with the number of modules loaded then: a
+#: library imported later (another OpenMP or BLAS) needs a new look.
+_THREADPOOLS: tuple[int, ThreadpoolController] | None = None
 
 
 def limited_threads() -> AbstractContextManager:
     """A context in which OpenMP and BLAS use :data:`THREADS` threads."""
-    return _THREADPOOLS.limit(limits=THREADS)
+    global _THREADPOOLS
+    if _THREADPOOLS is None or _THREADPOOLS[0] != len(sys.modules):
+        _THREADPOOLS = (len(sys.modules), ThreadpoolController())
+    return _THREADPOOLS[1].limit(limits=THREADS)
 
 
 @dataclass(frozen=True)
