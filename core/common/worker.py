@@ -61,20 +61,33 @@ def serve(fd: int) -> None:
         try:
             result = function(*args, progress=report, **kwargs)
         except BaseException as exc:  # every failure goes back to the caller
-            connection.send((job_id, "error", _portable(exc)))
+            connection.send((job_id, "error", _described(exc)))
         else:
             connection.send((job_id, "done", result))
 
 
-def _portable(exc: BaseException) -> BaseException:
-    """``exc`` if it survives pickling, else a RuntimeError with its type and text."""
-    import pickle
+def _described(exc: BaseException) -> tuple[str, str, str]:
+    """An exception as plain text (its class's module and name, and its message), so
+    that nothing but strings crosses back for it."""
+    return type(exc).__module__, type(exc).__qualname__, str(exc)
 
-    try:
-        pickle.loads(pickle.dumps(exc))
-    except Exception:  # any failure to pickle
-        return RuntimeError(f"{type(exc).__name__}: {exc}")
-    return exc
+
+def _rebuilt(module: str, name: str, message: str) -> BaseException:
+    """The caller's side of :func:`_described`: Persona Lens' own errors and Python's
+    built-in ones come back as themselves (with the message), any other as a
+    RuntimeError naming it. Only those modules are ever looked up."""
+    import builtins
+    import importlib
+
+    if module == "builtins" or module.startswith("core."):
+        owner = builtins if module == "builtins" else importlib.import_module(module)
+        cls = getattr(owner, name, None)
+        if isinstance(cls, type) and issubclass(cls, Exception):
+            try:
+                return cls(message)
+            except TypeError:  # a constructor that needs more than a message
+                pass
+    return RuntimeError(f"{name}: {message}")
 
 
 class Worker:
@@ -170,7 +183,7 @@ class Worker:
                 if progress:
                     progress(*payload)
             elif kind == "error":
-                raise payload
+                raise _rebuilt(*payload)
             else:
                 return payload
 
