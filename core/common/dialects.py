@@ -31,9 +31,7 @@ def in_dialect(sql: str, dialect: str, pretty: bool = True,
     ConfigError
         For a dialect not in :data:`DIALECTS`.
     """
-    if dialect not in DIALECTS:
-        raise ConfigError(f"Unknown SQL dialect '{dialect}'; use one of "
-                          f"{', '.join(DIALECTS)}.")
+    check_dialect(dialect)
     import sqlglot  # here: most commands never write SQL
 
     tree = sqlglot.parse_one(sql, read="duckdb")
@@ -49,6 +47,20 @@ def in_dialect(sql: str, dialect: str, pretty: bool = True,
                 break
     return tree.sql(dialect=dialect, pretty=pretty,
                     unsupported_level=sqlglot.ErrorLevel.RAISE)
+
+
+def check_dialect(dialect: str) -> str:
+    """``dialect`` when it is one of :data:`DIALECTS`.
+
+    Raises
+    ------
+    ConfigError
+        Otherwise.
+    """
+    if dialect not in DIALECTS:
+        raise ConfigError(f"Unknown SQL dialect '{dialect}'; use one of "
+                          f"{', '.join(DIALECTS)}.")
+    return dialect
 
 
 def _with_params(tree, params: Sequence[Any]):

@@ -33,15 +33,11 @@ def _cols(names: list[str]) -> str:
     return ", ".join(quote_ident(c) for c in names)
 
 
-#: Epoch microseconds of a timestamp: the one function the rules need that sqlglot does
-#: not translate.
-EPOCH_MICROSECONDS = {"duckdb": "epoch_us", "spark": "unix_micros"}
-
-
-def valid_rows_sql(typed: str, dialect: str = "duckdb") -> str:
+def valid_rows_sql(typed: str) -> str:
     """The rows without a drop reason of their own, with ``__pl_t`` in epoch
-    microseconds (``dialect``: a key of :data:`EPOCH_MICROSECONDS`)."""
-    return (f"SELECT *, {EPOCH_MICROSECONDS[dialect]}(ts) AS __pl_t FROM {typed} "
+    microseconds (``epoch_us``: :func:`core.common.dialects.in_dialect` writes it as
+    Spark's ``unix_micros``)."""
+    return (f"SELECT *, epoch_us(ts) AS __pl_t FROM {typed} "
             "WHERE __pl_drop_reason IS NULL")
 
 

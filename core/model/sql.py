@@ -6,7 +6,7 @@ from typing import Any
 
 import numpy as np
 
-from core.common.dialects import DIALECTS, in_dialect
+from core.common.dialects import DIALECTS, check_dialect, in_dialect
 from core.common.engine import quote_ident
 from core.common.errors import ConfigError, DataError
 from core.model.portable import ScoringModel
@@ -52,7 +52,7 @@ def assignment_sql(model: dict[str, Any] | ScoringModel, table: str = "features"
     ConfigError
         For an unknown dialect.
     """
-    in_dialect("SELECT 1", dialect)  # an unknown dialect fails before any work
+    check_dialect(dialect)  # before any work
     scoring = model if isinstance(model, ScoringModel) else ScoringModel.from_dict(model)
     ctes, dims, last = _preprocessing_ctes(scoring.preprocessor, table, user_column)
     ds = [f"d{k + 1}" for k in range(len(scoring.centroids))]

@@ -98,7 +98,5 @@ class SparkScratch:
         """A query's result on the driver, through Arrow."""
         return self.sql(sql, params).toArrow().to_pandas()
 
-    arrow_df = df
-
     def columns(self, table: str) -> dict[str, str]:
         return {name: duckdb_type(kind) for name, kind in self.spark.table(table).dtypes}

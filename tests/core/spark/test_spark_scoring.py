@@ -118,7 +118,7 @@ def test_the_portable_cleaning_rules_decide_on_spark_as_the_loader(spark, case):
         typed = s.con.sql(f"SELECT * FROM {rows.typed}").to_arrow_table()
     spark.createDataFrame(typed.to_pandas()).createOrReplaceTempView("typed")
     identity = ["event", *[r for r in IDENTITY_ROLES if mapping.get(r)]]
-    sql = decisions_sql(valid_rows_sql("typed", "spark"), rows.columns, identity,
+    sql = decisions_sql(valid_rows_sql("typed"), rows.columns, identity,
                         config.drop_exact_duplicates, rows.window[0],
                         config.session_gap_minutes)
     decided = spark.sql(in_dialect(sql, "spark")).select(
